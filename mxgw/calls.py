@@ -1,0 +1,129 @@
+"""The two call shapes (unary, server stream) with one translation of failures into mxgw errors."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+import h2.exceptions
+from grpclib.client import Channel
+from grpclib.const import Cardinality, Status
+from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+from .errors import (
+    RPC_ERRORS,
+    ConfigurationError,
+    ConnectError,
+    ConnectionLostError,
+    DeadlineExceededError,
+    MxGatewayError,
+    RpcError,
+    TlsError,
+)
+
+ReplyT = TypeVar("ReplyT")
+
+
+def translate(exc: BaseException, method: str, endpoint: str) -> MxGatewayError:
+    """The mxgw error for a failure raised by grpclib, h2, ssl or the socket layer."""
+    if isinstance(exc, MxGatewayError):
+        return exc
+    if isinstance(exc, GRPCError):
+        if exc.status is Status.DEADLINE_EXCEEDED:
+            return DeadlineExceededError(f"{method}: the gateway reports the deadline passed")
+        cls = RPC_ERRORS.get(exc.status.name, RpcError)
+        return cls(exc.status.name, exc.message, method)
+    if isinstance(exc, asyncio.TimeoutError):
+        return DeadlineExceededError(f"{method}: no reply from {endpoint} before the deadline")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TlsError(
+            f"TLS certificate of {endpoint} not trusted: {exc.verify_message}; "
+            "check --ca-file / server_name_override",
+            endpoint,
+        )
+    if isinstance(exc, ssl.SSLError):
+        return TlsError(f"TLS handshake with {endpoint} failed: {exc.reason or exc}", endpoint)
+    if isinstance(exc, (StreamTerminatedError, ProtocolError, h2.exceptions.ProtocolError)):
+        return ConnectionLostError(f"{method}: connection to {endpoint} lost ({exc})", endpoint)
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectError(
+            f"connection to {endpoint} refused: is the gateway running there?", endpoint
+        )
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, EOFError)):
+        return ConnectionLostError(f"{method}: connection to {endpoint} lost", endpoint)
+    if isinstance(exc, OSError):
+        reason = exc.strerror or exc.__class__.__name__
+        return ConnectError(f"cannot reach {endpoint}: {reason}", endpoint)
+    return MxGatewayError(f"{method}: unexpected {exc.__class__.__name__}: {exc}")
+
+
+_TRANSLATED = (
+    GRPCError, asyncio.TimeoutError, OSError, StreamTerminatedError, ProtocolError,
+    h2.exceptions.ProtocolError, EOFError,
+)
+
+
+def check_size(message: Any, limit: int, method: str) -> None:
+    """Refuse, before sending, a request larger than the message size limit."""
+    size = len(bytes(message))
+    if size > limit:
+        raise ConfigurationError(
+            f"{method}: request is {size} bytes, over the {limit}-byte message limit"
+        )
+
+
+async def unary(
+    channel: Channel,
+    route: str,
+    request: Any,
+    reply_type: type[ReplyT],
+    *,
+    timeout: float | None,
+    endpoint: str,
+    max_bytes: int,
+) -> ReplyT:
+    """One unary call; every failure comes out as an MxGatewayError."""
+    method = route.rsplit("/", 1)[-1]
+    check_size(request, max_bytes, method)
+    try:
+        async with channel.request(
+            route, Cardinality.UNARY_UNARY, type(request), reply_type, timeout=timeout
+        ) as stream:
+            await stream.send_message(request, end=True)
+            reply = await stream.recv_message()
+    except _TRANSLATED as exc:
+        raise translate(exc, method, endpoint) from None
+    if reply is None:
+        raise ConnectionLostError(f"{method}: the gateway closed the call with no reply", endpoint)
+    return reply
+
+
+async def server_stream(
+    channel: Channel,
+    route: str,
+    request: Any,
+    reply_type: type[ReplyT],
+    *,
+    timeout: float | None,
+    endpoint: str,
+) -> AsyncIterator[ReplyT]:
+    """A server stream as an async generator.
+
+    Closing the generator (break, aclose, task cancel) resets the HTTP/2 stream at once
+    instead of waiting for the server's trailers.
+    """
+    method = route.rsplit("/", 1)[-1]
+    try:
+        async with channel.request(
+            route, Cardinality.UNARY_STREAM, type(request), reply_type, timeout=timeout
+        ) as stream:
+            await stream.send_message(request, end=True)
+            # Leave only by exception (GeneratorExit on break/aclose, CancelledError) or at
+            # the end of the stream: grpclib's __aexit__ resets the HTTP/2 stream at once
+            # on an exception, and only a normal exit waits for the trailers.
+            while (message := await stream.recv_message()) is not None:
+                yield message
+    except _TRANSLATED as exc:
+        raise translate(exc, method, endpoint) from None

@@ -1,0 +1,1 @@
+"""The `mxgw` command line: every client operation, deterministic JSON, a batch driver."""

@@ -1,0 +1,59 @@
+"""`smoke`: open a session, register, add, advise, read some events, close."""
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import DeadlineExceededError
+from ..context import ConnectionFlags, Context
+from . import command
+
+
+@dataclass
+class SmokeFlags:
+    item: str = field(default="TestMachine_001.TestChangingInt", metadata={
+        "help": "item reference to add and advise"})
+    client_name: str = field(default="mxgw-smoke", metadata={"help": "Register client name"})
+    max_events: int = field(default=1, metadata={
+        "help": "data-change events to wait for before closing"})
+    event_timeout: float = field(default=15.0, metadata={
+        "help": "seconds to wait for those events"})
+
+
+@command("smoke", "Open a session, register, add and advise an item, read a bounded number "
+         "of events, and close the session (always).",
+         "mxgw smoke --sim --json", SmokeFlags)
+async def smoke(ctx: Context, conn: ConnectionFlags, flags: SmokeFlags) -> Any:
+    client = await ctx.client(conn)
+    session = await client.open_session(flags.client_name)
+    result: dict[str, Any] = {"sessionId": session.id}
+    try:
+        server_handle = await session.register(flags.client_name)
+        result["serverHandle"] = server_handle
+        item_handle = await session.add_item(server_handle, flags.item)
+        result["itemHandle"] = item_handle
+        result["item"] = flags.item
+        await session.advise(server_handle, item_handle)
+        events: list[Any] = []
+
+        async def collect() -> None:
+            data_changes = 0
+            async with session.events() as stream:
+                async for event in stream:
+                    events.append(event)
+                    if event.on_data_change is not None and event.item_handle == item_handle:
+                        data_changes += 1
+                        if data_changes >= flags.max_events:
+                            return
+
+        try:
+            await asyncio.wait_for(collect(), flags.event_timeout)
+        except asyncio.TimeoutError:
+            raise DeadlineExceededError(
+                f"fewer than {flags.max_events} data change(s) of {flags.item} within "
+                f"{flags.event_timeout:g} s") from None
+        result["events"] = events
+    finally:
+        reply = await session.close()
+        result["finalState"] = reply.final_state
+    return result

@@ -1,0 +1,119 @@
+"""Shared connection flags, and the per-process context that owns connections.
+
+No `from __future__ import annotations` here: argparse-dataclass reads field types at run time.
+"""
+
+
+import os
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, fields
+from typing import Any, Optional
+
+from ..client import GatewayClient
+from ..galaxy import GalaxyRepositoryClient
+from ..options import ClientOptions
+from ..sim import SimConfig, SimServer
+from .output import Redactor, UsageError
+
+ENDPOINT_ENV = "MXGATEWAY_ENDPOINT"
+
+
+@dataclass
+class ConnectionFlags:
+    """Flags every subcommand that talks to a gateway takes."""
+
+    endpoint: Optional[str] = field(default=None, metadata={
+        "help": f"gateway HOST:PORT (default: ${ENDPOINT_ENV})"})
+    api_key: Optional[str] = field(default=None, metadata={
+        "help": "API key (prefer --api-key-env: a key on the command line is visible to ps)"})
+    api_key_env: Optional[str] = field(default=None, metadata={
+        "help": "name of an environment variable holding the API key"})
+    plaintext: bool = field(default=False, metadata={
+        "help": "unencrypted HTTP/2 (TLS is the default)"})
+    tls: bool = field(default=False, metadata={
+        "help": "TLS (the default; contradicts --plaintext)"})
+    ca_file: Optional[str] = field(default=None, metadata={
+        "help": "PEM file of CA certificates to trust instead of the system roots"})
+    server_name_override: Optional[str] = field(default=None, metadata={
+        "help": "host name to verify in the server certificate"})
+    client_cert: Optional[str] = field(default=None, metadata={
+        "help": "PEM client certificate for mutual TLS"})
+    client_key: Optional[str] = field(default=None, metadata={
+        "help": "PEM private key of --client-cert"})
+    timeout: Optional[float] = field(default=None, metadata={
+        "help": "deadline of each call in seconds (default 30)"})
+    json: bool = field(default=False, metadata={"help": "print deterministic JSON"})
+    sim: bool = field(default=False, metadata={
+        "help": "run against an in-process simulated gateway on a free loopback port"})
+
+    def connection_key(self) -> tuple[Any, ...]:
+        """What distinguishes one connection from another (json excluded)."""
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "json")
+
+    def client_options(self, redact: Redactor) -> ClientOptions:
+        if self.plaintext and self.tls:
+            raise UsageError("--plaintext and --tls contradict each other")
+        endpoint = self.endpoint or os.environ.get(ENDPOINT_ENV)
+        if not endpoint:
+            raise UsageError(f"give --endpoint HOST:PORT (or set {ENDPOINT_ENV}), or use --sim")
+        key = self.api_key
+        if key is None and self.api_key_env:
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                raise UsageError(f"environment variable {self.api_key_env} is not set")
+        redact.add(key)
+        return ClientOptions(
+            endpoint, api_key=key, plaintext=self.plaintext, ca_file=self.ca_file,  # type: ignore[arg-type]
+            server_name_override=self.server_name_override, client_cert=self.client_cert,
+            client_key=self.client_key,
+            timeout=self.timeout if self.timeout is not None else ClientOptions.timeout,
+        )
+
+
+class Context:
+    """Owns the connections (and an in-process simulator) of one CLI process.
+
+    Connections are cached per distinct set of connection flags, so a batch of commands
+    pays connection set-up once.
+    """
+
+    def __init__(self) -> None:
+        self.redact = Redactor()
+        self._stack = AsyncExitStack()
+        self._clients: dict[tuple[Any, ...], GatewayClient] = {}
+        self._galaxy: dict[tuple[Any, ...], GalaxyRepositoryClient] = {}
+        self._sim: SimServer | None = None
+
+    async def simulator(self) -> SimServer:
+        if self._sim is None:
+            self._sim = await self._stack.enter_async_context(SimServer(SimConfig()))
+            self.redact.add(self._sim.api_key)
+        return self._sim
+
+    async def _options(self, flags: ConnectionFlags) -> ClientOptions:
+        if flags.sim:
+            sim = await self.simulator()
+            return ClientOptions(sim.endpoint, api_key=sim.api_key, plaintext=True,  # type: ignore[arg-type]
+                                 timeout=flags.timeout or ClientOptions.timeout)
+        return flags.client_options(self.redact)
+
+    async def client(self, flags: ConnectionFlags) -> GatewayClient:
+        """The (cached) gateway client for these flags."""
+        key = flags.connection_key()
+        if key not in self._clients:
+            options = await self._options(flags)
+            client = await GatewayClient.connect(options=options)
+            self._clients[key] = await self._stack.enter_async_context(client)
+        return self._clients[key]
+
+    async def galaxy(self, flags: ConnectionFlags) -> GalaxyRepositoryClient:
+        """The (cached) Galaxy Repository client for these flags."""
+        key = flags.connection_key()
+        if key not in self._galaxy:
+            options = await self._options(flags)
+            client = await GalaxyRepositoryClient.connect(options=options)
+            self._galaxy[key] = await self._stack.enter_async_context(client)
+        return self._galaxy[key]
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()

@@ -1,0 +1,143 @@
+"""Rendering: readable text or deterministic protobuf-JSON, the error envelope, exit codes.
+
+Exit codes (the layer that failed):
+
+    0  success
+    1  unexpected error
+    2  usage: bad flags or values (nothing was sent)
+    3  transport: connect, TLS or connection lost
+    4  gRPC status (UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, ...)
+    5  gateway protocol status (SESSION_NOT_FOUND, INVALID_REQUEST, ...)
+    6  MXAccess failure (hresult / status)
+    7  deadline exceeded
+    8  replay gap (events lost; take a fresh snapshot)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import betterproto2
+
+from ..errors import (
+    ConfigurationError,
+    DeadlineExceededError,
+    MxAccessError,
+    MxGatewayError,
+    ProtocolStatusError,
+    ReplayGapError,
+    RpcError,
+    TransportError,
+)
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_GRPC = 0, 1, 2, 3, 4
+EXIT_PROTOCOL, EXIT_MXACCESS, EXIT_DEADLINE, EXIT_REPLAY_GAP = 5, 6, 7, 8
+
+
+class UsageError(Exception):
+    """Bad command-line input."""
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code for a failure."""
+    for kind, code in (
+        (UsageError, EXIT_USAGE), (ConfigurationError, EXIT_USAGE),
+        (TransportError, EXIT_TRANSPORT), (RpcError, EXIT_GRPC),
+        (ProtocolStatusError, EXIT_PROTOCOL), (MxAccessError, EXIT_MXACCESS),
+        (DeadlineExceededError, EXIT_DEADLINE), (ReplayGapError, EXIT_REPLAY_GAP),
+    ):
+        if isinstance(exc, kind):
+            return code
+    return EXIT_UNEXPECTED
+
+
+def _prune(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _prune(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def to_jsonable(value: Any) -> Any:
+    """Messages as protobuf-JSON (lowerCamelCase, full enum names, every scalar field, unset
+    messages and oneof arms left out); containers recursively; datetimes as RFC 3339."""
+    if isinstance(value, betterproto2.Message):
+        return _prune(value.to_dict(include_default_values=True))
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.timedelta):
+        return f"{value.total_seconds():g}s"
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, betterproto2.Enum):
+        return value.proto_name or int(value)
+    return value
+
+
+def dumps(value: Any) -> str:
+    """One line of deterministic JSON."""
+    return json.dumps(to_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def _text_lines(value: Any, indent: str = "") -> Iterable[str]:
+    data = to_jsonable(value)
+    if isinstance(data, dict):
+        for key, item in data.items():
+            if isinstance(item, (dict, list)) and item:
+                yield f"{indent}{key}:"
+                yield from _text_lines(item, indent + "  ")
+            else:
+                yield f"{indent}{key}: {json.dumps(item) if not isinstance(item, str) else item}"
+    elif isinstance(data, list):
+        for item in data:
+            if isinstance(item, (dict, list)):
+                lines = list(_text_lines(item, indent + "  "))
+                if lines:
+                    yield f"{indent}- {lines[0].strip()}"
+                    yield from lines[1:]
+            else:
+                yield f"{indent}- {item}"
+    else:
+        yield f"{indent}{data}"
+
+
+def render(value: Any, as_json: bool) -> str:
+    """A result as one JSON line or readable text."""
+    return dumps(value) if as_json else "\n".join(_text_lines(value))
+
+
+def error_envelope(exc: BaseException) -> dict[str, Any]:
+    """`{"error": message, "type": kind, "code": status}` for a failure."""
+    if isinstance(exc, MxGatewayError):
+        envelope: dict[str, Any] = {"error": str(exc), "type": exc.kind, "code": exc.code}
+        if isinstance(exc, MxAccessError):
+            envelope["hresult"] = exc.hresult
+            envelope["reply"] = to_jsonable(exc.reply)
+        return envelope
+    if isinstance(exc, UsageError):
+        return {"error": str(exc), "type": "usage", "code": "USAGE"}
+    return {"error": f"{exc.__class__.__name__}: {exc}", "type": "error", "code": "UNEXPECTED"}
+
+
+class Redactor:
+    """Removes secrets from anything printed."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        if secret:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<redacted>")
+        return text

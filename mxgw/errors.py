@@ -1,0 +1,272 @@
+"""One exception tree for everything mxgw raises.
+
+    MxGatewayError
+    ├── ConfigurationError           bad options or input, found before anything is sent
+    │   └── ValueConversionError     a Python value that has no MxValue (also a ValueError)
+    ├── TransportError               the connection itself
+    │   ├── ConnectError             refused, unreachable, unknown host
+    │   ├── TlsError                 handshake, certificate or ALPN failure
+    │   └── ConnectionLostError      the connection dropped mid-call or mid-stream
+    ├── DeadlineExceededError        the call's deadline passed (local or remote)
+    ├── RpcError                     a gRPC status other than OK: .status, .grpc_message
+    │   ├── UnauthenticatedError, PermissionDeniedError, NotFoundError,
+    │   ├── InvalidArgumentError, AlreadyExistsError, UnavailableError,
+    │   └── CancelledError, ResourceExhaustedError, FailedPreconditionError, ...
+    ├── ProtocolStatusError          reply.protocol_status not OK: .code, .reply
+    │   ├── InvalidRequestError, SessionNotFoundError, SessionNotReadyError,
+    │   └── WorkerUnavailableError, GatewayTimeoutError, CanceledError, ProtocolViolationError
+    ├── MxAccessError                MXAccess failed: .reply, .hresult, .statuses
+    └── ReplayGapError               events were lost between two streams: .gap
+
+Every message is built from the call's facts; no exception ever holds the API key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._proto.mxaccess_gateway import v1 as pb
+
+
+def enum_name(value: Any) -> str:
+    """The full proto name of an enum value (`PROTOCOL_STATUS_CODE_OK`), or its number."""
+    name = getattr(value, "proto_name", None)
+    return str(name) if name else str(int(value))
+
+
+class MxGatewayError(Exception):
+    """Root of every mxgw error."""
+
+    kind = "error"
+    """A short machine name for the failing layer (used by the CLI's error envelope)."""
+
+    @property
+    def code(self) -> str:
+        """The gRPC or protocol status name, or the kind."""
+        return self.kind
+
+
+class ConfigurationError(MxGatewayError):
+    """Options or arguments are wrong; nothing was sent."""
+
+    kind = "configuration"
+
+
+class ValueConversionError(ConfigurationError, ValueError):
+    """A Python value cannot be represented as an MxValue."""
+
+    kind = "value"
+
+
+class TransportError(MxGatewayError):
+    """The connection to the gateway failed."""
+
+    kind = "transport"
+
+    def __init__(self, message: str, endpoint: str = "") -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+
+
+class ConnectError(TransportError):
+    """The gateway could not be reached."""
+
+    kind = "connect"
+
+
+class TlsError(TransportError):
+    """The TLS handshake or certificate check failed."""
+
+    kind = "tls"
+
+
+class ConnectionLostError(TransportError):
+    """The connection dropped during a call or stream."""
+
+    kind = "connection_lost"
+
+
+class DeadlineExceededError(MxGatewayError, TimeoutError):
+    """The call's deadline passed; after a command the session's state is unknown."""
+
+    kind = "deadline"
+
+    @property
+    def code(self) -> str:
+        return "DEADLINE_EXCEEDED"
+
+
+class RpcError(MxGatewayError):
+    """The gateway answered with a gRPC status other than OK."""
+
+    kind = "grpc"
+    status_name = "UNKNOWN"
+
+    def __init__(self, status_name: str, grpc_message: str | None, method: str = "") -> None:
+        self.status_name = status_name
+        self.grpc_message = grpc_message or ""
+        self.method = method
+        where = f" on {method}" if method else ""
+        text = f": {self.grpc_message}" if self.grpc_message else ""
+        super().__init__(f"gRPC {status_name}{where}{text}")
+
+    @property
+    def code(self) -> str:
+        return self.status_name
+
+
+class UnauthenticatedError(RpcError):
+    """The API key is missing or not valid."""
+
+
+class PermissionDeniedError(RpcError):
+    """The API key lacks the scope this call needs."""
+
+
+class NotFoundError(RpcError):
+    """The session (or another named thing) does not exist."""
+
+
+class InvalidArgumentError(RpcError):
+    """The gateway refused the request as malformed (or a page token as stale)."""
+
+
+class AlreadyExistsError(RpcError):
+    """Another subscriber already streams this session's events."""
+
+
+class UnavailableError(RpcError):
+    """The gateway is not available."""
+
+
+class CancelledError(RpcError):
+    """The call was cancelled."""
+
+
+class ResourceExhaustedError(RpcError):
+    """A gateway limit was reached (sessions, pending commands, message size)."""
+
+
+class FailedPreconditionError(RpcError):
+    """The gateway is not in a state to run the call."""
+
+
+class UnimplementedError(RpcError):
+    """The gateway does not implement this RPC."""
+
+
+class InternalError(RpcError):
+    """The gateway failed internally."""
+
+
+RPC_ERRORS: dict[str, type[RpcError]] = {
+    "UNAUTHENTICATED": UnauthenticatedError,
+    "PERMISSION_DENIED": PermissionDeniedError,
+    "NOT_FOUND": NotFoundError,
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "ALREADY_EXISTS": AlreadyExistsError,
+    "UNAVAILABLE": UnavailableError,
+    "CANCELLED": CancelledError,
+    "RESOURCE_EXHAUSTED": ResourceExhaustedError,
+    "FAILED_PRECONDITION": FailedPreconditionError,
+    "UNIMPLEMENTED": UnimplementedError,
+    "INTERNAL": InternalError,
+}
+
+
+class ProtocolStatusError(MxGatewayError):
+    """The reply's protocol_status is neither OK nor MXACCESS_FAILURE."""
+
+    kind = "protocol"
+
+    def __init__(self, code: pb.ProtocolStatusCode, message: str, reply: Any = None) -> None:
+        self.status = code
+        self.status_message = message
+        self.reply = reply
+        text = f": {message}" if message else ""
+        super().__init__(f"gateway protocol status {enum_name(code)}{text}")
+
+    @property
+    def code(self) -> str:
+        return enum_name(self.status)
+
+
+class InvalidRequestError(ProtocolStatusError):
+    """The gateway found the request invalid."""
+
+
+class SessionNotFoundError(ProtocolStatusError):
+    """The gateway does not know the session."""
+
+
+class SessionNotReadyError(ProtocolStatusError):
+    """The session exists but is not READY."""
+
+
+class WorkerUnavailableError(ProtocolStatusError):
+    """The session's worker process is gone."""
+
+
+class GatewayTimeoutError(ProtocolStatusError):
+    """The gateway stopped waiting for the worker."""
+
+
+class CanceledError(ProtocolStatusError):
+    """The gateway canceled the command."""
+
+
+class ProtocolViolationError(ProtocolStatusError):
+    """The worker broke the gateway's protocol."""
+
+
+PROTOCOL_ERRORS: dict[pb.ProtocolStatusCode, type[ProtocolStatusError]] = {
+    pb.ProtocolStatusCode.INVALID_REQUEST: InvalidRequestError,
+    pb.ProtocolStatusCode.SESSION_NOT_FOUND: SessionNotFoundError,
+    pb.ProtocolStatusCode.SESSION_NOT_READY: SessionNotReadyError,
+    pb.ProtocolStatusCode.WORKER_UNAVAILABLE: WorkerUnavailableError,
+    pb.ProtocolStatusCode.TIMEOUT: GatewayTimeoutError,
+    pb.ProtocolStatusCode.CANCELED: CanceledError,
+    pb.ProtocolStatusCode.PROTOCOL_VIOLATION: ProtocolViolationError,
+}
+
+
+class MxAccessError(MxGatewayError):
+    """MXAccess reported a failure: a failing hresult or an error status."""
+
+    kind = "mxaccess"
+
+    def __init__(self, message: str, reply: pb.MxCommandReply) -> None:
+        super().__init__(message)
+        self.reply = reply
+        self.hresult = reply.hresult
+        self.statuses = list(reply.statuses)
+
+    @property
+    def code(self) -> str:
+        return "PROTOCOL_STATUS_CODE_MXACCESS_FAILURE"
+
+
+class ReplayGapError(MxGatewayError):
+    """The gateway no longer holds the events after the last one seen: take a fresh snapshot."""
+
+    kind = "replay_gap"
+
+    def __init__(self, requested_after: int, oldest_available: int) -> None:
+        self.requested_after = requested_after
+        self.oldest_available = oldest_available
+        super().__init__(
+            f"events after sequence {requested_after} are gone; "
+            f"the oldest available is {oldest_available}"
+        )
+
+    @property
+    def gap(self) -> tuple[int, int]:
+        """(requested_after_sequence, oldest_available_sequence)."""
+        return (self.requested_after, self.oldest_available)
+
+
+def protocol_error(status: pb.ProtocolStatus | None, reply: Any) -> ProtocolStatusError:
+    """The typed exception for a failing protocol status."""
+    code = status.code if status is not None else pb.ProtocolStatusCode.UNSPECIFIED
+    message = status.message if status is not None else "reply carries no protocol status"
+    return PROTOCOL_ERRORS.get(code, ProtocolStatusError)(code, message, reply)

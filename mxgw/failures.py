@@ -1,0 +1,68 @@
+"""MXAccess failure detection: decide on protocol status, hresult and status category."""
+
+from __future__ import annotations
+
+from ._proto.mxaccess_gateway import v1 as pb
+from .errors import MxAccessError, enum_name, protocol_error
+
+ERROR_CATEGORIES = frozenset(
+    {
+        pb.MxStatusCategory.COMMUNICATION_ERROR,
+        pb.MxStatusCategory.CONFIGURATION_ERROR,
+        pb.MxStatusCategory.OPERATIONAL_ERROR,
+        pb.MxStatusCategory.SECURITY_ERROR,
+        pb.MxStatusCategory.SOFTWARE_ERROR,
+        pb.MxStatusCategory.OTHER_ERROR,
+    }
+)
+"""Categories that mean failure. Ok, Pending, Warning, Unknown and an all-default status
+(UNSPECIFIED) do not: `success` alone is never trusted."""
+
+
+def is_error_status(status: pb.MxStatusProxy) -> bool:
+    """True when the status's category is an error."""
+    return status.category in ERROR_CATEGORIES
+
+
+def describe_status(status: pb.MxStatusProxy) -> str:
+    """One readable line for a status."""
+    text = (
+        f"{enum_name(status.category)} detected by {enum_name(status.detected_by)} "
+        f"detail {status.detail}"
+    )
+    return f"{text} ({status.diagnostic_text})" if status.diagnostic_text else text
+
+
+def check_protocol(reply: pb.MxCommandReply) -> None:
+    """Raise the typed ProtocolStatusError unless the status is OK or MXACCESS_FAILURE."""
+    status = reply.protocol_status
+    code = status.code if status is not None else pb.ProtocolStatusCode.UNSPECIFIED
+    if code not in (pb.ProtocolStatusCode.OK, pb.ProtocolStatusCode.MXACCESS_FAILURE):
+        raise protocol_error(status, reply)
+
+
+def mxaccess_failure(reply: pb.MxCommandReply) -> MxAccessError | None:
+    """The MxAccessError a reply carries, or None when MXAccess succeeded."""
+    status = reply.protocol_status
+    flagged = status is not None and status.code == pb.ProtocolStatusCode.MXACCESS_FAILURE
+    failing = [s for s in reply.statuses if is_error_status(s)]
+    if not (flagged or reply.hresult < 0 or failing):
+        return None
+    parts = [f"MXAccess failure on {enum_name(reply.kind)}"]
+    if reply.hresult < 0:
+        parts.append(f"hresult 0x{reply.hresult & 0xFFFFFFFF:08X}")
+    parts += [describe_status(s) for s in failing]
+    if reply.diagnostic_message:
+        parts.append(reply.diagnostic_message)
+    elif status is not None and status.message:
+        parts.append(status.message)
+    return MxAccessError("; ".join(parts), reply)
+
+
+def check_reply(reply: pb.MxCommandReply) -> pb.MxCommandReply:
+    """Raise for a protocol or MXAccess failure; return the reply otherwise."""
+    check_protocol(reply)
+    failure = mxaccess_failure(reply)
+    if failure is not None:
+        raise failure
+    return reply

@@ -1,0 +1,127 @@
+"""ClientOptions: everything needed to reach a gateway, with the API key kept secret."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+from .errors import ConfigurationError
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class ApiKey:
+    """An API key that never shows itself in repr, str or format."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not value or any(c.isspace() for c in value):
+            raise ConfigurationError("an API key must be a non-empty string without spaces")
+        self._value = value
+
+    def reveal(self) -> str:
+        """The key itself, for the authorization header only."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "ApiKey('<redacted>')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiKey) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("an ApiKey cannot be pickled")
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How to reach a gateway.
+
+    TLS is the default: `plaintext=True` must be asked for. `api_key` may be a str; it is
+    wrapped in an `ApiKey` that never prints. `api_key_env` names an environment variable
+    to read the key from when `api_key` is not given.
+    """
+
+    endpoint: str
+    api_key: ApiKey | None = None
+    plaintext: bool = False
+    ca_file: str | None = None
+    server_name_override: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    timeout: float | None = DEFAULT_TIMEOUT
+    """Default deadline of unary calls, in seconds (None: no deadline)."""
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    keepalive_time: float | None = 30.0
+    """Seconds between HTTP/2 pings while a stream is open (None: no pings)."""
+    keepalive_timeout: float = 20.0
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    api_key_env: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        key = self.api_key
+        if isinstance(key, str):
+            key = ApiKey(key)
+        if key is None and self.api_key_env:
+            raw = os.environ.get(self.api_key_env)
+            if not raw:
+                raise ConfigurationError(f"environment variable {self.api_key_env} is not set")
+            key = ApiKey(raw)
+        object.__setattr__(self, "api_key", key)
+        host, port = parse_endpoint(self.endpoint)
+        object.__setattr__(self, "endpoint", f"{_bracket(host)}:{port}")
+        if self.plaintext and (self.ca_file or self.client_cert or self.server_name_override):
+            raise ConfigurationError(
+                "plaintext contradicts the TLS options (ca_file, client_cert, "
+                "server_name_override)"
+            )
+        if bool(self.client_cert) != bool(self.client_key):
+            raise ConfigurationError("client_cert and client_key go together")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigurationError("timeout must be > 0 seconds")
+        if self.max_message_bytes <= 1024:
+            raise ConfigurationError("max_message_bytes must be > 1024")
+
+    @property
+    def host(self) -> str:
+        return parse_endpoint(self.endpoint)[0]
+
+    @property
+    def port(self) -> int:
+        return parse_endpoint(self.endpoint)[1]
+
+    def with_changes(self, **changes: object) -> ClientOptions:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def parse_endpoint(endpoint: str) -> tuple[str, int]:
+    """Split `host:port` (or `[v6]:port`, with an optional `https://`) into its parts."""
+    text = endpoint.strip()
+    for scheme in ("https://", "http://", "grpc://", "grpcs://"):
+        if text.startswith(scheme):
+            text = text[len(scheme):]
+    text = text.rstrip("/")
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port_text = text.rpartition(":")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigurationError(f"endpoint must be HOST:PORT, got {endpoint!r}")
+    return host, int(port_text)

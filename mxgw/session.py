@@ -1,0 +1,270 @@
+"""Session: one helper per MXAccess command, with failure detection on every helper."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._proto.mxaccess_gateway import v1 as pb
+from .errors import ConfigurationError
+from .events import EventStream
+from .failures import check_reply
+from .values import to_mx_value
+
+if TYPE_CHECKING:
+    from .client import GatewayClient
+
+K = pb.MxCommandKind
+INT32_MAX = 2**31 - 1
+
+
+def _handle(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= INT32_MAX:
+        raise ConfigurationError(f"{name} must be a positive int32, got {value!r}")
+    return value
+
+
+def _user_id(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT32_MAX:
+        raise ConfigurationError(f"{name} must be an int32 >= 0, got {value!r}")
+    return value
+
+
+def _text(name: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} must be a non-empty string")
+    return value
+
+
+def _timestamp(value: dt.datetime) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise ConfigurationError("timestamp must be a timezone-aware datetime")
+    return value.astimezone(dt.timezone.utc)
+
+
+def command(kind: pb.MxCommandKind, arm: str, payload: Any) -> pb.MxCommand:
+    """An MxCommand of `kind` with its payload in oneof arm `arm`."""
+    return pb.MxCommand(kind=kind, **{arm: payload})
+
+
+class Session:
+    """An open gateway session. Helpers raise MxAccessError on MXAccess failures;
+    `invoke_raw` leaves those in the reply."""
+
+    def __init__(
+        self, client: GatewayClient, session_id: str, open_reply: pb.OpenSessionReply | None
+    ) -> None:
+        self.client = client
+        self.id = session_id
+        self.open_reply = open_reply
+        self.close_reply: pb.CloseSessionReply | None = None
+
+    def __repr__(self) -> str:
+        return f"Session(id={self.id!r})"
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> pb.CloseSessionReply:
+        """Close the session on the gateway (idempotent)."""
+        if self.close_reply is None:
+            self.close_reply = await self.client.close_session_raw(self.id)
+        return self.close_reply
+
+    # ------------------------------------------------------------------ invoke
+
+    async def invoke_raw(
+        self, cmd: pb.MxCommand, *, timeout: float | None = None
+    ) -> pb.MxCommandReply:
+        """Invoke; MXAccess failures stay in the reply (protocol failures raise)."""
+        return await self.client.invoke_raw(self.id, cmd, timeout=timeout)
+
+    async def invoke(self, cmd: pb.MxCommand, *, timeout: float | None = None) -> pb.MxCommandReply:
+        """Invoke and raise MxAccessError if MXAccess reports a failure."""
+        return check_reply(await self.invoke_raw(cmd, timeout=timeout))
+
+    # ------------------------------------------------------------------ events
+
+    def events(self, after_worker_sequence: int = 0, *, resume: bool = True) -> EventStream:
+        """This session's events, in order, resuming after dropped connections.
+
+            async with session.events() as events:
+                async for event in events:
+                    ...
+        """
+        return EventStream(self.client, self.id, after_worker_sequence, resume=resume)
+
+    # ------------------------------------------------------------------ commands
+
+    async def register(self, client_name: str) -> int:
+        """Register with MXAccess; returns the server handle."""
+        reply = await self.invoke(
+            command(K.REGISTER, "register_command",
+                    pb.RegisterCommand(client_name=_text("client_name", client_name)))
+        )
+        return reply.register.server_handle if reply.register else reply_int(reply)
+
+    async def unregister(self, server_handle: int) -> pb.MxCommandReply:
+        """Unregister a server handle."""
+        return await self.invoke(
+            command(K.UNREGISTER, "unregister_command",
+                    pb.UnregisterCommand(server_handle=_handle("server_handle", server_handle)))
+        )
+
+    async def add_item(self, server_handle: int, item: str) -> int:
+        """Add an item by reference (`Tag.Attribute`); returns the item handle."""
+        reply = await self.invoke(
+            command(K.ADD_ITEM, "add_item_command", pb.AddItemCommand(
+                server_handle=_handle("server_handle", server_handle),
+                item_definition=_text("item", item)))
+        )
+        return reply.add_item.item_handle if reply.add_item else reply_int(reply)
+
+    async def add_item2(self, server_handle: int, item: str, context: str) -> int:
+        """Add an item with a context string; returns the item handle."""
+        reply = await self.invoke(
+            command(K.ADD_ITEM2, "add_item2_command", pb.AddItem2Command(
+                server_handle=_handle("server_handle", server_handle),
+                item_definition=_text("item", item), item_context=context))
+        )
+        return reply.add_item2.item_handle if reply.add_item2 else reply_int(reply)
+
+    async def _item_command(
+        self, kind: pb.MxCommandKind, arm: str, cls: Any, server_handle: int, item_handle: int
+    ) -> pb.MxCommandReply:
+        payload = cls(server_handle=_handle("server_handle", server_handle),
+                      item_handle=_handle("item_handle", item_handle))
+        return await self.invoke(command(kind, arm, payload))
+
+    async def remove_item(self, server_handle: int, item_handle: int) -> pb.MxCommandReply:
+        """Remove an item."""
+        return await self._item_command(
+            K.REMOVE_ITEM, "remove_item_command", pb.RemoveItemCommand, server_handle, item_handle)
+
+    async def advise(self, server_handle: int, item_handle: int) -> pb.MxCommandReply:
+        """Start OnDataChange events for an item."""
+        return await self._item_command(
+            K.ADVISE, "advise_command", pb.AdviseCommand, server_handle, item_handle)
+
+    async def advise_supervisory(self, server_handle: int, item_handle: int) -> pb.MxCommandReply:
+        """Start a supervisory subscription (writes attributed to the client)."""
+        return await self._item_command(
+            K.ADVISE_SUPERVISORY, "advise_supervisory_command", pb.AdviseSupervisoryCommand,
+            server_handle, item_handle)
+
+    async def unadvise(self, server_handle: int, item_handle: int) -> pb.MxCommandReply:
+        """Stop an item's events."""
+        return await self._item_command(
+            K.UN_ADVISE, "un_advise_command", pb.UnAdviseCommand, server_handle, item_handle)
+
+    async def suspend(self, server_handle: int, item_handle: int) -> pb.MxCommandReply:
+        """Pause an item's updates (completion arrives as OperationComplete)."""
+        return await self._item_command(
+            K.SUSPEND, "suspend_command", pb.SuspendCommand, server_handle, item_handle)
+
+    async def activate(self, server_handle: int, item_handle: int) -> pb.MxCommandReply:
+        """Resume an item's updates (completion arrives as OperationComplete)."""
+        return await self._item_command(
+            K.ACTIVATE, "activate_command", pb.ActivateCommand, server_handle, item_handle)
+
+    async def write(
+        self, server_handle: int, item_handle: int, value: Any, *,
+        type_name: str | None = None, user_id: int = 0,
+    ) -> pb.MxCommandReply:
+        """Write a value; the result arrives as OnWriteComplete."""
+        return await self.invoke(command(K.WRITE, "write_command", pb.WriteCommand(
+            server_handle=_handle("server_handle", server_handle),
+            item_handle=_handle("item_handle", item_handle),
+            value=to_mx_value(value, type_name), user_id=_user_id("user_id", user_id))))
+
+    async def write2(
+        self, server_handle: int, item_handle: int, value: Any, timestamp: dt.datetime, *,
+        type_name: str | None = None, user_id: int = 0,
+    ) -> pb.MxCommandReply:
+        """Write a value with a source timestamp."""
+        return await self.invoke(command(K.WRITE2, "write2_command", pb.Write2Command(
+            server_handle=_handle("server_handle", server_handle),
+            item_handle=_handle("item_handle", item_handle),
+            value=to_mx_value(value, type_name), user_id=_user_id("user_id", user_id),
+            timestamp_value=_timestamp(timestamp))))
+
+    async def write_secured(
+        self, server_handle: int, item_handle: int, value: Any, *,
+        current_user_id: int, verifier_user_id: int = 0, type_name: str | None = None,
+    ) -> pb.MxCommandReply:
+        """Write a SecuredWrite / VerifiedWrite attribute as authenticated users."""
+        return await self.invoke(command(
+            K.WRITE_SECURED, "write_secured_command", pb.WriteSecuredCommand(
+                server_handle=_handle("server_handle", server_handle),
+                item_handle=_handle("item_handle", item_handle),
+                current_user_id=_user_id("current_user_id", current_user_id),
+                verifier_user_id=_user_id("verifier_user_id", verifier_user_id),
+                value=to_mx_value(value, type_name))))
+
+    async def write_secured2(
+        self, server_handle: int, item_handle: int, value: Any, timestamp: dt.datetime, *,
+        current_user_id: int, verifier_user_id: int = 0, type_name: str | None = None,
+    ) -> pb.MxCommandReply:
+        """WriteSecured with a source timestamp."""
+        return await self.invoke(command(
+            K.WRITE_SECURED2, "write_secured2_command", pb.WriteSecured2Command(
+                server_handle=_handle("server_handle", server_handle),
+                item_handle=_handle("item_handle", item_handle),
+                current_user_id=_user_id("current_user_id", current_user_id),
+                verifier_user_id=_user_id("verifier_user_id", verifier_user_id),
+                value=to_mx_value(value, type_name), timestamp_value=_timestamp(timestamp))))
+
+    async def authenticate_user(self, server_handle: int, user_name: str, password: str) -> int:
+        """Authenticate a user (`DOMAIN\\user` allowed); returns the user id."""
+        reply = await self.invoke(command(
+            K.AUTHENTICATE_USER, "authenticate_user_command", pb.AuthenticateUserCommand(
+                server_handle=_handle("server_handle", server_handle),
+                user_name=_text("user_name", user_name), password=password)))
+        return reply.authenticate_user.user_id if reply.authenticate_user else reply_int(reply)
+
+    async def archestra_user_to_id(self, server_handle: int, user_guid: str) -> int:
+        """Map an ArchestrA user GUID to a user id."""
+        reply = await self.invoke(command(
+            K.ARCHESTRA_USER_TO_ID, "archestra_user_to_id_command", pb.ArchestrAUserToIdCommand(
+                server_handle=_handle("server_handle", server_handle),
+                user_guid=_text("user_guid", user_guid))))
+        return (reply.archestra_user_to_id.user_id if reply.archestra_user_to_id
+                else reply_int(reply))
+
+    async def add_buffered_item(self, server_handle: int, item: str, context: str = "") -> int:
+        """Add a buffered item (updates arrive as OnBufferedDataChange); returns its handle."""
+        reply = await self.invoke(command(
+            K.ADD_BUFFERED_ITEM, "add_buffered_item_command", pb.AddBufferedItemCommand(
+                server_handle=_handle("server_handle", server_handle),
+                item_definition=_text("item", item), item_context=context)))
+        return (reply.add_buffered_item.item_handle if reply.add_buffered_item
+                else reply_int(reply))
+
+    async def set_buffered_update_interval(
+        self, server_handle: int, interval_ms: int
+    ) -> pb.MxCommandReply:
+        """Set how often buffered updates are delivered."""
+        if isinstance(interval_ms, bool) or not isinstance(interval_ms, int) or interval_ms <= 0:
+            raise ConfigurationError("interval_ms must be a positive int")
+        return await self.invoke(command(
+            K.SET_BUFFERED_UPDATE_INTERVAL, "set_buffered_update_interval_command",
+            pb.SetBufferedUpdateIntervalCommand(
+                server_handle=_handle("server_handle", server_handle), interval_ms=interval_ms)))
+
+
+def reply_int(reply: pb.MxCommandReply) -> int:
+    """The integer return value of a reply without a typed result."""
+    value = reply.return_value
+    if value is not None:
+        for name in ("int32_value", "int64_value"):
+            found = getattr(value, name)
+            if found is not None:
+                return int(found)
+    return 0

@@ -1,0 +1,9 @@
+"""The simulated MXAccess Gateway: both services over real gRPC, for trying and testing.
+
+It uses the generated code only and never imports the client.
+"""
+
+from .runtime import RuntimeConfig
+from .server import SimConfig, SimServer
+
+__all__ = ["RuntimeConfig", "SimConfig", "SimServer"]

@@ -1,0 +1,124 @@
+"""One session's event stream: gapless sequence, replay ring, bounded delivery queue."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+
+from .._proto.mxaccess_gateway import v1 as pb
+
+
+@dataclass(frozen=True)
+class EventLimits:
+    """Replay ring and queue sizes (the gateway's defaults)."""
+
+    replay_capacity: int = 1024
+    replay_seconds: float = 300.0
+    queue_capacity: int = 10_000
+    overflow_policy: str = "fault"
+    """`fault`: a subscriber that falls behind faults the session; `disconnect`: it is
+    disconnected and may resume."""
+
+
+class EventLog:
+    """Assigns sequence numbers, keeps the replay ring and feeds at most one subscriber."""
+
+    def __init__(self, session_id: str, limits: EventLimits) -> None:
+        self.session_id = session_id
+        self.limits = limits
+        self.sequence = 0
+        self._ring: deque[tuple[float, pb.MxEvent]] = deque(maxlen=limits.replay_capacity)
+        self._pending: deque[pb.MxEvent] = deque()
+        self._wakeup = asyncio.Event()
+        self.subscribed = False
+        self._failure: GRPCError | None = None
+        self.overflowed = False
+        """Set when the queue overflowed under the `fault` policy: the session must fault."""
+
+    def emit(self, event: pb.MxEvent) -> pb.MxEvent:
+        """Number, timestamp, record and queue one event."""
+        self.sequence += 1
+        now = dt.datetime.now(dt.timezone.utc)
+        event.session_id = self.session_id
+        event.worker_sequence = self.sequence
+        if event.worker_timestamp is None:
+            event.worker_timestamp = now
+        event.gateway_receive_timestamp = now
+        self._ring.append((time.monotonic(), event))
+        if len(self._pending) >= self.limits.queue_capacity:
+            if self.subscribed:
+                self._fail_subscriber()
+            else:
+                self._pending.popleft()
+        self._pending.append(event)
+        self._wakeup.set()
+        return event
+
+    def _fail_subscriber(self) -> None:
+        if self.limits.overflow_policy == "disconnect":
+            self._failure = GRPCError(
+                Status.RESOURCE_EXHAUSTED, "event subscriber fell behind: disconnected"
+            )
+            self._pending.clear()
+        else:
+            self._failure = GRPCError(
+                Status.RESOURCE_EXHAUSTED, "event queue overflow: session faulted"
+            )
+            self.overflowed = True
+        self._wakeup.set()
+
+    def _available(self) -> list[pb.MxEvent]:
+        horizon = time.monotonic() - self.limits.replay_seconds
+        while self._ring and self._ring[0][0] < horizon:
+            self._ring.popleft()
+        return [event for _, event in self._ring]
+
+    def attach(self, after: int) -> None:
+        """Attach the one subscriber, replaying after `after` (0: what is queued)."""
+        if self.subscribed:
+            raise GRPCError(Status.ALREADY_EXISTS, "another subscriber streams this session")
+        self.subscribed = True
+        self._failure = None
+        if after <= 0:
+            self._wakeup.set()
+            return
+        available = [e for e in self._available() if e.worker_sequence > after]
+        pending = [e for e in self._pending if e.worker_sequence > after]
+        merged = {e.worker_sequence: e for e in available + pending}
+        replay = [merged[s] for s in sorted(merged)]
+        self._pending = deque(replay)
+        oldest = replay[0].worker_sequence if replay else self.sequence + 1
+        if after < self.sequence and oldest > after + 1:
+            self._pending.appendleft(pb.MxEvent(
+                session_id=self.session_id,
+                family=pb.MxEventFamily.UNSPECIFIED,
+                replay_gap=pb.ReplayGap(requested_after_sequence=after,
+                                        oldest_available_sequence=oldest),
+                gateway_receive_timestamp=dt.datetime.now(dt.timezone.utc),
+            ))
+        self._wakeup.set()
+
+    def detach(self) -> None:
+        self.subscribed = False
+
+    async def next_event(self) -> pb.MxEvent:
+        """The next event for the subscriber (waits); raises when it must be cut off."""
+        while True:
+            if self._failure is not None:
+                failure, self._failure = self._failure, None
+                raise failure
+            if self._pending:
+                return self._pending.popleft()
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    def fail(self, error: GRPCError) -> None:
+        """End the current subscriber's stream with `error`."""
+        self._failure = error
+        self._wakeup.set()

@@ -1,0 +1,95 @@
+"""SimServer: the simulated gateway served over TCP (optionally TLS), both services."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from grpclib.server import Server
+
+from .auth import KeyStore, generate_key, parse_key_spec
+from .galaxy import GalaxyModel
+from .galaxy_service import GalaxyService
+from .gateway_service import GatewayService
+from .runtime import GatewayRuntime, RuntimeConfig
+
+log = logging.getLogger("mxgw.sim")
+
+
+@dataclass
+class SimConfig:
+    """What to serve and how."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    api_keys: list[str] = field(default_factory=list)
+    """`KEY` or `KEY=scope,scope`; empty: one key with every scope is generated."""
+    ssl_context: ssl.SSLContext | None = None
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+
+class SimServer:
+    """A running simulated gateway.
+
+        async with SimServer(SimConfig()) as sim:
+            sim.endpoint, sim.api_key
+    """
+
+    def __init__(self, config: SimConfig | None = None, galaxy: GalaxyModel | None = None) -> None:
+        self.config = config or SimConfig()
+        self.galaxy = galaxy or GalaxyModel.default()
+        specs = list(self.config.api_keys)
+        self.generated_key = None if specs else generate_key()
+        if self.generated_key:
+            specs = [self.generated_key]
+        keys = dict(parse_key_spec(spec) for spec in specs)
+        self.api_key = next(iter(keys))
+        """The first accepted key (the generated one when none was given)."""
+        self.keys = KeyStore(keys)
+        self.runtime = GatewayRuntime(self.galaxy, self.config.runtime)
+        self.gateway = GatewayService(self.runtime)
+        self.galaxy_service = GalaxyService(self.galaxy)
+        self._server = Server([self.gateway, self.galaxy_service])
+        self.keys.install(self._server)
+        self.port = 0
+
+    @property
+    def endpoint(self) -> str:
+        host = self.config.host
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    @property
+    def tls(self) -> bool:
+        return self.config.ssl_context is not None
+
+    async def start(self) -> SimServer:
+        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.config.host, self.config.port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]
+        await self._server.start(sock=sock, ssl=self.config.ssl_context)
+        log.info("simulated gateway on %s (%s)", self.endpoint,
+                 "TLS" if self.tls else "plaintext")
+        return self
+
+    async def stop(self) -> None:
+        self.runtime.shutdown()
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def __aenter__(self) -> SimServer:
+        return await self.start()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()

@@ -1,0 +1,170 @@
+"""Simulator-side value and status building: Python values <-> MxValue for an attribute's type.
+
+The simulator never imports the client; this is its own, type-driven conversion
+(coercion to the attribute's declared type, as MXAccess does on a write).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from .._proto.mxaccess_gateway import v1 as pb
+from .galaxy import (
+    MX_BOOLEAN,
+    MX_DOUBLE,
+    MX_ELAPSED,
+    MX_FLOAT,
+    MX_INTEGER,
+    MX_STRING,
+    MX_TIME,
+)
+
+# Native enums travel shifted by 2 in MxDataType / MxStatusCategory / MxStatusSource.
+SHIFT = 2
+CAT_OK, CAT_PENDING, CAT_WARNING, CAT_COMMUNICATION, CAT_CONFIGURATION = 0, 1, 2, 3, 4
+CAT_OPERATIONAL, CAT_SECURITY, CAT_SOFTWARE, CAT_OTHER = 5, 6, 7, 8
+SRC_REQUESTING_LMX, SRC_RESPONDING_LMX, SRC_REQUESTING_NMX, SRC_RESPONDING_NMX = 0, 1, 2, 3
+SRC_RESPONDING_AO = 5
+
+QUALITY_GOOD, QUALITY_BAD, QUALITY_WAITING = 192, 0, 0x20
+
+_VARIANTS = {
+    MX_BOOLEAN: ("VT_BOOL", "bool_value", "bool_values"),
+    MX_INTEGER: ("VT_I4", "int32_value", "int32_values"),
+    MX_FLOAT: ("VT_R4", "float_value", "float_values"),
+    MX_DOUBLE: ("VT_R8", "double_value", "double_values"),
+    MX_STRING: ("VT_BSTR", "string_value", "string_values"),
+    MX_TIME: ("VT_DATE", "timestamp_value", "timestamp_values"),
+    MX_ELAPSED: ("VT_R8", "elapsed_value", "elapsed_values"),
+}
+
+
+def status(category: int = CAT_OK, source: int = SRC_RESPONDING_LMX, detail: int = 0,
+           text: str = "") -> pb.MxStatusProxy:
+    """An MXSTATUS_PROXY with both the proto enums and the native integers."""
+    return pb.MxStatusProxy(
+        success=-1 if category == CAT_OK else 0,
+        category=pb.MxStatusCategory(category + SHIFT),
+        detected_by=pb.MxStatusSource(source + SHIFT),
+        detail=detail,
+        raw_category=category,
+        raw_detected_by=source,
+        diagnostic_text=text,
+    )
+
+
+def default_value(data_type: int) -> Any:
+    """The value an attribute of a type starts from / resets to."""
+    return {
+        MX_BOOLEAN: False, MX_INTEGER: 0, MX_FLOAT: 0.0, MX_DOUBLE: 0.0, MX_STRING: "",
+        MX_TIME: dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc),
+        MX_ELAPSED: dt.timedelta(0),
+    }.get(data_type, 0)
+
+
+def to_mx(value: Any, data_type: int) -> pb.MxValue:
+    """A Python value of an attribute's type as an MxValue (list -> array)."""
+    variant, scalar_field, array_field = _VARIANTS.get(data_type, ("VT_I4", "int32_value",
+                                                                   "int32_values"))
+    wire_type = pb.MxDataType(data_type + SHIFT)
+    if isinstance(value, list):
+        array = pb.MxArray(element_data_type=wire_type)
+        setattr(array, array_field, list(value))
+        return pb.MxValue(data_type=wire_type, variant_type=f"VT_ARRAY|{variant}",
+                          raw_data_type=data_type, array_value=array)
+    message = pb.MxValue(data_type=wire_type, variant_type=variant, raw_data_type=data_type)
+    setattr(message, scalar_field, value)
+    return message
+
+
+def null_value() -> pb.MxValue:
+    return pb.MxValue(data_type=pb.MxDataType.NO_DATA, variant_type="VT_EMPTY", is_null=True,
+                      raw_data_type=0)
+
+
+class WrongType(Exception):
+    """The value cannot be coerced to the attribute's type (MXAccess WrongDataType)."""
+
+
+def _scalar_of(value: pb.MxValue) -> Any:
+    for name in ("bool_value", "int32_value", "int64_value", "float_value", "double_value",
+                 "string_value", "timestamp_value", "elapsed_value", "bytes_value"):
+        found = getattr(value, name)
+        if found is not None:
+            return found
+    return None
+
+
+def coerce_scalar(raw: Any, data_type: int) -> Any:
+    """Coerce one value to `data_type` as MXAccess would, or raise WrongType."""
+    try:
+        if data_type == MX_BOOLEAN:
+            if isinstance(raw, str):
+                if raw.strip().lower() in ("true", "1", "on"):
+                    return True
+                if raw.strip().lower() in ("false", "0", "off"):
+                    return False
+                raise WrongType(raw)
+            if isinstance(raw, (bool, int, float)):
+                return bool(raw)
+        elif data_type == MX_INTEGER:
+            if isinstance(raw, bool):
+                return -1 if raw else 0
+            number = float(raw) if isinstance(raw, str) else raw
+            if isinstance(number, (int, float)) and math.isfinite(number):
+                result = round(number)
+                if -(2**31) <= result < 2**31:
+                    return result
+        elif data_type in (MX_FLOAT, MX_DOUBLE):
+            if isinstance(raw, (bool, int, float, str)) and not isinstance(raw, bool):
+                number = float(raw)
+                if math.isfinite(number) and (data_type == MX_DOUBLE or abs(number) <= 3.4e38):
+                    return number
+        elif data_type == MX_STRING:
+            if isinstance(raw, (str, int, float, bool)):
+                return str(raw)
+        elif data_type == MX_TIME:
+            if isinstance(raw, dt.datetime):
+                return raw
+            if isinstance(raw, str):
+                return dt.datetime.fromisoformat(raw)
+        elif data_type == MX_ELAPSED:
+            if isinstance(raw, dt.timedelta):
+                return raw
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                return dt.timedelta(seconds=raw)
+    except (ValueError, OverflowError):
+        pass
+    raise WrongType(repr(raw))
+
+
+def array_items(value: pb.MxValue) -> list[Any] | None:
+    """The items of an array MxValue, or None if it is not an array."""
+    if value.array_value is None:
+        return None
+    array = value.array_value
+    for name in ("bool_values", "int32_values", "int64_values", "float_values",
+                 "double_values", "string_values", "timestamp_values", "elapsed_values"):
+        items = getattr(array, name)
+        if items:
+            return list(items)
+    return []
+
+
+def coerce(value: pb.MxValue, data_type: int, is_array: bool) -> Any:
+    """Coerce a written MxValue to an attribute's type (a list for an array)."""
+    items = array_items(value)
+    if is_array:
+        if items is None:
+            raise WrongType("an array attribute needs an array value")
+        return [coerce_scalar(item, data_type) for item in items]
+    if items is not None:
+        raise WrongType("a scalar attribute cannot take an array")
+    if value.is_null:
+        raise WrongType("null")
+    raw = _scalar_of(value)
+    if raw is None:
+        raise WrongType("empty value")
+    return coerce_scalar(raw, data_type)

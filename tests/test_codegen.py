@@ -1,0 +1,43 @@
+"""The committed bindings are what tools/gen.py makes from protos/."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_generated_code_is_up_to_date() -> None:
+    result = subprocess.run([sys.executable, "tools/gen.py", "--check"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_unconfirmed_number_is_marked() -> None:
+    confirmed = {
+        "mxaccess_gateway.proto": {
+            "PROTOCOL_STATUS_CODE_MXACCESS_FAILURE", "MX_COMMAND_KIND_ACKNOWLEDGE_ALARM_BY_NAME",
+            "sparse_array_value", "element_data_type", "total_length", "elements", "index",
+            "value", "server_handle", "tag_addresses", "gateway_receive_timestamp", "hresult",
+            "raw_status", "replay_gap", "on_data_change", "requested_after_sequence",
+            "oldest_available_sequence", "MX_EVENT_FAMILY_UNSPECIFIED",
+            "MX_EVENT_FAMILY_ON_DATA_CHANGE", "MX_EVENT_FAMILY_ON_WRITE_COMPLETE",
+            "MX_EVENT_FAMILY_OPERATION_COMPLETE", "MX_EVENT_FAMILY_ON_BUFFERED_DATA_CHANGE",
+            "MX_EVENT_FAMILY_ON_ALARM_TRANSITION",
+        },
+        "galaxy_repository.proto": {
+            "ok", "page_size", "page_token", "root_gobject_id", "root_tag_name",
+            "root_contained_path", "max_depth", "category_ids", "template_chain_contains",
+            "tag_name_glob", "include_attributes", "alarm_bearing_only", "historized_only",
+            "is_historized", "is_alarm",
+        },
+    }
+    numbered = re.compile(r"^\s*(?:(?:optional|repeated)\s+)?(?:[\w.]+\s+)?(\w+)\s*=\s*\d+;(.*)$")
+    for name, allowed in confirmed.items():
+        for line in (ROOT / "protos" / name).read_text().splitlines():
+            match = numbered.match(line)
+            if match and "number: reconstructed" not in match.group(2):
+                assert match.group(1) in allowed, f"{name}: unmarked number: {line.strip()}"
