@@ -40,6 +40,6 @@ def command(name: str, summary: str, example: str, flags: type[Any], *, connects
 
 def load_all() -> dict[str, Command]:
     """Import every topic module (which registers its commands) and return the registry."""
-    from . import general, smoke  # noqa: F401
+    from . import general, sim, smoke  # noqa: F401
 
     return REGISTRY
