@@ -15,6 +15,7 @@ from .galaxy import GalaxyModel
 from .galaxy_service import GalaxyService
 from .gateway_service import GatewayService
 from .runtime import GatewayRuntime, RuntimeConfig
+from .tls import check_sim_tls, sim_server_context
 
 log = logging.getLogger("mxgw.sim")
 
@@ -28,6 +29,15 @@ class SimConfig:
     api_keys: list[str] = field(default_factory=list)
     """`KEY` or `KEY=scope,scope`; empty: one key with every scope is generated."""
     ssl_context: ssl.SSLContext | None = None
+    """A ready server TLS context (programmatic use; set ALPN h2 on it)."""
+    tls_cert: str | None = None
+    """PEM server certificate (chain) to serve TLS with; goes with `tls_key`."""
+    tls_key: str | None = None
+    self_signed_ca: str | None = None
+    """Generate a CA and a server certificate at start-up (pure Python, ~1-3 s) and write
+    the CA certificate to this path, for clients' `ca_file`."""
+    client_ca: str | None = None
+    """PEM CA file: require client certificates signed by it (mutual TLS)."""
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
 
@@ -40,6 +50,9 @@ class SimServer:
 
     def __init__(self, config: SimConfig | None = None, galaxy: GalaxyModel | None = None) -> None:
         self.config = config or SimConfig()
+        check_sim_tls(self.config)
+        self.ca_file: str | None = None
+        """The CA certificate written for clients (with `self_signed_ca`), once started."""
         self.galaxy = galaxy or GalaxyModel.default()
         specs = list(self.config.api_keys)
         self.generated_key = None if specs else generate_key()
@@ -63,9 +76,11 @@ class SimServer:
 
     @property
     def tls(self) -> bool:
-        return self.config.ssl_context is not None
+        c = self.config
+        return bool(c.ssl_context or c.tls_cert or c.self_signed_ca)
 
     async def start(self) -> SimServer:
+        context, self.ca_file = sim_server_context(self.config)
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -77,7 +92,7 @@ class SimServer:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
-        await self._server.start(sock=sock, ssl=self.config.ssl_context)
+        await self._server.start(sock=sock, ssl=context)
         log.info("simulated gateway on %s (%s)", self.endpoint,
                  "TLS" if self.tls else "plaintext")
         return self

@@ -3,7 +3,6 @@
 import asyncio
 import logging
 import signal
-import ssl
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -21,6 +20,13 @@ class SimFlags:
     plaintext: bool = field(default=False, metadata={"help": "serve without TLS"})
     tls_cert: Optional[str] = field(default=None, metadata={"help": "PEM server certificate"})
     tls_key: Optional[str] = field(default=None, metadata={"help": "PEM key of --tls-cert"})
+    self_signed: Optional[str] = field(default=None, metadata={
+        "metavar": "CA_PATH", "help": "generate a CA and a server certificate (localhost, "
+        "127.0.0.1, ::1, --host) at start-up and write the CA certificate to CA_PATH, for "
+        "clients' --ca-file"})
+    client_ca: Optional[str] = field(default=None, metadata={
+        "metavar": "PATH", "help": "require client certificates signed by this PEM CA "
+                                   "(mutual TLS)"})
     api_key: list[str] = field(default_factory=list, metadata={
         "nargs": "*", "type": str, "action": "extend", "metavar": "KEY[=SCOPE,...]",
         "help": "accepted API key, with its scopes (default: every scope); repeatable. "
@@ -28,17 +34,19 @@ class SimFlags:
     json: bool = field(default=False, metadata={"help": "announce the endpoint as JSON"})
 
 
-def _server_tls(flags: SimFlags) -> Optional[ssl.SSLContext]:
+def _check_tls(flags: SimFlags) -> None:
     if flags.plaintext:
-        if flags.tls_cert or flags.tls_key:
-            raise UsageError("--plaintext contradicts --tls-cert/--tls-key")
-        return None
-    if not (flags.tls_cert and flags.tls_key):
-        raise UsageError("TLS is the default: give --tls-cert and --tls-key, or --plaintext")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(flags.tls_cert, flags.tls_key)
-    context.set_alpn_protocols(["h2"])
-    return context
+        if flags.tls_cert or flags.tls_key or flags.self_signed or flags.client_ca:
+            raise UsageError("--plaintext contradicts --tls-cert/--tls-key/--self-signed/"
+                             "--client-ca")
+        return
+    if bool(flags.tls_cert) != bool(flags.tls_key):
+        raise UsageError("--tls-cert and --tls-key go together")
+    if flags.tls_cert and flags.self_signed:
+        raise UsageError("--self-signed contradicts --tls-cert/--tls-key")
+    if not (flags.tls_cert or flags.self_signed):
+        raise UsageError("TLS is the default: give --tls-cert and --tls-key, or --self-signed "
+                         "CA_PATH, or --plaintext")
 
 
 @command("sim", "Serve the simulated MXAccess Gateway until SIGINT/SIGTERM.",
@@ -48,9 +56,12 @@ async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
+        _check_tls(flags)
         config = SimConfig(host=flags.host, port=flags.port, api_keys=list(flags.api_key),
-                           ssl_context=_server_tls(flags))
+                           tls_cert=flags.tls_cert, tls_key=flags.tls_key,
+                           self_signed_ca=flags.self_signed, client_ca=flags.client_ca)
         server = SimServer(config)
+        await server.start()  # TLS files are read (or generated) here
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     stop = asyncio.Event()
@@ -60,14 +71,27 @@ async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
             pass
-    async with server:
+    try:
         announcement = {"endpoint": server.endpoint, "apiKey": server.generated_key,
-                        "tls": server.tls}
+                        "tls": server.tls, "mutualTls": bool(flags.client_ca),
+                        "caFile": server.ca_file}
         if flags.json:
             print(dumps(announcement), flush=True)
         else:
             print(server.endpoint, flush=True)
+            print(_tls_line(server, flags), flush=True)
             if server.generated_key:
                 print(f"api key (every scope): {server.generated_key}", flush=True)
         await stop.wait()
+    finally:
+        await server.stop()
     return None
+
+
+def _tls_line(server: SimServer, flags: SimFlags) -> str:
+    if not server.tls:
+        return "tls: off (plaintext: clients need --plaintext)"
+    mutual = ", client certificates required" if flags.client_ca else ""
+    if server.ca_file:
+        return f"tls: on{mutual} (self-signed; clients use --ca-file {server.ca_file})"
+    return f"tls: on{mutual}"
