@@ -13,6 +13,8 @@ from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
 
+OVERFLOW_POLICIES = ("fault", "disconnect")
+
 
 @dataclass(frozen=True)
 class EventLimits:
@@ -23,11 +25,21 @@ class EventLimits:
     queue_capacity: int = 10_000
     overflow_policy: str = "fault"
     """`fault`: a subscriber that falls behind faults the session; `disconnect`: it is
-    disconnected and may resume."""
+    disconnected (RESOURCE_EXHAUSTED) and may resume from the replay ring."""
+
+    def __post_init__(self) -> None:
+        if self.overflow_policy not in OVERFLOW_POLICIES:
+            raise ValueError(f"overflow_policy must be one of {', '.join(OVERFLOW_POLICIES)}")
+        if self.replay_capacity < 0 or self.queue_capacity < 1 or self.replay_seconds < 0:
+            raise ValueError("event limits must be positive")
 
 
 class EventLog:
-    """Assigns sequence numbers, keeps the replay ring and feeds at most one subscriber."""
+    """Assigns sequence numbers, keeps the replay ring and feeds at most one subscriber.
+
+    `pending` holds what the subscriber has not been sent yet (also while nobody is
+    attached, up to the queue capacity); the ring holds the last events for resumption.
+    """
 
     def __init__(self, session_id: str, limits: EventLimits) -> None:
         self.session_id = session_id
@@ -38,6 +50,7 @@ class EventLog:
         self._wakeup = asyncio.Event()
         self.subscribed = False
         self._failure: GRPCError | None = None
+        self._ended = False
         self.overflowed = False
         """Set when the queue overflowed under the `fault` policy: the session must fault."""
 
@@ -50,28 +63,27 @@ class EventLog:
         if event.worker_timestamp is None:
             event.worker_timestamp = now
         event.gateway_receive_timestamp = now
-        self._ring.append((time.monotonic(), event))
+        if self.limits.replay_capacity:
+            self._ring.append((time.monotonic(), event))
         if len(self._pending) >= self.limits.queue_capacity:
             if self.subscribed:
-                self._fail_subscriber()
+                self._overflow()
             else:
-                self._pending.popleft()
+                self._pending.popleft()  # nobody listens: keep the newest
         self._pending.append(event)
         self._wakeup.set()
         return event
 
-    def _fail_subscriber(self) -> None:
+    def _overflow(self) -> None:
         if self.limits.overflow_policy == "disconnect":
-            self._failure = GRPCError(
-                Status.RESOURCE_EXHAUSTED, "event subscriber fell behind: disconnected"
-            )
+            self.fail(GRPCError(Status.RESOURCE_EXHAUSTED,
+                                "event subscriber fell behind: disconnected; resume from the "
+                                "last worker_sequence seen"))
             self._pending.clear()
         else:
-            self._failure = GRPCError(
-                Status.RESOURCE_EXHAUSTED, "event queue overflow: session faulted"
-            )
+            self.fail(GRPCError(Status.RESOURCE_EXHAUSTED,
+                                "event queue overflow: the session is faulted"))
             self.overflowed = True
-        self._wakeup.set()
 
     def _available(self) -> list[pb.MxEvent]:
         horizon = time.monotonic() - self.limits.replay_seconds
@@ -106,19 +118,37 @@ class EventLog:
 
     def detach(self) -> None:
         self.subscribed = False
+        self._failure = None
 
-    async def next_event(self) -> pb.MxEvent:
-        """The next event for the subscriber (waits); raises when it must be cut off."""
+    async def next_event(self) -> pb.MxEvent | None:
+        """The next event for the subscriber (waits); None when the stream has ended.
+
+        Raises the failure that cuts the subscriber off (overflow, fault).
+        """
         while True:
             if self._failure is not None:
                 failure, self._failure = self._failure, None
                 raise failure
             if self._pending:
                 return self._pending.popleft()
+            if self._ended:
+                return None
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    async def wait_cut(self) -> None:
+        """Wait (without taking events) until the subscriber is cut off or the stream ends."""
+        while self._failure is None and not self._ended:
             self._wakeup.clear()
             await self._wakeup.wait()
 
     def fail(self, error: GRPCError) -> None:
-        """End the current subscriber's stream with `error`."""
-        self._failure = error
+        """End the current subscriber's stream with `error` (the first failure wins)."""
+        if self._failure is None:
+            self._failure = error
+        self._wakeup.set()
+
+    def end(self) -> None:
+        """No more events: the subscriber's stream ends normally once drained."""
+        self._ended = True
         self._wakeup.set()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
 from .auth import require
-from .commands import SCOPES, execute, reply_for
+from .commands import execute, reply_for
+from .connections import PeerAddress, current_peer
+from .registry import HANDLERS, scope_of
 from .runtime import GatewayRuntime
+
+log = logging.getLogger("mxgw.sim")
 
 GATEWAY_PROTOCOL_VERSION = 3
 WORKER_PROTOCOL_VERSION = 1
@@ -28,10 +33,17 @@ def _ok(message: str = "") -> pb.ProtocolStatus:
 class GatewayService(pb.MxAccessGatewayBase):
     """OpenSession, CloseSession, Invoke and StreamEvents."""
 
-    def __init__(self, runtime: GatewayRuntime) -> None:
+    def __init__(self, runtime: GatewayRuntime,
+                 drop_peer: Callable[[PeerAddress], int] | None = None) -> None:
         self.runtime = runtime
+        self._drop_peer = drop_peer
+
+    async def _latency(self) -> None:
+        if self.runtime.faults.latency_ms > 0:
+            await asyncio.sleep(self.runtime.faults.latency_ms / 1000.0)
 
     async def open_session(self, message: pb.OpenSessionRequest) -> pb.OpenSessionReply:
+        await self._latency()
         session = self.runtime.open_session(message.client_session_name or "client")
         return pb.OpenSessionReply(
             session_id=session.id, backend_name="mxaccess-worker",
@@ -41,43 +53,89 @@ class GatewayService(pb.MxAccessGatewayBase):
         )
 
     async def close_session(self, message: pb.CloseSessionRequest) -> pb.CloseSessionReply:
-        state = self.runtime.close_session(message.session_id)
-        if state is None:
+        await self._latency()
+        closed = self.runtime.close_session(message.session_id)
+        if closed is None:
             return pb.CloseSessionReply(
                 session_id=message.session_id, final_state=pb.SessionState.UNSPECIFIED,
                 protocol_status=pb.ProtocolStatus(
                     code=pb.ProtocolStatusCode.SESSION_NOT_FOUND,
                     message=f"no session {message.session_id}"))
+        state, reason = closed
         return pb.CloseSessionReply(session_id=message.session_id, final_state=state,
-                                    protocol_status=_ok())
+                                    protocol_status=_ok(reason))
+
+    def _not_found_message(self, session_id: str) -> str:
+        closed = self.runtime.closed.get(session_id)
+        if closed is not None:
+            return f"session {session_id} is closed ({closed[1]})"
+        return f"no session {session_id}"
 
     async def invoke(self, message: pb.MxCommandRequest) -> pb.MxCommandReply:
         kind = message.command.kind if message.command else pb.MxCommandKind.UNSPECIFIED
-        require(SCOPES.get(kind, "invoke:read"))
+        require(scope_of(kind))
+        await self._latency()
         session = self.runtime.find(message.session_id)
         if session is None:
             return reply_for(message.session_id, message, kind,
                              pb.ProtocolStatusCode.SESSION_NOT_FOUND,
-                             f"no session {message.session_id}")
+                             self._not_found_message(message.session_id))
+        self.runtime.renew(session)
         if session.state != pb.SessionState.READY:
             return reply_for(message.session_id, message, kind,
                              pb.ProtocolStatusCode.SESSION_NOT_READY,
-                             f"session is {session.state.name}")
-        return execute(session, message)
+                             f"session is {session.state.name}: {session.reason}")
+        entry = HANDLERS.get(kind)
+        limit = self.runtime.config.max_message_bytes
+        if entry is not None and entry.entries is not None and len(bytes(message)) > limit:
+            raise GRPCError(Status.RESOURCE_EXHAUSTED,
+                            f"the request is larger than the gateway's {limit}-byte message "
+                            "limit: split the bulk")
+        if session.pending_commands >= self.runtime.config.max_pending_commands:
+            raise GRPCError(Status.RESOURCE_EXHAUSTED,
+                            f"{session.pending_commands} commands of this session are pending")
+        faults = self.runtime.faults
+        if faults.should_fail():
+            return reply_for(session.id, message, kind, faults.fail_status,
+                             "injected failure")
+        session.pending_commands += 1
+        try:
+            reply = await execute(session, message)
+        finally:
+            session.pending_commands -= 1
+        session.commands_run += 1
+        if faults.fault_after_commands and session.commands_run >= faults.fault_after_commands:
+            session.fault(f"injected after {session.commands_run} commands")
+        return reply
 
     async def stream_events(self, message: pb.StreamEventsRequest) -> AsyncIterator[pb.MxEvent]:
         session = self.runtime.find(message.session_id)
         if session is None:
-            raise GRPCError(Status.NOT_FOUND, f"no session {message.session_id}")
+            raise GRPCError(Status.NOT_FOUND, self._not_found_message(message.session_id))
         if session.state == pb.SessionState.FAULTED:
-            raise GRPCError(Status.FAILED_PRECONDITION, "session is FAULTED")
+            raise GRPCError(Status.FAILED_PRECONDITION,
+                            f"session is FAULTED: {session.reason}")
         session.events.attach(message.after_worker_sequence)
-        session.detached_at = None
+        self.runtime.attached(session)
+        faults = self.runtime.faults
+        peer = current_peer.get()
+        sent = 0
         try:
             while True:
+                if faults.stall_after_events and sent >= faults.stall_after_events:
+                    log.info("stalling the event stream of %s", session.id)
+                    await session.events.wait_cut()
                 event = await session.events.next_event()
-                session.last_activity = time.monotonic()
+                if event is None:
+                    return
                 yield event
+                sent += 1
+                if faults.drop_after_events and sent >= faults.drop_after_events \
+                        and self._drop_peer is not None:
+                    log.info("dropping the connection of %s after %d events", session.id, sent)
+                    self._drop_peer(peer)
+                    await asyncio.sleep(5)  # the lost connection cancels this handler
+                    return
         finally:
             session.events.detach()
-            session.detached_at = time.monotonic()
+            self.runtime.detached(session)

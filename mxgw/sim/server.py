@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import ssl
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from grpclib.server import Server
+from grpclib.events import RecvRequest, listen
 
+from .._proto.galaxy_repository import v1 as gr
 from .auth import KeyStore, generate_key, parse_key_spec
-from .galaxy import GalaxyModel
+from .connections import TrackingServer
+from .faults import FaultConfig
+from .galaxy import DEFAULT_OBJECTS, GalaxyModel
 from .galaxy_service import GalaxyService
 from .gateway_service import GatewayService
 from .runtime import GatewayRuntime, RuntimeConfig
@@ -39,6 +43,14 @@ class SimConfig:
     client_ca: str | None = None
     """PEM CA file: require client certificates signed by it (mutual TLS)."""
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    galaxy_objects: int = DEFAULT_OBJECTS
+    """Objects in the generated Galaxy (at least the ten upstream test objects)."""
+    seed: int = 0
+    """Seed of the generated Galaxy and of its redeploys."""
+    redeploy_interval: float | None = None
+    """Redeploy the Galaxy every so many seconds (None: only on `SimServer.redeploy()`)."""
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    """Injected faults; change `sim.faults` fields while serving to switch them."""
 
 
 class SimServer:
@@ -53,7 +65,7 @@ class SimServer:
         check_sim_tls(self.config)
         self.ca_file: str | None = None
         """The CA certificate written for clients (with `self_signed_ca`), once started."""
-        self.galaxy = galaxy or GalaxyModel.default()
+        self.galaxy = galaxy or GalaxyModel.default(self.config.galaxy_objects, self.config.seed)
         specs = list(self.config.api_keys)
         self.generated_key = None if specs else generate_key()
         if self.generated_key:
@@ -62,11 +74,15 @@ class SimServer:
         self.api_key = next(iter(keys))
         """The first accepted key (the generated one when none was given)."""
         self.keys = KeyStore(keys)
-        self.runtime = GatewayRuntime(self.galaxy, self.config.runtime)
-        self.gateway = GatewayService(self.runtime)
+        self.config.faults.validate()
+        self.faults = self.config.faults
+        self.runtime = GatewayRuntime(self.galaxy, self.config.runtime, faults=self.faults)
+        self.gateway = GatewayService(
+            self.runtime, drop_peer=lambda peer: self._server.drop(peer, flush=True))
         self.galaxy_service = GalaxyService(self.galaxy)
-        self._server = Server([self.gateway, self.galaxy_service])
+        self._server = TrackingServer([self.gateway, self.galaxy_service])
         self.keys.install(self._server)
+        listen(self._server, RecvRequest, self._server.record_peer)
         self.port = 0
 
     @property
@@ -93,11 +109,36 @@ class SimServer:
             raise
         self.port = sock.getsockname()[1]
         await self._server.start(sock=sock, ssl=context)
+        self.galaxy_service.start(self.config.redeploy_interval)
         log.info("simulated gateway on %s (%s)", self.endpoint,
                  "TLS" if self.tls else "plaintext")
         return self
 
+    async def drop_connections(self) -> int:
+        """Abruptly close every client TCP connection (no GOAWAY); returns how many."""
+        count = self._server.drop()
+        log.info("dropped %d connection(s)", count)
+        await asyncio.sleep(0)  # let the transports report the loss
+        return count
+
+    async def send_goaway(self, close_after: float | None = None) -> int:
+        """Send HTTP/2 GOAWAY on every connection (closing each `close_after` s later)."""
+        count = self._server.goaway(close_after)
+        log.info("sent GOAWAY on %d connection(s)", count)
+        await asyncio.sleep(0)
+        return count
+
+    @property
+    def connection_count(self) -> int:
+        """How many client connections are open."""
+        return len(self._server.live())
+
+    def redeploy(self, changes: int | None = None) -> gr.DeployEvent:
+        """Redeploy the Galaxy now (some objects removed and added; watchers are told)."""
+        return self.galaxy_service.redeploy(changes)
+
     async def stop(self) -> None:
+        await self.galaxy_service.stop()
         self.runtime.shutdown()
         self._server.close()
         await self._server.wait_closed()

@@ -33,7 +33,10 @@ class TagState:
     timestamp: dt.datetime
     period: float
     last_step: float
+    seed: int = 0
     steps: int = 0
+    version: int = 0
+    """Bumped on every change (own or written), so a watcher can tell it changed."""
     listeners: set[Listener] = field(default_factory=set)
 
 
@@ -72,21 +75,24 @@ class TagStore:
                 initial = [initial] * attribute.array_length
             period = attribute.change_period_ms / 1000.0 / self.rate if self.rate > 0 else 0.0
             state = TagState(attribute, initial, dt.datetime.now(dt.timezone.utc), period,
-                             time.monotonic())
+                             time.monotonic(), seed=seed)
             self._states[key] = state
-        self._advance(state, obj.gobject_id)
+        self.refresh(state)
         return state
 
-    def _advance(self, state: TagState, seed: int) -> None:
+    def refresh(self, state: TagState) -> TagState:
+        """Advance a changing attribute to now."""
         if state.period <= 0:
-            return
+            return state
         now = time.monotonic()
         steps = int((now - state.last_step) / state.period)
         if steps > 0:
             state.steps += steps
-            state.value = _step(state.attribute, state.value, steps, seed + state.steps)
+            state.version += 1
+            state.value = _step(state.attribute, state.value, steps, state.seed + state.steps)
             state.last_step += steps * state.period
             state.timestamp = dt.datetime.now(dt.timezone.utc)
+        return state
 
     def next_change_in(self, state: TagState) -> float | None:
         """Seconds until a changing attribute changes next (None if it only changes on writes)."""
@@ -97,6 +103,7 @@ class TagStore:
     def write(self, state: TagState, value: Any) -> None:
         """Set a value (whole) and tell every listener."""
         state.value = value
+        state.version += 1
         state.timestamp = dt.datetime.now(dt.timezone.utc)
         state.last_step = time.monotonic()
         for listener in list(state.listeners):

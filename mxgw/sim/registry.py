@@ -1,0 +1,55 @@
+"""The command registry: which handler runs each MxCommandKind, and the scope it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .._proto.mxaccess_gateway import v1 as pb
+from .session import SimSession
+
+K = pb.MxCommandKind
+
+Result = tuple[pb.MxValue | None, str | None, Any] | None
+"""What a handler returns: (return_value, typed-result arm name, typed result) or None."""
+Handler = Callable[[SimSession, Any], Awaitable[Result]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered handler: its payload arm and, for bulks, the repeated field of entries."""
+
+    arm: str
+    handler: Handler
+    entries: str | None = None
+
+
+HANDLERS: dict[pb.MxCommandKind, Entry] = {}
+"""Command kind -> its handler."""
+
+SCOPES: dict[pb.MxCommandKind, str] = {
+    K.WRITE: "invoke:write", K.WRITE2: "invoke:write",
+    K.WRITE_BULK: "invoke:write", K.WRITE2_BULK: "invoke:write",
+    K.WRITE_SECURED: "invoke:secure", K.WRITE_SECURED2: "invoke:secure",
+    K.WRITE_SECURED_BULK: "invoke:secure", K.WRITE_SECURED2_BULK: "invoke:secure",
+    K.AUTHENTICATE_USER: "invoke:secure",
+}
+"""The scope each command kind needs; every other kind needs invoke:read."""
+
+
+def scope_of(kind: pb.MxCommandKind) -> str:
+    return SCOPES.get(kind, "invoke:read")
+
+
+class InvalidRequest(Exception):
+    """A request the gateway refuses before MXAccess sees it (protocol INVALID_REQUEST)."""
+
+
+def handles(kind: pb.MxCommandKind, arm: str,
+            entries: str | None = None) -> Callable[[Handler], Handler]:
+    """Register the decorated coroutine as the handler of `kind` (payload arm `arm`)."""
+    def register(func: Handler) -> Handler:
+        HANDLERS[kind] = Entry(arm, func, entries)
+        return func
+    return register

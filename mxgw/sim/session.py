@@ -1,0 +1,389 @@
+"""One simulated MXAccess session: handles, items, advise loops, writes and its events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+
+from .._proto.mxaccess_gateway import v1 as pb
+from . import wire
+from .events import EventLog
+from .galaxy import SECURED_WRITE, VERIFIED_WRITE, VIEW_ONLY, Resolved, ResolveError
+from .tags import TagState
+
+if TYPE_CHECKING:
+    from .runtime import GatewayRuntime
+
+log = logging.getLogger("mxgw.sim")
+
+E_INVALIDARG = -2147024809  # 0x80070057
+E_FAIL = -2147467259  # 0x80004005
+MX_E_FAILURE = -2147220992  # 0x80040200
+
+# MXAccess detail codes (MXACCESS.md).
+INVALID_REFERENCE, WRONG_DATA_TYPE, INDEX_OUT_OF_RANGE = 6, 13, 1003
+NOT_WRITEABLE, SECURED_WRITE_DETAIL, VERIFIED_WRITE_DETAIL = 1007, 1012, 1013
+USER_LACKS_RIGHTS, VERIFIER_LACKS_RIGHTS = 1016, 1017
+
+
+class CommandFailure(Exception):
+    """An MXAccess failure to report as data (hresult, statuses)."""
+
+    def __init__(self, hresult: int, message: str,
+                 statuses: list[pb.MxStatusProxy] | None = None) -> None:
+        super().__init__(message)
+        self.hresult = hresult
+        self.statuses = statuses or [wire.status(wire.CAT_OPERATIONAL, wire.SRC_REQUESTING_LMX,
+                                                 text=message)]
+
+
+@dataclass(eq=False)
+class Item:
+    """An item added to a server handle."""
+
+    handle: int
+    server_handle: int
+    reference: str
+    context: str
+    resolved: Resolved | None
+    error: ResolveError | None
+    buffered: bool = False
+    advised: bool = False
+    supervisory: bool = False
+    suspended: bool = False
+    type_resolved: bool = False
+    """Set by the first data change of a resolvable item; writes before it fail."""
+    task: asyncio.Task[None] | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    state: TagState | None = None
+    seen_version: int = -1
+    samples: list[pb.BufferedSample] = field(default_factory=list)
+
+
+class SimSession:
+    """One MXAccess session (one worker process on a real gateway)."""
+
+    def __init__(self, runtime: GatewayRuntime, name: str) -> None:
+        self.runtime = runtime
+        self.id = f"session-{secrets.token_hex(16)}"
+        self.name = name
+        self.state = pb.SessionState.READY
+        self.reason = ""
+        """Why the session faulted or closed."""
+        self.events = EventLog(self.id, runtime.config.events)
+        self.registrations: dict[int, str] = {}
+        self.items: dict[int, Item] = {}
+        self._next_server_handle = 1
+        self._next_item_handle = 1
+        self.buffered_interval_ms = 1000
+        self.pending_commands = 0
+        self.commands_run = 0
+        self.lease_deadline = 0.0
+        self.detach_epoch = 0
+        """Bumped on every attach and detach, so a stale grace timer does nothing."""
+
+    @property
+    def live(self) -> bool:
+        return self.state not in (pb.SessionState.CLOSED, pb.SessionState.FAULTED)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def emit(self, family: pb.MxEventFamily, item: Item | None, **body: Any) -> None:
+        """Send one event of this session (dropped once it is no longer READY)."""
+        if self.state != pb.SessionState.READY:
+            return
+        self.events.emit(pb.MxEvent(
+            family=family,
+            server_handle=item.server_handle if item else 0,
+            item_handle=item.handle if item else 0,
+            **body,
+        ))
+        if self.events.overflowed:
+            self.fault("event queue overflow")
+
+    def fault(self, reason: str) -> bool:
+        """READY -> FAULTED: stop every item and cut the subscriber off. False if not READY."""
+        if self.state != pb.SessionState.READY:
+            return False
+        log.warning("session %s faulted: %s", self.id, reason)
+        self.state = pb.SessionState.FAULTED
+        self.reason = reason
+        self._stop_items()
+        self.events.fail(GRPCError(Status.ABORTED, f"session faulted: {reason}"))
+        return True
+
+    def close(self, reason: str) -> None:
+        """Any state -> CLOSED; the subscriber's stream ends once drained."""
+        if self.state == pb.SessionState.CLOSED:
+            return
+        self.state = pb.SessionState.CLOSING
+        self._stop_items()
+        self.items.clear()
+        self.registrations.clear()
+        self.state = pb.SessionState.CLOSED
+        self.reason = self.reason or reason
+        self.events.end()
+
+    def _stop_items(self) -> None:
+        for item in self.items.values():
+            self._stop_advise(item)
+
+    # ------------------------------------------------------------------ handles
+
+    def server_handle(self, handle: int) -> str:
+        if handle not in self.registrations:
+            raise CommandFailure(E_INVALIDARG, f"unknown server handle {handle}")
+        return self.registrations[handle]
+
+    def item(self, server_handle: int, item_handle: int) -> Item:
+        self.server_handle(server_handle)
+        item = self.items.get(item_handle)
+        if item is None or item.server_handle != server_handle:
+            raise CommandFailure(E_INVALIDARG, f"unknown item handle {item_handle}")
+        return item
+
+    def find_advised(self, reference: str) -> Item | None:
+        """An item of this session advised on `reference` that has reported a value."""
+        key = reference.strip().lower()
+        for item in self.items.values():
+            if item.advised and item.type_resolved and item.reference.strip().lower() == key:
+                return item
+        return None
+
+    def register(self, client_name: str) -> int:
+        handle = self._next_server_handle
+        self._next_server_handle += 1
+        self.registrations[handle] = client_name
+        return handle
+
+    def unregister(self, server_handle: int) -> None:
+        self.server_handle(server_handle)
+        for handle in [h for h, i in self.items.items() if i.server_handle == server_handle]:
+            self._stop_advise(self.items.pop(handle))
+        del self.registrations[server_handle]
+
+    def add_item(self, server_handle: int, reference: str, context: str = "",
+                 buffered: bool = False) -> Item:
+        """Add an item; an unknown reference is added too and fails in its data change."""
+        self.server_handle(server_handle)
+        if not reference.strip():
+            raise CommandFailure(E_INVALIDARG, "empty item reference")
+        resolved: Resolved | None = None
+        error: ResolveError | None = None
+        try:
+            resolved = self.runtime.galaxy.resolve(reference)
+        except ResolveError as exc:
+            error = exc
+        item = Item(self._next_item_handle, server_handle, reference, context, resolved, error,
+                    buffered=buffered)
+        if resolved is not None:
+            item.state = self.runtime.tags.state(resolved.obj, resolved.attribute)
+        self._next_item_handle += 1
+        self.items[item.handle] = item
+        return item
+
+    def remove_item(self, server_handle: int, item_handle: int) -> None:
+        item = self.item(server_handle, item_handle)
+        self._stop_advise(item)
+        del self.items[item_handle]
+
+    # ------------------------------------------------------------------ advise
+
+    def advise(self, item: Item, supervisory: bool) -> None:
+        item.supervisory = item.supervisory or supervisory
+        if item.advised:
+            return
+        item.advised = True
+        item.task = asyncio.get_running_loop().create_task(self._advise_loop(item))
+
+    def _stop_advise(self, item: Item) -> None:
+        item.advised = False
+        if item.state is not None:
+            item.state.listeners.discard(item.changed.set)
+        if item.task is not None:
+            item.task.cancel()
+            item.task = None
+
+    def unadvise(self, item: Item) -> None:
+        self._stop_advise(item)
+        item.supervisory = False
+        item.samples.clear()
+
+    def set_suspended(self, item: Item, suspended: bool) -> None:
+        """Suspend or Activate: pause or resume updates; OperationComplete follows."""
+        item.suspended = suspended
+        if not suspended:
+            item.changed.set()  # report what changed while suspended
+        asyncio.get_running_loop().call_soon(
+            lambda: self.emit(pb.MxEventFamily.OPERATION_COMPLETE, item,
+                              operation_complete=pb.OperationCompleteEvent(
+                                  statuses=[wire.status()])))
+
+    def current(self, item: Item) -> tuple[pb.MxValue, int, dt.datetime, list[pb.MxStatusProxy]]:
+        """The item's value, quality, timestamp and statuses as a data change reports them."""
+        now = dt.datetime.now(dt.timezone.utc)
+        if item.resolved is None or item.state is None:
+            detail = item.error.detail if item.error else INVALID_REFERENCE
+            return (wire.null_value(), wire.QUALITY_BAD, now,
+                    [wire.status(wire.CAT_CONFIGURATION, wire.SRC_RESPONDING_LMX, detail,
+                                 str(item.error) if item.error else "unresolved")])
+        state = self.runtime.tags.refresh(item.state)
+        attribute = item.resolved.attribute
+        value: Any = state.value
+        if item.resolved.index is not None:
+            if item.resolved.index > len(state.value):
+                return (wire.null_value(), wire.QUALITY_BAD, now,
+                        [wire.status(wire.CAT_CONFIGURATION, wire.SRC_RESPONDING_AO,
+                                     INDEX_OUT_OF_RANGE,
+                                     f"{item.reference}: the array has {len(state.value)} "
+                                     "elements")])
+            value = state.value[item.resolved.index - 1]
+        return (wire.to_mx(value, attribute.data_type), wire.QUALITY_GOOD, state.timestamp,
+                [wire.status()])
+
+    def _report(self, item: Item) -> None:
+        """Report the item's current value: a data change, or a buffered sample."""
+        value, quality, timestamp, statuses = self.current(item)
+        if item.state is not None:
+            item.seen_version = item.state.version
+        if item.buffered:
+            item.samples.append(pb.BufferedSample(value=value, quality=quality,
+                                                  timestamp=timestamp))
+            if not item.type_resolved:
+                self._flush(item, statuses)  # the first value is not held back
+        else:
+            self.emit(pb.MxEventFamily.ON_DATA_CHANGE, item,
+                      on_data_change=pb.OnDataChangeEvent(
+                          value=value, quality=quality, source_timestamp=timestamp,
+                          statuses=statuses))
+        item.type_resolved = item.type_resolved or (item.resolved is not None
+                                                    and quality == wire.QUALITY_GOOD)
+
+    def _flush(self, item: Item, statuses: list[pb.MxStatusProxy] | None = None) -> None:
+        """Send the samples gathered since the last flush as one OnBufferedDataChange."""
+        if not item.samples:
+            return
+        samples, item.samples = item.samples, []
+        first = samples[0].value
+        data_type = first.data_type if first is not None else pb.MxDataType.UNSPECIFIED
+        self.emit(pb.MxEventFamily.ON_BUFFERED_DATA_CHANGE, item,
+                  on_buffered_data_change=pb.OnBufferedDataChangeEvent(
+                      data_type=data_type, samples=samples,
+                      statuses=statuses or [wire.status()]))
+
+    async def _advise_loop(self, item: Item) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(self.runtime.config.first_value_delay)
+        state = item.state
+        if state is not None:
+            state.listeners.add(item.changed.set)
+        self._report(item)
+        if state is None:
+            return  # an unresolved reference reports once
+        next_flush = loop.time() + self.buffered_interval_ms / 1000.0
+        while True:
+            item.changed.clear()
+            wait = self.runtime.tags.next_change_in(state)
+            if item.buffered:
+                until_flush = max(0.0, next_flush - loop.time())
+                wait = until_flush if wait is None else min(wait, until_flush)
+            if wait is None:
+                await item.changed.wait()
+            else:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(item.changed.wait(), wait + 0.001)
+            self.runtime.tags.refresh(state)
+            if not item.suspended and state.version != item.seen_version:
+                self._report(item)
+            if item.buffered and loop.time() >= next_flush:
+                self._flush(item)
+                next_flush = loop.time() + self.buffered_interval_ms / 1000.0
+
+    # ------------------------------------------------------------------ writes
+
+    def write(self, item: Item, value: pb.MxValue | None, *, user_id: int, verifier_id: int,
+              secured: bool, timestamp: dt.datetime | None) -> None:
+        """Accept a write now (or raise CommandFailure); OnWriteComplete reports its result."""
+        if value is None:
+            raise CommandFailure(E_INVALIDARG, "a write needs a value")
+        if item.resolved is None or item.state is None or not item.type_resolved:
+            raise CommandFailure(E_INVALIDARG,
+                                 f"{item.reference}: the item's type is not resolved yet "
+                                 "(no good data change so far)")
+        status, coerced = self._write_status(item, value, user_id, verifier_id, secured)
+        asyncio.get_running_loop().call_later(
+            self.runtime.config.write_complete_delay, self._complete_write, item, coerced,
+            status, timestamp)
+
+    def _write_status(self, item: Item, value: pb.MxValue, user_id: int, verifier_id: int,
+                      secured: bool) -> tuple[pb.MxStatusProxy, Any]:
+        assert item.resolved is not None
+        attribute = item.resolved.attribute
+        users = self.runtime.users
+
+        def refuse(detail: int, text: str) -> tuple[pb.MxStatusProxy, Any]:
+            return wire.status(wire.CAT_SECURITY, wire.SRC_RESPONDING_AO, detail, text), None
+
+        if attribute.security == VIEW_ONLY:
+            return refuse(NOT_WRITEABLE, f"{attribute.name} is not writeable")
+        if secured and not users.valid(user_id):
+            return refuse(USER_LACKS_RIGHTS, f"user id {user_id} is not authenticated")
+        if not item.supervisory:
+            if attribute.security == SECURED_WRITE and not secured:
+                return refuse(SECURED_WRITE_DETAIL,
+                              f"{attribute.name} is SecuredWrite: use WriteSecured")
+            if attribute.security == VERIFIED_WRITE:
+                if not secured:
+                    return refuse(VERIFIED_WRITE_DETAIL, f"{attribute.name} is VerifiedWrite: "
+                                  "use WriteSecured with a verifier")
+                if verifier_id == user_id or not users.can_verify(verifier_id):
+                    return refuse(VERIFIER_LACKS_RIGHTS,
+                                  f"verifier {verifier_id} lacks verify rights")
+        try:
+            coerced = self._coerce(item, value)
+        except wire.WrongType as exc:
+            return wire.status(wire.CAT_OPERATIONAL, wire.SRC_RESPONDING_AO, WRONG_DATA_TYPE,
+                               f"cannot convert {exc} to {attribute.name}'s type"), None
+        return wire.status(wire.CAT_OK, wire.SRC_RESPONDING_AO), coerced
+
+    def _coerce(self, item: Item, value: pb.MxValue) -> Any:
+        assert item.resolved is not None and item.state is not None
+        attribute = item.resolved.attribute
+        if item.resolved.index is not None:
+            scalar = wire.coerce(value, attribute.data_type, False)
+            current = list(item.state.value)
+            if item.resolved.index > len(current):
+                raise wire.WrongType(f"index {item.resolved.index} (out of range)")
+            current[item.resolved.index - 1] = scalar
+            return current
+        if value.sparse_array_value is not None:
+            if not attribute.is_array:
+                raise wire.WrongType("a sparse array")
+            sparse = value.sparse_array_value
+            result = [wire.default_value(attribute.data_type)] * sparse.total_length
+            for element in sparse.elements:
+                if element.index >= sparse.total_length or element.value is None:
+                    raise wire.WrongType(f"sparse index {element.index}")
+                result[element.index] = wire.coerce(element.value, attribute.data_type, False)
+            return result
+        return wire.coerce(value, attribute.data_type, attribute.is_array)
+
+    def _complete_write(self, item: Item, coerced: Any, status: pb.MxStatusProxy,
+                        timestamp: dt.datetime | None) -> None:
+        if self.state != pb.SessionState.READY:
+            return
+        if status.raw_category == wire.CAT_OK and item.state is not None:
+            self.runtime.tags.write(item.state, coerced)
+            if timestamp is not None:
+                item.state.timestamp = timestamp
+        if self.items.get(item.handle) is item:
+            self.emit(pb.MxEventFamily.ON_WRITE_COMPLETE, item,
+                      on_write_complete=pb.OnWriteCompleteEvent(statuses=[status]))

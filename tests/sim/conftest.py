@@ -1,0 +1,200 @@
+"""Simulator tests drive the generated stubs over a real grpclib Channel (never the client)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from grpclib.client import Channel
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+
+from mxgw._proto.mxaccess_gateway import v1 as pb
+from mxgw.sim import RuntimeConfig, SimConfig, SimServer
+from mxgw.sim.faults import FaultConfig
+
+KEY = "mxgw_simtest_S3cretForSimTests"
+K = pb.MxCommandKind
+OK = pb.ProtocolStatusCode.OK
+
+KINDS: dict[type[Any], pb.MxCommandKind] = {
+    pb.RegisterCommand: K.REGISTER, pb.UnregisterCommand: K.UNREGISTER,
+    pb.AddItemCommand: K.ADD_ITEM, pb.AddItem2Command: K.ADD_ITEM2,
+    pb.RemoveItemCommand: K.REMOVE_ITEM, pb.AdviseCommand: K.ADVISE,
+    pb.UnAdviseCommand: K.UN_ADVISE, pb.AdviseSupervisoryCommand: K.ADVISE_SUPERVISORY,
+    pb.AddBufferedItemCommand: K.ADD_BUFFERED_ITEM,
+    pb.SetBufferedUpdateIntervalCommand: K.SET_BUFFERED_UPDATE_INTERVAL,
+    pb.SuspendCommand: K.SUSPEND, pb.ActivateCommand: K.ACTIVATE,
+    pb.WriteCommand: K.WRITE, pb.Write2Command: K.WRITE2,
+    pb.WriteSecuredCommand: K.WRITE_SECURED, pb.WriteSecured2Command: K.WRITE_SECURED2,
+    pb.AuthenticateUserCommand: K.AUTHENTICATE_USER,
+    pb.ArchestrAUserToIdCommand: K.ARCHESTRA_USER_TO_ID,
+    pb.AddItemBulkCommand: K.ADD_ITEM_BULK, pb.AdviseItemBulkCommand: K.ADVISE_ITEM_BULK,
+    pb.RemoveItemBulkCommand: K.REMOVE_ITEM_BULK,
+    pb.UnAdviseItemBulkCommand: K.UN_ADVISE_ITEM_BULK,
+    pb.SubscribeBulkCommand: K.SUBSCRIBE_BULK, pb.UnsubscribeBulkCommand: K.UNSUBSCRIBE_BULK,
+    pb.WriteBulkCommand: K.WRITE_BULK, pb.Write2BulkCommand: K.WRITE2_BULK,
+    pb.WriteSecuredBulkCommand: K.WRITE_SECURED_BULK,
+    pb.WriteSecured2BulkCommand: K.WRITE_SECURED2_BULK, pb.ReadBulkCommand: K.READ_BULK,
+}
+
+
+def arm_of(payload: Any) -> str:
+    """`AddItem2Command` -> `add_item2_command` (the MxCommand oneof arm)."""
+    name = type(payload).__name__.replace("ArchestrA", "Archestra")
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def command(payload: Any) -> pb.MxCommand:
+    return pb.MxCommand(kind=KINDS[type(payload)], **{arm_of(payload): payload})
+
+
+def mx_int(value: int) -> pb.MxValue:
+    return pb.MxValue(data_type=pb.MxDataType.INTEGER, variant_type="VT_I4", int32_value=value)
+
+
+def mx_double(value: float) -> pb.MxValue:
+    return pb.MxValue(data_type=pb.MxDataType.DOUBLE, variant_type="VT_R8", double_value=value)
+
+
+def mx_str(value: str) -> pb.MxValue:
+    return pb.MxValue(data_type=pb.MxDataType.STRING, variant_type="VT_BSTR", string_value=value)
+
+
+class Events:
+    """An event stream read in a task into a queue (cancel the task to leave it)."""
+
+    def __init__(self, stub: pb.MxAccessGatewayStub, session_id: str, after: int = 0) -> None:
+        self.queue: asyncio.Queue[pb.MxEvent | None] = asyncio.Queue()
+        self.error: GRPCError | None = None
+        self.received: list[pb.MxEvent] = []
+        self.done = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(stub, session_id, after))
+
+    async def _run(self, stub: pb.MxAccessGatewayStub, session_id: str, after: int) -> None:
+        try:
+            async for event in stub.stream_events(pb.StreamEventsRequest(
+                    session_id=session_id, after_worker_sequence=after)):
+                self.received.append(event)
+                self.queue.put_nowait(event)
+        except GRPCError as exc:
+            self.error = exc
+        except Exception as exc:  # connection lost, GOAWAY, ...
+            self.error = GRPCError(Status.UNAVAILABLE, repr(exc))
+        finally:
+            self.done.set()
+            self.queue.put_nowait(None)
+
+    async def next(self, timeout: float = 5.0) -> pb.MxEvent:
+        event = await asyncio.wait_for(self.queue.get(), timeout)
+        if event is None:
+            raise AssertionError(f"the stream ended: {self.error!r}")
+        return event
+
+    async def until(self, predicate: Callable[[pb.MxEvent], bool],
+                    timeout: float = 5.0) -> pb.MxEvent:
+        async def scan() -> pb.MxEvent:
+            while True:
+                event = await self.next(timeout)
+                if predicate(event):
+                    return event
+        return await asyncio.wait_for(scan(), timeout)
+
+    async def ended(self, timeout: float = 5.0) -> GRPCError | None:
+        """Wait for the stream to end; the error it ended with (None: ended normally)."""
+        await asyncio.wait_for(self.done.wait(), timeout)
+        return self.error
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+
+
+@dataclass
+class Gateway:
+    """A simulated gateway and a stub-level client of it."""
+
+    sim: SimServer
+    channel: Channel
+    stub: pb.MxAccessGatewayStub
+    streams: list[Events] = field(default_factory=list)
+
+    async def open(self, name: str = "sim-test") -> str:
+        reply = await self.stub.open_session(pb.OpenSessionRequest(client_session_name=name))
+        assert reply.protocol_status is not None and reply.protocol_status.code == OK
+        return reply.session_id
+
+    async def invoke(self, session_id: str, payload: Any,
+                     correlation: str = "") -> pb.MxCommandReply:
+        return await self.stub.invoke(pb.MxCommandRequest(
+            session_id=session_id, command=command(payload), client_correlation_id=correlation))
+
+    async def ok(self, session_id: str, payload: Any) -> pb.MxCommandReply:
+        reply = await self.invoke(session_id, payload)
+        assert reply.protocol_status is not None
+        assert reply.protocol_status.code == OK, reply.protocol_status
+        return reply
+
+    async def register(self, session_id: str) -> int:
+        reply = await self.ok(session_id, pb.RegisterCommand(client_name="t"))
+        assert reply.register is not None
+        return reply.register.server_handle
+
+    async def add(self, session_id: str, server: int, reference: str) -> int:
+        reply = await self.ok(session_id, pb.AddItemCommand(server_handle=server,
+                                                            item_definition=reference))
+        assert reply.add_item is not None
+        return reply.add_item.item_handle
+
+    async def subscribe(self, session_id: str, server: int, reference: str) -> int:
+        item = await self.add(session_id, server, reference)
+        await self.ok(session_id, pb.AdviseCommand(server_handle=server, item_handle=item))
+        return item
+
+    def events(self, session_id: str, after: int = 0) -> Events:
+        stream = Events(self.stub, session_id, after)
+        self.streams.append(stream)
+        return stream
+
+
+GatewayFactory = Callable[..., Awaitable[Gateway]]
+
+
+@pytest.fixture
+async def make_gateway() -> AsyncIterator[GatewayFactory]:
+    """`await make_gateway(runtime=RuntimeConfig(...), faults=FaultConfig(...), key=...)`."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make(runtime: RuntimeConfig | None = None, faults: FaultConfig | None = None,
+                       api_keys: list[str] | None = None, key: str | None = KEY) -> Gateway:
+            config = SimConfig(api_keys=api_keys or [KEY],
+                               runtime=runtime or RuntimeConfig(first_value_delay=0.02),
+                               faults=faults or FaultConfig())
+            sim = await stack.enter_async_context(SimServer(config))
+            channel = Channel("127.0.0.1", sim.port)
+            stack.callback(channel.close)
+            metadata = {"authorization": f"Bearer {key}"} if key else None
+            gateway = Gateway(sim, channel, pb.MxAccessGatewayStub(channel, metadata=metadata))
+
+            async def close_streams() -> None:
+                for stream in gateway.streams:
+                    await stream.close()
+            stack.push_async_callback(close_streams)
+            return gateway
+
+        yield make
+
+
+@pytest.fixture
+async def gw(make_gateway: GatewayFactory) -> Gateway:
+    return await make_gateway()
+
+
+def is_data_change(item: int) -> Callable[[pb.MxEvent], bool]:
+    return lambda e: e.on_data_change is not None and e.item_handle == item
