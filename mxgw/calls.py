@@ -14,11 +14,11 @@ from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from .errors import (
     RPC_ERRORS,
-    ConfigurationError,
     ConnectError,
     ConnectionLostError,
     DeadlineExceededError,
     MxGatewayError,
+    RequestTooLargeError,
     RpcError,
     TlsError,
 )
@@ -65,13 +65,13 @@ _TRANSLATED = (
 )
 
 
-def check_size(message: Any, limit: int, method: str) -> None:
-    """Refuse, before sending, a request larger than the message size limit."""
-    size = len(bytes(message))
-    if size > limit:
-        raise ConfigurationError(
-            f"{method}: request is {size} bytes, over the {limit}-byte message limit"
-        )
+def encode_checked(message: Any, limit: int, method: str) -> bytes:
+    """The request's bytes; RequestTooLargeError, before any call is opened, when they
+    exceed the message size limit."""
+    data = bytes(message)
+    if len(data) > limit:
+        raise RequestTooLargeError(method, len(data), limit)
+    return data
 
 
 async def unary(
@@ -86,12 +86,12 @@ async def unary(
 ) -> ReplyT:
     """One unary call; every failure comes out as an MxGatewayError."""
     method = route.rsplit("/", 1)[-1]
-    check_size(request, max_bytes, method)
+    data = encode_checked(request, max_bytes, method)
     try:
         async with channel.request(
             route, Cardinality.UNARY_UNARY, type(request), reply_type, timeout=timeout
         ) as stream:
-            await stream.send_message(request, end=True)
+            await stream.send_message(data, end=True)  # pre-encoded: see LimitedProtoCodec
             reply = await stream.recv_message()
     except _TRANSLATED as exc:
         raise translate(exc, method, endpoint) from None

@@ -56,13 +56,20 @@ class GatewayClient:
         client_cert: str | None = None,
         client_key: str | None = None,
         timeout: float | None = ClientOptions.timeout,
+        connect_timeout: float = ClientOptions.connect_timeout,
+        keepalive_time: float | None = ClientOptions.keepalive_time,
+        max_message_bytes: int = ClientOptions.max_message_bytes,
+        max_bulk_entries: int = ClientOptions.max_bulk_entries,
         eager: bool = True,
     ) -> _Connecting[GatewayClient]:
-        """Connect to `endpoint` (TLS unless `plaintext=True`).
+        """Connect to `endpoint` (TLS unless `plaintext=True`); see ClientOptions.
 
-        With `eager` (the default) the TCP and TLS handshake happen now, so a wrong
-        address, CA or certificate fails here as ConnectError or TlsError.
+        Pass either `options` or the individual settings. With `eager` (the default) the
+        TCP and TLS handshake happen now, so a wrong address, CA or certificate fails
+        here as ConnectError or TlsError rather than on the first call.
         """
+        if options is not None and endpoint is not None:
+            raise ConfigurationError("give either an endpoint or options, not both")
         opts = options or ClientOptions(
             endpoint or "",
             api_key=api_key,  # type: ignore[arg-type]
@@ -73,6 +80,10 @@ class GatewayClient:
             client_cert=client_cert,
             client_key=client_key,
             timeout=timeout,
+            connect_timeout=connect_timeout,
+            keepalive_time=keepalive_time,
+            max_message_bytes=max_message_bytes,
+            max_bulk_entries=max_bulk_entries,
         )
         return _Connecting(cls, opts, eager)
 

@@ -2,17 +2,22 @@
 
     MxGatewayError
     ├── ConfigurationError           bad options or input, found before anything is sent
-    │   └── ValueConversionError     a Python value that has no MxValue (also a ValueError)
+    │   ├── ValueConversionError     a Python value that has no MxValue (also a ValueError)
+    │   ├── BulkEntryError           one bulk entry is bad: .index, .reason (also a ValueError)
+    │   └── RequestTooLargeError     a request over the message size limit: .size, .limit
     ├── TransportError               the connection itself
     │   ├── ConnectError             refused, unreachable, unknown host
     │   ├── TlsError                 handshake, certificate or ALPN failure
     │   └── ConnectionLostError      the connection dropped mid-call or mid-stream
     ├── DeadlineExceededError        the call's deadline passed (local or remote)
-    ├── RpcError                     a gRPC status other than OK: .status, .grpc_message
+    ├── RpcError                     a gRPC status other than OK: .status_name, .grpc_message
     │   ├── UnauthenticatedError, PermissionDeniedError, NotFoundError,
     │   ├── InvalidArgumentError, AlreadyExistsError, UnavailableError,
-    │   └── CancelledError, ResourceExhaustedError, FailedPreconditionError, ...
-    ├── ProtocolStatusError          reply.protocol_status not OK: .code, .reply
+    │   ├── CancelledError, FailedPreconditionError, UnimplementedError, InternalError,
+    │   ├── AbortedError, OutOfRangeError, DataLossError, UnknownRpcError
+    │   └── ResourceExhaustedError
+    │       └── ReplyTooLargeError   a reply over the message size limit, refused locally
+    ├── ProtocolStatusError          reply.protocol_status not OK: .status, .reply
     │   ├── InvalidRequestError, SessionNotFoundError, SessionNotReadyError,
     │   └── WorkerUnavailableError, GatewayTimeoutError, CanceledError, ProtocolViolationError
     ├── MxAccessError                MXAccess failed: .reply, .hresult, .statuses
@@ -40,6 +45,10 @@ class MxGatewayError(Exception):
     kind = "error"
     """A short machine name for the failing layer (used by the CLI's error envelope)."""
 
+    partial_results: list[Any] | None = None
+    """For a bulk call split into several requests that failed part way: the results of
+    the requests already applied, in input order (None otherwise)."""
+
     @property
     def code(self) -> str:
         """The gRPC or protocol status name, or the kind."""
@@ -56,6 +65,28 @@ class ValueConversionError(ConfigurationError, ValueError):
     """A Python value cannot be represented as an MxValue."""
 
     kind = "value"
+
+
+class BulkEntryError(ConfigurationError, ValueError):
+    """One entry of a bulk call is bad; nothing of the call was sent."""
+
+    kind = "bulk_entry"
+
+    def __init__(self, index: int, reason: str) -> None:
+        self.index = index
+        self.reason = reason
+        super().__init__(f"bulk entry {index}: {reason}")
+
+
+class RequestTooLargeError(ConfigurationError):
+    """A request is larger than the message size limit; it was not sent."""
+
+    kind = "request_too_large"
+
+    def __init__(self, method: str, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"{method}: request is {size} bytes, over the {limit}-byte message limit")
 
 
 class TransportError(MxGatewayError):
@@ -147,6 +178,17 @@ class ResourceExhaustedError(RpcError):
     """A gateway limit was reached (sessions, pending commands, message size)."""
 
 
+class ReplyTooLargeError(ResourceExhaustedError):
+    """A reply was larger than the message size limit and was refused locally."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            "RESOURCE_EXHAUSTED", f"reply of {size} bytes is over the {limit}-byte message limit"
+        )
+
+
 class FailedPreconditionError(RpcError):
     """The gateway is not in a state to run the call."""
 
@@ -157,6 +199,22 @@ class UnimplementedError(RpcError):
 
 class InternalError(RpcError):
     """The gateway failed internally."""
+
+
+class AbortedError(RpcError):
+    """The gateway aborted the call."""
+
+
+class OutOfRangeError(RpcError):
+    """An argument was outside the range the gateway accepts."""
+
+
+class DataLossError(RpcError):
+    """The gateway reports unrecoverable data loss."""
+
+
+class UnknownRpcError(RpcError):
+    """The gateway failed with gRPC status UNKNOWN."""
 
 
 RPC_ERRORS: dict[str, type[RpcError]] = {
@@ -171,7 +229,12 @@ RPC_ERRORS: dict[str, type[RpcError]] = {
     "FAILED_PRECONDITION": FailedPreconditionError,
     "UNIMPLEMENTED": UnimplementedError,
     "INTERNAL": InternalError,
+    "ABORTED": AbortedError,
+    "OUT_OF_RANGE": OutOfRangeError,
+    "DATA_LOSS": DataLossError,
+    "UNKNOWN": UnknownRpcError,
 }
+"""gRPC status name -> exception (DEADLINE_EXCEEDED is DeadlineExceededError)."""
 
 
 class ProtocolStatusError(MxGatewayError):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from .errors import ConfigurationError
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_BULK_ENTRIES = 1000
 
 
 class ApiKey:
@@ -67,16 +68,23 @@ class ClientOptions:
     """Seconds between HTTP/2 pings while a stream is open (None: no pings)."""
     keepalive_timeout: float = 20.0
     max_message_bytes: int = MAX_MESSAGE_BYTES
-    api_key_env: str | None = field(default=None, repr=False)
+    """Largest message sent (checked before sending) or accepted (checked on receipt)."""
+    max_bulk_entries: int = MAX_BULK_ENTRIES
+    """Bulk calls send at most this many entries per command."""
+    max_bulk_bytes: int | None = None
+    """Bulk calls keep each request under this many bytes (None: half the message limit)."""
+    api_key_env: str | None = None
 
     def __post_init__(self) -> None:
         key = self.api_key
         if isinstance(key, str):
             key = ApiKey(key)
         if key is None and self.api_key_env:
-            raw = os.environ.get(self.api_key_env)
+            raw = os.environ.get(self.api_key_env, "").strip()
             if not raw:
-                raise ConfigurationError(f"environment variable {self.api_key_env} is not set")
+                raise ConfigurationError(
+                    f"environment variable {self.api_key_env} is not set or empty"
+                )
             key = ApiKey(raw)
         object.__setattr__(self, "api_key", key)
         host, port = parse_endpoint(self.endpoint)
@@ -92,6 +100,21 @@ class ClientOptions:
             raise ConfigurationError("timeout must be > 0 seconds")
         if self.max_message_bytes <= 1024:
             raise ConfigurationError("max_message_bytes must be > 1024")
+        if self.max_bulk_entries < 1:
+            raise ConfigurationError("max_bulk_entries must be >= 1")
+        if self.max_bulk_bytes is not None and not (
+            1024 <= self.max_bulk_bytes <= self.max_message_bytes
+        ):
+            raise ConfigurationError("max_bulk_bytes must be between 1024 and max_message_bytes")
+        if self.connect_timeout <= 0:
+            raise ConfigurationError("connect_timeout must be > 0 seconds")
+        if self.keepalive_time is not None and self.keepalive_time <= 0:
+            raise ConfigurationError("keepalive_time must be > 0 seconds (or None)")
+
+    @property
+    def bulk_byte_budget(self) -> int:
+        """The byte size each bulk request stays under."""
+        return self.max_bulk_bytes or self.max_message_bytes // 2
 
     @property
     def host(self) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from . import bulk
 from ._proto.mxaccess_gateway import v1 as pb
+from .bulk import WriteDefaults, WriteItem
 from .errors import ConfigurationError
 from .events import EventStream
 from .failures import check_reply
@@ -59,6 +62,7 @@ class Session:
         self.id = session_id
         self.open_reply = open_reply
         self.close_reply: pb.CloseSessionReply | None = None
+        self._events: EventStream | None = None
 
     def __repr__(self) -> str:
         return f"Session(id={self.id!r})"
@@ -98,8 +102,15 @@ class Session:
             async with session.events() as events:
                 async for event in events:
                     ...
+
+        The gateway streams a session's events to one subscriber at a time: opening a
+        new stream on this Session first closes the previous one if it is still open.
         """
-        return EventStream(self.client, self.id, after_worker_sequence, resume=resume)
+        previous = self._events
+        stream = EventStream(self.client, self.id, after_worker_sequence, resume=resume,
+                             supersedes=previous)
+        self._events = stream
+        return stream
 
     # ------------------------------------------------------------------ commands
 
@@ -257,6 +268,134 @@ class Session:
             K.SET_BUFFERED_UPDATE_INTERVAL, "set_buffered_update_interval_command",
             pb.SetBufferedUpdateIntervalCommand(
                 server_handle=_handle("server_handle", server_handle), interval_ms=interval_ms)))
+
+
+    # ------------------------------------------------------------------ bulk
+
+    async def _bulk(self, spec: bulk.BulkSpec, server_handle: int, entries: list[Any],
+                    sizes: list[int], timeout: float | None = None,
+                    **payload_fields: Any) -> list[Any]:
+        server_handle = _handle("server_handle", server_handle)
+        if not entries:
+            return []
+        options = self.client.options
+        return await bulk.run(
+            self._invoke_for_bulk, spec, server_handle, entries,
+            sizes, max_entries=options.max_bulk_entries, max_bytes=options.bulk_byte_budget,
+            timeout=timeout, **payload_fields)
+
+    async def _invoke_for_bulk(
+        self, cmd: pb.MxCommand, timeout: float | None
+    ) -> pb.MxCommandReply:
+        return await self.invoke(cmd, timeout=timeout)
+
+    async def _handles_bulk(self, spec: bulk.BulkSpec, server_handle: int,
+                            item_handles: Iterable[int]) -> list[pb.SubscribeResult]:
+        handles, sizes = bulk.check_handles(item_handles)
+        return await self._bulk(spec, server_handle, handles, sizes)
+
+    async def _addresses_bulk(self, spec: bulk.BulkSpec, server_handle: int,
+                              tag_addresses: Iterable[str]) -> list[pb.SubscribeResult]:
+        addresses, sizes = bulk.check_addresses(tag_addresses)
+        return await self._bulk(spec, server_handle, addresses, sizes)
+
+    async def add_item_bulk(
+        self, server_handle: int, tag_addresses: Iterable[str]
+    ) -> list[pb.SubscribeResult]:
+        """AddItem for each tag address; one result (with its item handle) per address."""
+        return await self._addresses_bulk(bulk.ADD_ITEM, server_handle, tag_addresses)
+
+    async def advise_item_bulk(
+        self, server_handle: int, item_handles: Iterable[int]
+    ) -> list[pb.SubscribeResult]:
+        """Advise each item handle; one result per handle."""
+        return await self._handles_bulk(bulk.ADVISE_ITEM, server_handle, item_handles)
+
+    async def remove_item_bulk(
+        self, server_handle: int, item_handles: Iterable[int]
+    ) -> list[pb.SubscribeResult]:
+        """RemoveItem for each item handle; one result per handle."""
+        return await self._handles_bulk(bulk.REMOVE_ITEM, server_handle, item_handles)
+
+    async def unadvise_item_bulk(
+        self, server_handle: int, item_handles: Iterable[int]
+    ) -> list[pb.SubscribeResult]:
+        """UnAdvise each item handle; one result per handle."""
+        return await self._handles_bulk(bulk.UNADVISE_ITEM, server_handle, item_handles)
+
+    async def subscribe_bulk(
+        self, server_handle: int, tag_addresses: Iterable[str]
+    ) -> list[pb.SubscribeResult]:
+        """AddItem + Advise per tag address; each item's first value arrives as an event."""
+        return await self._addresses_bulk(bulk.SUBSCRIBE, server_handle, tag_addresses)
+
+    async def unsubscribe_bulk(
+        self, server_handle: int, item_handles: Iterable[int]
+    ) -> list[pb.SubscribeResult]:
+        """UnAdvise + RemoveItem per item handle; one result per handle."""
+        return await self._handles_bulk(bulk.UNSUBSCRIBE, server_handle, item_handles)
+
+    async def _write_bulk(self, spec: bulk.BulkSpec, server_handle: int,
+                          items: Iterable[WriteItem | tuple[int, Any]],
+                          defaults: WriteDefaults) -> list[pb.BulkWriteResult]:
+        entries, sizes = bulk.write_entries(spec, items, defaults)
+        return await self._bulk(spec, server_handle, entries, sizes)
+
+    async def write_bulk(
+        self, server_handle: int, items: Iterable[WriteItem | tuple[int, Any]], *,
+        type_name: str | None = None, user_id: int = 0,
+    ) -> list[pb.BulkWriteResult]:
+        """Write many items; `items` are WriteItem or (item_handle, value) tuples.
+
+        One result per item, in order; a failed item is `was_successful = False`."""
+        return await self._write_bulk(bulk.WRITE, server_handle, items,
+                                      WriteDefaults(type_name=type_name, user_id=user_id))
+
+    async def write2_bulk(
+        self, server_handle: int, items: Iterable[WriteItem | tuple[int, Any]], *,
+        timestamp: dt.datetime | None = None, type_name: str | None = None, user_id: int = 0,
+    ) -> list[pb.BulkWriteResult]:
+        """Write2 many items; each needs a timestamp (its own or `timestamp=`)."""
+        return await self._write_bulk(
+            bulk.WRITE2, server_handle, items,
+            WriteDefaults(type_name=type_name, user_id=user_id, timestamp=timestamp))
+
+    async def write_secured_bulk(
+        self, server_handle: int, items: Iterable[WriteItem | tuple[int, Any]], *,
+        current_user_id: int = 0, verifier_user_id: int = 0, type_name: str | None = None,
+    ) -> list[pb.BulkWriteResult]:
+        """WriteSecured many items as authenticated users."""
+        return await self._write_bulk(
+            bulk.WRITE_SECURED, server_handle, items,
+            WriteDefaults(type_name=type_name, current_user_id=current_user_id,
+                          verifier_user_id=verifier_user_id))
+
+    async def write_secured2_bulk(
+        self, server_handle: int, items: Iterable[WriteItem | tuple[int, Any]], *,
+        current_user_id: int = 0, verifier_user_id: int = 0,
+        timestamp: dt.datetime | None = None, type_name: str | None = None,
+    ) -> list[pb.BulkWriteResult]:
+        """WriteSecured2 many items; each needs a timestamp (its own or `timestamp=`)."""
+        return await self._write_bulk(
+            bulk.WRITE_SECURED2, server_handle, items,
+            WriteDefaults(type_name=type_name, current_user_id=current_user_id,
+                          verifier_user_id=verifier_user_id, timestamp=timestamp))
+
+    async def read_bulk(
+        self, server_handle: int, tag_addresses: Iterable[str], *, timeout_ms: int = 0
+    ) -> list[pb.BulkReadResult]:
+        """Read tags once: the cached value when already advised in this session
+        (`was_cached`), else add, advise, wait up to `timeout_ms` (0: the gateway's
+        default) and remove. One result per address, in order."""
+        if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or not (
+            0 <= timeout_ms <= INT32_MAX
+        ):
+            raise ConfigurationError(f"timeout_ms must be an int32 >= 0, got {timeout_ms!r}")
+        addresses, sizes = bulk.check_addresses(tag_addresses)
+        base = self.client.options.timeout
+        deadline = None if base is None else base + timeout_ms / 1000.0
+        return await self._bulk(bulk.READ, server_handle, addresses, sizes, deadline,
+                                timeout_ms=timeout_ms)
 
 
 def reply_int(reply: pb.MxCommandReply) -> int:

@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 from grpclib.client import Channel
 from grpclib.config import Configuration
+from grpclib.encoding.base import CodecBase
 from grpclib.events import SendRequest, listen
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, ReplyTooLargeError
 from .options import ClientOptions
+
+
+class LimitedProtoCodec(CodecBase):
+    """The protobuf codec with the message size limit applied to replies.
+
+    grpclib has no receive limit of its own and reads a whole message before decoding
+    it, so a reply over the limit is refused here (ReplyTooLargeError) once read, before
+    it is parsed. Requests may arrive already encoded (`bytes`), so that the caller can
+    check their size before the call is opened without encoding them twice.
+    """
+
+    __content_subtype__ = "proto"
+
+    def __init__(self, max_message_bytes: int) -> None:
+        self.max_message_bytes = max_message_bytes
+
+    def encode(self, message: Any, message_type: type[Any]) -> bytes:
+        if isinstance(message, bytes):
+            return message
+        if not isinstance(message, message_type):
+            raise TypeError(f"message must be {message_type.__name__}, not {type(message)}")
+        return bytes(message)
+
+    def decode(self, data: bytes, message_type: type[Any]) -> Any:
+        if len(data) > self.max_message_bytes:
+            raise ReplyTooLargeError(len(data), self.max_message_bytes)
+        return message_type.parse(data)
 
 
 def ssl_context(options: ClientOptions) -> ssl.SSLContext:
@@ -40,6 +69,7 @@ def build_channel(options: ClientOptions) -> Channel:
         options.port,
         ssl=None if options.plaintext else ssl_context(options),
         config=config,
+        codec=LimitedProtoCodec(options.max_message_bytes),
     )
     if options.api_key is not None:
         header = f"Bearer {options.api_key.reveal()}"

@@ -6,7 +6,7 @@
     to_mx_value([1, 2, 3])               -> an Integer array
     to_mx_value(SparseArray(10, {1: 5})) -> a sparse array write (write only)
     from_mx_value(value)                 -> bool | int | float | str | datetime | timedelta
-                                            | bytes | list | None
+                                            | bytes | list | SparseArray | None
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from .errors import ValueConversionError
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FLOAT32_MAX = 3.4028234663852886e38
+_MICROSECOND = dt.timedelta(microseconds=1)
 
-MxPython = bool | int | float | str | dt.datetime | dt.timedelta | bytes | list[Any] | None
 
 # type name -> (MxDataType, variant type, MxValue oneof field, MxArray repeated field)
 _TYPES: dict[str, tuple[pb.MxDataType, str, str, str]] = {
@@ -40,6 +40,23 @@ _TYPES: dict[str, tuple[pb.MxDataType, str, str, str]] = {
 }
 TYPE_NAMES = tuple(_TYPES)
 """Explicit type names accepted by `to_mx_value` (add `[]` for an array)."""
+
+_ALIASES = {
+    "boolean": "bool", "int": "int32", "integer": "int32", "i4": "int32", "i8": "int64",
+    "long": "int64", "real": "float", "single": "float", "r4": "float", "r8": "double",
+    "str": "string", "time": "datetime", "timestamp": "datetime", "elapsed": "duration",
+    "timedelta": "duration", "elapsedtime": "duration", "record": "bytes",
+}
+"""Other spellings accepted for the type names (case does not matter)."""
+
+
+def canonical_type(type_name: str) -> str:
+    """The canonical spelling of a type name (`"Integer[]"` -> `"int32[]"`)."""
+    text = type_name.strip().lower()
+    array = text.endswith("[]")
+    base = text[:-2] if array else text
+    base = _ALIASES.get(base, base)
+    return f"{base}[]" if array else base
 
 _ELEMENT_TYPE_BY_DATA_TYPE = {
     pb.MxDataType.BOOLEAN: "bool",
@@ -59,6 +76,12 @@ class SparseArray:
     total_length: int
     values: Mapping[int, Any] = field(default_factory=dict)
     element_type: str | None = None
+
+
+MxPython = (
+    bool | int | float | str | dt.datetime | dt.timedelta | bytes | list[Any] | SparseArray | None
+)
+"""What `from_mx_value` returns."""
 
 
 def infer_type(value: Any) -> str:
@@ -96,7 +119,10 @@ def _check(type_name: str, value: Any) -> Any:
     if type_name in ("float", "double"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueConversionError(f"expected a number, got {type(value).__name__}")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ValueConversionError(f"{value} is out of range for {type_name}") from None
         if not math.isfinite(number):
             raise ValueConversionError(f"{number} has no MXAccess representation")
         if type_name == "float" and abs(number) > FLOAT32_MAX:
@@ -117,6 +143,14 @@ def _check(type_name: str, value: Any) -> Any:
     if type_name == "duration":
         if not isinstance(value, dt.timedelta):
             raise ValueConversionError(f"expected a timedelta, got {type(value).__name__}")
+        micros = value // _MICROSECOND
+        if abs(micros) > 2**53:
+            raise ValueConversionError(f"{value} is out of range for duration")
+        if micros < 0 and micros % 1_000_000:
+            # betterproto2's Duration encoder gets these wrong by one second.
+            raise ValueConversionError(
+                f"a negative duration must be whole seconds, got {value}"
+            )
         return value
     if type_name == "bytes":
         if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -146,22 +180,25 @@ def _array(type_name: str, values: Sequence[Any]) -> pb.MxValue:
 
 
 def _sparse(sparse: SparseArray) -> pb.MxValue:
-    if sparse.total_length < 0:
-        raise ValueConversionError("a sparse array's total_length must be >= 0")
+    length = sparse.total_length
+    if isinstance(length, bool) or not isinstance(length, int) or not 0 <= length <= 2**32 - 1:
+        raise ValueConversionError(f"a sparse array's total_length must be a uint32, got "
+                                   f"{length!r}")
     present = list(sparse.values.values())
-    type_name = sparse.element_type or (infer_type(present[0]) if present else "int32")
-    if sparse.element_type is None and type_name == "int32":
+    declared = canonical_type(sparse.element_type) if sparse.element_type else None
+    if declared is not None and declared not in _TYPES:
+        _check(declared, None)  # raises the unknown-type error
+    type_name = declared or (infer_type(present[0]) if present else "int32")
+    if declared is None and type_name == "int32":
         if any(infer_type(v) == "int64" for v in present):
             type_name = "int64"
-    elements = []
-    for index in sorted(sparse.values):
-        if not 0 <= index < sparse.total_length:
-            raise ValueConversionError(
-                f"sparse index {index} is outside 0..{sparse.total_length - 1}"
-            )
-        elements.append(
-            pb.MxSparseElement(index=index, value=_scalar(type_name, sparse.values[index]))
-        )
+    for index in sparse.values:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < length:
+            raise ValueConversionError(f"sparse index {index!r} is outside 0..{length - 1}")
+    elements = [
+        pb.MxSparseElement(index=index, value=_scalar(type_name, sparse.values[index]))
+        for index in sorted(sparse.values)
+    ]
     data_type, variant, _, _ = _TYPES[type_name]
     return pb.MxValue(
         data_type=data_type,
@@ -180,6 +217,8 @@ def to_mx_value(value: Any, type_name: str | None = None) -> pb.MxValue:
     """
     if isinstance(value, pb.MxValue):
         return value
+    if type_name is not None:
+        type_name = canonical_type(type_name)
     if isinstance(value, SparseArray):
         return _sparse(value)
     if value is None:
@@ -225,7 +264,11 @@ def from_mx_value(value: pb.MxValue | None) -> MxPython:
         return []
     if value.sparse_array_value is not None:
         sparse = value.sparse_array_value
-        return [from_mx_value(e.value) for e in sparse.elements]
+        return SparseArray(
+            sparse.total_length,
+            {e.index: from_mx_value(e.value) for e in sparse.elements},
+            _ELEMENT_TYPE_BY_DATA_TYPE.get(sparse.element_data_type),
+        )
     for _, _, oneof_field, _ in _TYPES.values():
         found = getattr(value, oneof_field)
         if found is not None:
