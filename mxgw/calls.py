@@ -26,6 +26,13 @@ from .errors import (
 ReplyT = TypeVar("ReplyT")
 
 
+# OpenSSL's reasons when the peer answered a ClientHello with something that is not TLS
+_NOT_TLS_REASONS = frozenset({
+    "WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST",
+    "UNKNOWN_PROTOCOL", "UNEXPECTED_EOF_WHILE_READING",
+})
+
+
 def translate(exc: BaseException, method: str, endpoint: str) -> MxGatewayError:
     """The mxgw error for a failure raised by grpclib, h2, ssl or the socket layer."""
     if isinstance(exc, MxGatewayError):
@@ -40,11 +47,15 @@ def translate(exc: BaseException, method: str, endpoint: str) -> MxGatewayError:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return TlsError(
             f"TLS certificate of {endpoint} not trusted: {exc.verify_message}; "
-            "check --ca-file / server_name_override",
+            "check ca_file (--ca-file) and server_name_override (--server-name-override)",
             endpoint,
         )
     if isinstance(exc, ssl.SSLError):
-        return TlsError(f"TLS handshake with {endpoint} failed: {exc.reason or exc}", endpoint)
+        reason = exc.reason or exc.__class__.__name__
+        hint = ""
+        if reason in _NOT_TLS_REASONS or isinstance(exc, ssl.SSLEOFError):
+            hint = "; if the gateway serves plaintext, connect with plaintext=True (--plaintext)"
+        return TlsError(f"TLS handshake with {endpoint} failed: {reason}{hint}", endpoint)
     if isinstance(exc, (StreamTerminatedError, ProtocolError, h2.exceptions.ProtocolError)):
         return ConnectionLostError(f"{method}: connection to {endpoint} lost ({exc})", endpoint)
     if isinstance(exc, ConnectionRefusedError):

@@ -16,7 +16,7 @@ from .errors import ConfigurationError, DeadlineExceededError, protocol_error
 from .failures import check_protocol
 from .options import ApiKey, ClientOptions
 from .session import Session
-from .transport import build_channel
+from .transport import build_channel, open_connection
 
 ClientT = TypeVar("ClientT")
 
@@ -194,7 +194,8 @@ class _Connecting(Generic[ClientT]):
         channel = build_channel(self._options)
         if self._eager:
             try:
-                await asyncio.wait_for(channel.__connect__(), self._options.connect_timeout)
+                await asyncio.wait_for(
+                    open_connection(channel, self._options), self._options.connect_timeout)
             except asyncio.TimeoutError:
                 channel.close()
                 raise DeadlineExceededError(

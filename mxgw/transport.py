@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
-from grpclib.client import Channel
+from grpclib.client import Channel, Handler
 from grpclib.config import Configuration
 from grpclib.encoding.base import CodecBase
 from grpclib.events import SendRequest, listen
+from grpclib.protocol import H2Protocol
 
-from .errors import ConfigurationError, ReplyTooLargeError
+from .errors import ConfigurationError, ConnectError, ReplyTooLargeError, TlsError
 from .options import ClientOptions
 
 
@@ -56,6 +58,59 @@ def ssl_context(options: ClientOptions) -> ssl.SSLContext:
     return context
 
 
+class _Protocol(H2Protocol):
+    """grpclib's client protocol, noting whether the gateway spoke HTTP/2 before the
+    connection was lost, and why it was lost (see `open_connection`)."""
+
+    spoke_http2: asyncio.Future[bool]
+    lost_reason: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.spoke_http2 = asyncio.get_running_loop().create_future()
+        super().connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        closed: bool = getattr(self.handler, "connection_lost", False)  # h2 error: closing
+        if not self.spoke_http2.done() and not closed:
+            self.spoke_http2.set_result(True)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost_reason = exc
+        if not self.spoke_http2.done():
+            self.spoke_http2.set_result(False)
+        super().connection_lost(exc)
+
+
+class _Channel(Channel):
+    def _protocol_factory(self) -> H2Protocol:
+        return _Protocol(Handler(), self._config, self._h2_config)
+
+
+async def open_connection(channel: Channel, options: ClientOptions) -> None:
+    """Connect now, and wait until the gateway speaks HTTP/2 on the new connection.
+
+    A gateway that hangs up instead (a TLS server reached in plaintext, a client
+    certificate refused after a TLS 1.3 handshake) fails here with a typed error that
+    says what to check, rather than as a lost connection on the first call.
+    """
+    protocol = await channel.__connect__()
+    if not isinstance(protocol, _Protocol) or await protocol.spoke_http2:
+        return
+    endpoint, reason = options.endpoint, protocol.lost_reason
+    if options.plaintext:
+        raise ConnectError(
+            f"{endpoint} closed the connection without speaking HTTP/2: if the gateway "
+            "serves TLS (the default), connect without plaintext (--plaintext)", endpoint)
+    # With TLS 1.3 the server checks the client certificate after our side of the
+    # handshake is done, and a refusal reaches us as a plain hang-up.
+    detail = f" ({reason})" if reason else ""
+    raise TlsError(
+        f"the gateway at {endpoint} closed the connection right after the TLS handshake"
+        f"{detail}: it may require a client certificate (client_cert/client_key, "
+        "--client-cert/--client-key) or refuse the one given", endpoint)
+
+
 def build_channel(options: ClientOptions) -> Channel:
     """A channel to the options' endpoint, adding `authorization` to every call."""
     config = Configuration(
@@ -64,7 +119,7 @@ def build_channel(options: ClientOptions) -> Channel:
         _keepalive_permit_without_calls=False,
         ssl_target_name_override=options.server_name_override,
     )
-    channel = Channel(
+    channel = _Channel(
         options.host,
         options.port,
         ssl=None if options.plaintext else ssl_context(options),
