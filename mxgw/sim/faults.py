@@ -12,6 +12,17 @@ from dataclasses import dataclass, field
 from .._proto.mxaccess_gateway import v1 as pb
 
 
+def parse_status(name: str) -> pb.ProtocolStatusCode:
+    """`TIMEOUT` or `PROTOCOL_STATUS_CODE_TIMEOUT` -> the code; ValueError if unknown."""
+    short = name.strip().upper()
+    if short.startswith("PROTOCOL_STATUS_CODE_"):
+        short = short[len("PROTOCOL_STATUS_CODE_"):]
+    try:
+        return pb.ProtocolStatusCode[short]
+    except KeyError:
+        raise ValueError(f"unknown protocol status {name!r}") from None
+
+
 @dataclass
 class FaultConfig:
     """What to break, and how often."""
@@ -47,6 +58,12 @@ class FaultConfig:
         for name in ("drop_after_events", "stall_after_events", "fault_after_commands"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+
+    @property
+    def active(self) -> bool:
+        """Whether any fault is switched on."""
+        return bool(self.latency_ms or self.fail_fraction or self.drop_after_events
+                    or self.stall_after_events or self.fault_after_commands)
 
     def should_fail(self) -> bool:
         """Whether this command is one of the injected failures."""

@@ -105,6 +105,21 @@ class Events:
                     return event
         return await asyncio.wait_for(scan(), timeout)
 
+    async def until_all(self, *predicates: Callable[[pb.MxEvent], bool],
+                        timeout: float = 5.0) -> list[pb.MxEvent]:
+        """The first event matching each predicate, in whatever order they arrive."""
+        found: list[pb.MxEvent | None] = [None] * len(predicates)
+
+        async def scan() -> None:
+            while any(f is None for f in found):
+                event = await self.next(timeout)
+                for index, predicate in enumerate(predicates):
+                    if found[index] is None and predicate(event):
+                        found[index] = event
+                        break
+        await asyncio.wait_for(scan(), timeout)
+        return [f for f in found if f is not None]
+
     async def ended(self, timeout: float = 5.0) -> GRPCError | None:
         """Wait for the stream to end; the error it ended with (None: ended normally)."""
         await asyncio.wait_for(self.done.wait(), timeout)
@@ -198,3 +213,11 @@ async def gw(make_gateway: GatewayFactory) -> Gateway:
 
 def is_data_change(item: int) -> Callable[[pb.MxEvent], bool]:
     return lambda e: e.on_data_change is not None and e.item_handle == item
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait until `predicate()` holds (polling), or fail after `timeout`."""
+    async def poll() -> None:
+        while not predicate():  # noqa: ASYNC110 (simulator state has no event to await)
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(poll(), timeout)
