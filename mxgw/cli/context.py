@@ -5,13 +5,16 @@ No `from __future__ import annotations` here: argparse-dataclass reads field typ
 
 
 import os
+import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, fields
-from typing import Any, Optional
+from typing import Any, Optional, TextIO
 
+from .._proto.mxaccess_gateway import v1 as pb
 from ..client import GatewayClient
 from ..galaxy import GalaxyRepositoryClient
 from ..options import ClientOptions
+from ..session import Session
 from ..sim import SimConfig, SimServer
 from .output import Redactor, UsageError
 
@@ -70,14 +73,43 @@ class ConnectionFlags:
         )
 
 
+@dataclass
+class SessionFlags:
+    """The flag of every command that works in an existing session."""
+
+    session_id: str = field(metadata={
+        "metavar": "ID", "help": "the session to use (from open-session)"})
+
+
+class CliSession(Session):
+    """A Session attached by id that keeps the last command reply, so the CLI prints it whole."""
+
+    last_reply: Optional[pb.MxCommandReply] = None
+
+    async def invoke(self, cmd: pb.MxCommand, *, timeout: Optional[float] = None
+                     ) -> pb.MxCommandReply:
+        self.last_reply = None
+        reply = await super().invoke(cmd, timeout=timeout)
+        self.last_reply = reply
+        return reply
+
+    def reply(self) -> pb.MxCommandReply:
+        """The reply of the last command (which succeeded)."""
+        assert self.last_reply is not None, "no command was invoked"
+        return self.last_reply
+
+
 class Context:
-    """Owns the connections (and an in-process simulator) of one CLI process.
+    """Owns the output, the connections (and an in-process simulator) of one CLI process.
 
     Connections are cached per distinct set of connection flags, so a batch of commands
     pays connection set-up once.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.in_batch = False
         self.redact = Redactor()
         self._stack = AsyncExitStack()
         self._clients: dict[tuple[Any, ...], GatewayClient] = {}
@@ -105,6 +137,22 @@ class Context:
             client = await GatewayClient.connect(options=options)
             self._clients[key] = await self._stack.enter_async_context(client)
         return self._clients[key]
+
+    async def session(self, flags: ConnectionFlags, session_id: str) -> CliSession:
+        """Attach to a session opened earlier (by this process or another one)."""
+        client = await self.client(flags)
+        session = client.session(session_id)
+        return CliSession(client, session.id, None)
+
+    def write(self, text: str) -> None:
+        """Print a line (redacted) on stdout and flush it."""
+        self.out.write(self.redact(text) + "\n")
+        self.out.flush()
+
+    def note(self, text: str) -> None:
+        """Print a line (redacted) on stderr."""
+        self.err.write(self.redact(text) + "\n")
+        self.err.flush()
 
     async def galaxy(self, flags: ConnectionFlags) -> GalaxyRepositoryClient:
         """The (cached) Galaxy Repository client for these flags."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
 from dataclasses import MISSING, fields
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from argparse_dataclass import _add_dataclass_options
 
@@ -16,28 +17,62 @@ from .context import ConnectionFlags, Context
 from .output import EXIT_OK, UsageError, dumps, error_envelope, exit_code, render
 
 
+class HelpShown(Exception):
+    """argparse printed help (or a version) and wants to stop."""
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser that raises UsageError instead of exiting."""
+    """An ArgumentParser that raises instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            raise UsageError(message.strip())
+        raise HelpShown()
 
-def build_parser() -> Parser:
-    parser = Parser(prog="mxgw", description="MXAccess Gateway client, CLI and simulator.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for cmd in load_all().values():
-        sub = subparsers.add_parser(
-            cmd.name, help=cmd.summary, description=cmd.summary,
-            epilog=f"example:\n  {cmd.example}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        _add_dataclass_options(cmd.flags, sub)
-        if cmd.connects:
-            group = sub.add_argument_group("connection")
-            _add_dataclass_options(ConnectionFlags, group)
-        sub.set_defaults(_command=cmd)
-    return parser
+
+class RootParser(Parser):
+    """The `mxgw` parser. A subcommand's flags are added the first time a command line
+    names it: building all of them costs more than most commands take to run."""
+
+    def __init__(self) -> None:
+        super().__init__(prog="mxgw", description="MXAccess Gateway client, CLI and simulator.",
+                         epilog="run `mxgw COMMAND --help` for a command's flags and an example")
+        self._commands = self.add_subparsers(dest="command", metavar="COMMAND",
+                                               parser_class=Parser)
+        self._pending: dict[str, tuple[Parser, Command]] = {}
+        for cmd in load_all().values():
+            sub = self._commands.add_parser(
+                cmd.name, help=cmd.summary.split(". ")[0].rstrip(".") + ".",
+                description=cmd.summary, epilog=f"example:\n  {cmd.example}",
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            sub.set_defaults(_command=cmd)
+            self._pending[cmd.name] = (sub, cmd)
+
+    def complete(self, name: str) -> None:
+        """Add the flags of subcommand `name` (once)."""
+        entry = self._pending.pop(name, None)
+        if entry is not None:
+            sub, cmd = entry
+            _add_dataclass_options(cmd.flags, sub)
+            if cmd.connects:
+                _add_dataclass_options(ConnectionFlags, sub.add_argument_group("connection"))
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: None = None) -> argparse.Namespace:
+        argv = list(sys.argv[1:] if args is None else args)
+        name = next((a for a in argv if not a.startswith("-")), None)
+        if name is not None:
+            self.complete(name)
+        return super().parse_args(argv)
+
+
+def build_parser() -> RootParser:
+    """The `mxgw` parser with every subcommand."""
+    return RootParser()
 
 
 def _split(namespace: argparse.Namespace) -> tuple[Command, ConnectionFlags, Any]:
@@ -54,46 +89,56 @@ def _split(namespace: argparse.Namespace) -> tuple[Command, ConnectionFlags, Any
 
 
 def parse(parser: Parser, argv: Sequence[str]) -> tuple[Command, ConnectionFlags, Any]:
-    """Parse one command line (raises UsageError)."""
+    """Parse one command line (raises UsageError, or HelpShown after printing help)."""
     namespace = parser.parse_args(list(argv))
     if getattr(namespace, "_command", None) is None:
         raise UsageError("give a subcommand; see mxgw --help")
     return _split(namespace)
 
 
-async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any,
-              out: TextIO) -> None:
+async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any) -> None:
     """Run one parsed command and print its result."""
     result = await cmd.action(ctx, conn, flags)
     if not cmd.streams:
-        out.write(ctx.redact(render(result, conn.json)) + "\n")
-        out.flush()
+        ctx.write(render(result, conn.json, cmd.text))
 
 
-def report(ctx: Context, exc: BaseException, as_json: bool, out: TextIO, err: TextIO) -> int:
+def report(ctx: Context, exc: BaseException, as_json: bool) -> int:
     """Print a failure (envelope on stdout with --json, text on stderr) and return the exit code."""
     envelope = error_envelope(exc)
     if as_json:
-        out.write(ctx.redact(dumps(envelope)) + "\n")
-        out.flush()
+        ctx.write(dumps(envelope))
     else:
-        err.write(ctx.redact(f"mxgw: error: {envelope['error']}") + "\n")
+        ctx.note(f"mxgw: error: {envelope['error']}")
     return exit_code(exc)
 
 
-async def amain(argv: Sequence[str]) -> int:
-    parser = build_parser()
-    ctx = Context()
-    as_json = "--json" in argv
+async def dispatch(ctx: Context, parser: Parser, argv: Sequence[str], *,
+                   force_json: bool = False) -> int:
+    """Parse and run one command line; print its result or its failure; return the exit code."""
+    as_json = force_json or "--json" in argv
     try:
-        cmd, conn, flags = parse(parser, argv)
+        with contextlib.redirect_stdout(ctx.out):  # where argparse prints --help
+            cmd, conn, flags = parse(parser, argv)
+        if force_json:
+            conn.json = True
         as_json = conn.json
-        await run(ctx, cmd, conn, flags, sys.stdout)
+        await run(ctx, cmd, conn, flags)
+        return EXIT_OK
+    except HelpShown:
+        ctx.out.flush()
         return EXIT_OK
     except Exception as exc:
-        return report(ctx, exc, as_json, sys.stdout, sys.stderr)
+        return report(ctx, exc, as_json)
+
+
+async def amain(argv: Sequence[str], ctx: Context | None = None) -> int:
+    """Run one command line in this event loop (the context is closed afterwards)."""
+    context = ctx or Context()
+    try:
+        return await dispatch(context, build_parser(), argv)
     finally:
-        await ctx.aclose()
+        await context.aclose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

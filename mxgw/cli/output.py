@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import betterproto2
@@ -109,9 +109,11 @@ def _text_lines(value: Any, indent: str = "") -> Iterable[str]:
         yield f"{indent}{data}"
 
 
-def render(value: Any, as_json: bool) -> str:
-    """A result as one JSON line or readable text."""
-    return dumps(value) if as_json else "\n".join(_text_lines(value))
+def render(value: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> str:
+    """A result as one JSON line, or readable text (`text(value)` when given)."""
+    if as_json:
+        return dumps(value)
+    return text(value) if text is not None else "\n".join(_text_lines(value))
 
 
 def error_envelope(exc: BaseException) -> dict[str, Any]:

@@ -14,7 +14,11 @@ class VersionFlags:
     json: bool = field(default=False, metadata={"help": "print JSON"})
 
 
+def _version_text(result: dict[str, str]) -> str:
+    return f"{result['name']} {result['version']} (python {result['python']})"
+
+
 @command("version", "Print the mxgw version.", "mxgw version --json", VersionFlags,
-         connects=False)
+         connects=False, text=_version_text)
 async def version(ctx: Context, conn: ConnectionFlags, flags: VersionFlags) -> Any:
     return {"name": "mxgw", "version": __version__, "python": sys.version.split()[0]}

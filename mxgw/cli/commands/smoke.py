@@ -6,6 +6,7 @@ from typing import Any
 
 from ...errors import DeadlineExceededError
 from ..context import ConnectionFlags, Context
+from ..text import event_text, name
 from . import command
 
 
@@ -20,9 +21,20 @@ class SmokeFlags:
         "help": "seconds to wait for those events"})
 
 
+def smoke_text(result: dict[str, Any]) -> str:
+    """The smoke report as short lines."""
+    lines = [f"session    {result['sessionId']}",
+             f"register   server handle {result['serverHandle']}",
+             f"add-item   {result['item']} -> item handle {result['itemHandle']}",
+             "advise     ok"]
+    lines += [f"event      {event_text(e)}" for e in result.get("events", [])]
+    lines.append(f"closed     {name(result['finalState'])}")
+    return "\n".join(lines)
+
+
 @command("smoke", "Open a session, register, add and advise an item, read a bounded number "
          "of events, and close the session (always).",
-         "mxgw smoke --sim --json", SmokeFlags)
+         "mxgw smoke --sim --json", SmokeFlags, text=smoke_text)
 async def smoke(ctx: Context, conn: ConnectionFlags, flags: SmokeFlags) -> Any:
     client = await ctx.client(conn)
     session = await client.open_session(flags.client_name)

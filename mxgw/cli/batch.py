@@ -1,0 +1,110 @@
+"""The batch driver: one command line per stdin line, one process, one connection per endpoint.
+
+For each line: the command's JSON result (or its error envelope), then a line that is
+exactly `__MXGW_BATCH_EOR__`, flushed. An empty line or EOF ends the batch. Nothing on a
+line can end it early: unknown commands, bad flags, `--help` and failures all print and
+go on. Connections (and a `--sim` simulator) live in the Context for the whole batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import stat
+import sys
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from .context import Context
+from .main import Parser, build_parser, dispatch, report
+from .output import UsageError
+
+EOR = "__MXGW_BATCH_EOR__"
+PROGRAM_NAMES = ("mxgw", "mxgw-py")
+NOT_IN_BATCH = ("batch", "sim")
+MAX_LINE = 16 * 1024 * 1024
+
+
+async def _pipe_lines(stream: TextIO) -> AsyncIterator[str]:
+    """Lines of a pipe, socket or terminal, read without blocking the event loop."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=MAX_LINE)
+    fd = stream.fileno()
+    was_blocking = os.get_blocking(fd)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(os.dup(fd), "rb", buffering=0))
+    try:
+        while line := await reader.readline():
+            yield line.decode("utf-8", errors="replace")
+    finally:
+        transport.close()
+        os.set_blocking(fd, was_blocking)
+
+
+async def _executor_lines(stream: TextIO) -> AsyncIterator[str]:
+    """Lines read in a worker thread (Windows pipes, where the loop cannot watch stdin)."""
+    loop = asyncio.get_running_loop()
+    while line := await loop.run_in_executor(None, stream.readline):
+        yield line
+
+
+async def _file_lines(stream: TextIO) -> AsyncIterator[str]:
+    """Lines of a regular file (reading a file does not wait on anyone)."""
+    while line := stream.readline():
+        yield line
+
+
+def input_lines(stream: TextIO) -> AsyncIterator[str]:
+    """The right line reader for `stream`."""
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation: StringIO...
+        return _file_lines(stream)
+    if stat.S_ISREG(mode):
+        return _file_lines(stream)
+    if sys.platform == "win32":
+        return _executor_lines(stream)
+    return _pipe_lines(stream)
+
+
+def command_line(line: str) -> list[str]:
+    """A stdin line as argv (shlex quoting; a leading `mxgw`/`mxgw-py` is dropped)."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"cannot split the command line: {exc}") from None
+    if argv and os.path.basename(argv[0]).removesuffix(".exe") in PROGRAM_NAMES:
+        argv = argv[1:]
+    if argv and argv[0] in NOT_IN_BATCH:
+        raise UsageError(f"{argv[0]} cannot run inside batch")
+    return argv
+
+
+async def run_one(ctx: Context, parser: Parser, line: str) -> None:
+    """Run one batch line and print its result (or envelope) and the end-of-record marker."""
+    try:
+        argv = command_line(line)
+    except UsageError as exc:
+        report(ctx, exc, as_json=True)
+    else:
+        await dispatch(ctx, parser, argv, force_json=True)
+    ctx.out.write(EOR + "\n")
+    ctx.out.flush()
+
+
+async def run_batch(ctx: Context, stream: TextIO) -> None:
+    """Run every line of `stream` until an empty line or EOF."""
+    parser = build_parser()
+    ctx.in_batch = True
+    lines = input_lines(stream)
+    try:
+        async for line in lines:
+            if not line.strip():
+                break
+            await run_one(ctx, parser, line)
+    finally:
+        with contextlib.suppress(Exception):
+            await lines.aclose()  # type: ignore[attr-defined]

@@ -1,0 +1,162 @@
+"""Readable one-line renderings of replies, events, bulk results and Galaxy objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import betterproto2
+
+from .._proto.galaxy_repository import v1 as gr
+from .._proto.mxaccess_gateway import v1 as pb
+from ..failures import is_error_status
+from ..values import from_mx_value
+
+
+def name(value: Any) -> str:
+    """An enum value's short name (`ON_DATA_CHANGE`), or its number."""
+    return str(getattr(value, "name", None) or int(value))
+
+
+def when(value: dt.datetime | None) -> str:
+    """A UTC time as `2026-01-02T03:04:05.123Z` (or `-`)."""
+    if value is None:
+        return "-"
+    text = value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def value_text(value: pb.MxValue | None) -> str:
+    """An MxValue as its Python value, readably (`42`, `"text"`, `[1, 2]`, `null`)."""
+    python = from_mx_value(value)
+    if python is None:
+        return "null"
+    if isinstance(python, bool):
+        return "true" if python else "false"
+    if isinstance(python, dt.datetime):
+        return when(python)
+    if isinstance(python, dt.timedelta):
+        return f"{python.total_seconds():g}s"
+    if isinstance(python, bytes):
+        return f"0x{python.hex()}"
+    if isinstance(python, str):
+        return json.dumps(python, ensure_ascii=False)
+    if isinstance(python, list):
+        return "[" + ", ".join(
+            json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v) for v in python
+        ) + "]"
+    return str(python)
+
+
+def quality_text(quality: int) -> str:
+    """OPC DA quality as `192 good`, `64 uncertain`, `0 bad`."""
+    kind = "good" if quality & 0xC0 == 0xC0 else "uncertain" if quality & 0xC0 == 0x40 else "bad"
+    return f"{quality} {kind}"
+
+
+def status_text(status: pb.MxStatusProxy) -> str:
+    """`OK` or `SECURITY_ERROR by RESPONDING_LMX detail 321 (text)`."""
+    text = name(status.category)
+    if status.detail or is_error_status(status):
+        text += f" by {name(status.detected_by)} detail {status.detail}"
+    return f"{text} ({status.diagnostic_text})" if status.diagnostic_text else text
+
+
+def statuses_text(statuses: list[pb.MxStatusProxy]) -> str:
+    return ", ".join(status_text(s) for s in statuses) if statuses else "no status"
+
+
+def reply_text(reply: pb.MxCommandReply) -> str:
+    """One line for a command reply: kind, status, and the typed result."""
+    status = reply.protocol_status
+    parts = [name(reply.kind).lower(), name(status.code) if status is not None else "NO_STATUS"]
+    arm, result = betterproto2.which_one_of(reply, "result")
+    if result is not None and arm.startswith("bulk_"):
+        parts.append(f"{len(getattr(result, 'results', []))} result(s)")
+    elif result is not None:
+        for field in ("server_handle", "item_handle", "user_id"):
+            if hasattr(result, field):
+                parts.append(f"{field.replace('_', ' ')} {getattr(result, field)}")
+    elif reply.return_value is not None and not reply.return_value.is_null:
+        parts.append(f"returned {value_text(reply.return_value)}")
+    if reply.hresult:
+        parts.append(f"hresult 0x{reply.hresult & 0xFFFFFFFF:08X}")
+    failing = [s for s in reply.statuses if is_error_status(s)]
+    if failing:
+        parts.append(statuses_text(failing))
+    if reply.diagnostic_message:
+        parts.append(reply.diagnostic_message)
+    return "  ".join(parts)
+
+
+def event_text(event: pb.MxEvent) -> str:
+    """`#12 ON_DATA_CHANGE  server 1 item 2  = 42  quality 192 good  at ...`."""
+    if event.replay_gap is not None and event.family == pb.MxEventFamily.UNSPECIFIED:
+        gap = event.replay_gap
+        return (f"#- REPLAY_GAP  events after {gap.requested_after_sequence} are gone; oldest "
+                f"available {gap.oldest_available_sequence}: take a fresh snapshot")
+    head = f"#{event.worker_sequence} {name(event.family)}  server {event.server_handle} " \
+           f"item {event.item_handle}"
+    if event.on_data_change is not None:
+        body = event.on_data_change
+        tail = f"= {value_text(body.value)}  quality {quality_text(body.quality)}  at " \
+               f"{when(body.source_timestamp)}"
+        bad = [s for s in body.statuses if is_error_status(s)]
+        return f"{head}  {tail}" + (f"  {statuses_text(bad)}" if bad else "")
+    if event.on_write_complete is not None:
+        return f"{head}  {statuses_text(event.on_write_complete.statuses)}"
+    if event.operation_complete is not None:
+        return f"{head}  {statuses_text(event.operation_complete.statuses)}"
+    if event.on_buffered_data_change is not None:
+        samples = event.on_buffered_data_change.samples
+        values = ", ".join(value_text(s.value) for s in samples[:5])
+        more = f" (+{len(samples) - 5})" if len(samples) > 5 else ""
+        return f"{head}  {len(samples)} sample(s): {values}{more}"
+    return head
+
+
+def subscribe_result_text(result: pb.SubscribeResult) -> str:
+    ok = "ok  " if result.was_successful else "FAIL"
+    handle = f"item {result.item_handle}" if result.item_handle else "-"
+    error = f"  {result.error_message}" if result.error_message else ""
+    return f"{ok}  {handle:<10}  {result.tag_address or '-'}{error}"
+
+
+def write_result_text(result: pb.BulkWriteResult) -> str:
+    ok = "ok  " if result.was_successful else "FAIL"
+    tail = f"  {result.error_message}" if result.error_message else ""
+    if result.hresult:
+        tail += f"  hresult 0x{result.hresult & 0xFFFFFFFF:08X}"
+    bad = [s for s in result.statuses if is_error_status(s)]
+    if bad:
+        tail += f"  {statuses_text(bad)}"
+    return f"{ok}  item {result.item_handle}{tail}"
+
+
+def read_result_text(result: pb.BulkReadResult) -> str:
+    if not result.was_successful:
+        why = result.error_message or statuses_text(result.statuses)
+        return f"FAIL  {result.tag_address}  {why}"
+    cached = "cached" if result.was_cached else "fresh "
+    return (f"ok    {cached}  {result.tag_address} = {value_text(result.value)}  quality "
+            f"{quality_text(result.quality)}  at {when(result.source_timestamp)}")
+
+
+def galaxy_object_text(obj: gr.GalaxyObject) -> list[str]:
+    """A Galaxy object's line, then one indented line per attribute."""
+    kind = "area" if obj.is_area else f"category {obj.category_id}"
+    template = f"  {obj.template_chain[0]}" if obj.template_chain else ""
+    lines = [f"{obj.tag_name}  ({kind}{template})  {obj.hierarchical_name or obj.contained_name}"]
+    for attr in obj.attributes:
+        flags = "".join((" array" if attr.is_array else "", " historized" if attr.is_historized
+                         else "", " alarm" if attr.is_alarm else ""))
+        lines.append(f"    {attr.full_tag_reference}  {attr.data_type_name or attr.mx_data_type}"
+                     f"{flags}")
+    return lines
+
+
+def deploy_event_text(event: gr.DeployEvent) -> str:
+    deployed = when(event.time_of_last_deploy) if event.time_of_last_deploy_present else "never"
+    return (f"#{event.sequence} deployed {deployed}  {event.object_count} object(s), "
+            f"{event.attribute_count} attribute(s)")
