@@ -68,12 +68,15 @@ class _Protocol(H2Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.spoke_http2 = asyncio.get_running_loop().create_future()
         super().connection_made(transport)
+        feed = self.connection.feed
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        closed: bool = getattr(self.handler, "connection_lost", False)  # h2 error: closing
-        if not self.spoke_http2.done() and not closed:
-            self.spoke_http2.set_result(True)
+        def feed_and_note(data: bytes) -> Any:
+            events = feed(data)  # raises h2's ProtocolError on bytes that are not HTTP/2
+            if not self.spoke_http2.done():
+                self.spoke_http2.set_result(True)
+            return events
+
+        self.connection.feed = feed_and_note  # type: ignore[method-assign]
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.lost_reason = exc
