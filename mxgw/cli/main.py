@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import MISSING, fields
@@ -128,6 +129,8 @@ async def dispatch(ctx: Context, parser: Parser, argv: Sequence[str], *,
     except HelpShown:
         ctx.out.flush()
         return EXIT_OK
+    except BrokenPipeError:
+        raise  # nobody reads our output any more: stop (see main)
     except Exception as exc:
         return report(ctx, exc, as_json)
 
@@ -148,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(amain(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `mxgw ... | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
