@@ -1,0 +1,106 @@
+"""API keys: UNAUTHENTICATED without a valid key, PERMISSION_DENIED without the scope."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+
+from mxgw._proto.mxaccess_gateway import v1 as pb
+
+from .conftest import KEY, OK, Gateway, GatewayFactory, command
+
+READER = "mxgw_reader_R3aderSecretValue"
+WRITER = "mxgw_writer_Wr1terSecretValue"
+SECURE = "mxgw_secure_S3cureSecretValue"
+KEYS = [
+    f"{READER}=session:open,session:close,invoke:read",
+    f"{WRITER}=session:open,invoke:read,invoke:write,events:read",
+    f"{SECURE}=invoke:secure",
+    KEY,
+]
+
+
+async def _status(call: object) -> Status | None:
+    try:
+        await call  # type: ignore[misc]
+    except GRPCError as exc:
+        return exc.status
+    return None
+
+
+async def test_missing_or_wrong_keys_are_unauthenticated_and_never_echoed(
+    make_gateway: GatewayFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="mxgw")
+    anonymous = await make_gateway(key=None)
+    with pytest.raises(GRPCError) as caught:
+        await anonymous.stub.open_session(pb.OpenSessionRequest())
+    assert caught.value.status == Status.UNAUTHENTICATED
+    wrong = "mxgw_simtest_WrongSecretNeverShown"
+    bad = await make_gateway(key=wrong)
+    for call in (bad.stub.open_session(pb.OpenSessionRequest()),
+                 bad.stub.invoke(pb.MxCommandRequest(session_id="session-x",
+                                                     command=command(pb.RegisterCommand())))):
+        with pytest.raises(GRPCError) as caught:
+            await call
+        assert caught.value.status == Status.UNAUTHENTICATED
+        assert "WrongSecret" not in str(caught.value.message)
+        assert "WrongSecret" not in repr(caught.value.details)
+    assert "WrongSecret" not in caplog.text and "S3cretForSimTests" not in caplog.text
+
+
+async def test_each_method_and_command_kind_needs_its_scope(make_gateway: GatewayFactory) -> None:
+    admin = await make_gateway(api_keys=KEYS)
+    session = await admin.open()
+    server = await admin.register(session)
+    item = await admin.add(session, server, "TestMachine_001.TestInt")
+    port = admin.sim.port
+
+    def as_key(key: str) -> pb.MxAccessGatewayStub:
+        return pb.MxAccessGatewayStub(admin.channel, metadata={"authorization": f"Bearer {key}"})
+
+    reader, writer, secure = as_key(READER), as_key(WRITER), as_key(SECURE)
+    assert port > 0
+
+    def invoke(stub: pb.MxAccessGatewayStub, payload: object) -> object:
+        return stub.invoke(pb.MxCommandRequest(session_id=session, command=command(payload)))
+
+    write = pb.WriteCommand(server_handle=server, item_handle=item,
+                            value=pb.MxValue(int32_value=1))
+    write_bulk = pb.WriteBulkCommand(server_handle=server,
+                                     entries=[pb.WriteBulkEntry(item_handle=item)])
+    secured = pb.WriteSecuredCommand(server_handle=server, item_handle=item)
+    login = pb.AuthenticateUserCommand(server_handle=server, user_name="operator",
+                                       password="operator")
+    read = pb.ReadBulkCommand(server_handle=server, tag_addresses=["TestMachine_001.TestInt"])
+
+    denied = Status.PERMISSION_DENIED
+    assert await _status(invoke(reader, write)) == denied
+    assert await _status(invoke(reader, write_bulk)) == denied
+    assert await _status(invoke(reader, secured)) == denied
+    assert await _status(invoke(writer, login)) == denied
+    assert await _status(invoke(secure, read)) == denied
+    assert await _status(reader.stream_events(
+        pb.StreamEventsRequest(session_id=session)).__anext__()) == denied
+    assert await _status(writer.close_session(pb.CloseSessionRequest(session_id=session))) \
+        == denied
+    assert await _status(secure.open_session(pb.OpenSessionRequest())) == denied
+
+    assert await _status(invoke(reader, read)) is None
+    assert await _status(invoke(writer, write)) is None
+    assert await _status(invoke(secure, login)) is None
+    reply = await reader.close_session(pb.CloseSessionRequest(session_id=session))
+    assert reply.protocol_status is not None and reply.protocol_status.code == OK
+
+
+async def test_permission_denied_names_the_scope_not_the_key(make_gateway: GatewayFactory) -> None:
+    gw: Gateway = await make_gateway(api_keys=KEYS, key=READER)
+    session = await gw.open()
+    with pytest.raises(GRPCError) as caught:
+        await gw.invoke(session, pb.WriteCommand())
+    assert caught.value.status == Status.PERMISSION_DENIED
+    assert "invoke:write" in str(caught.value.message)
+    assert "R3aderSecret" not in str(caught.value.message)
