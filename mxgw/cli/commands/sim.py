@@ -7,10 +7,14 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ...sim import SimConfig, SimServer
+from ...sim import RuntimeConfig, SimConfig, SimServer
+from ...sim.events import EventLimits
+from ...sim.faults import FaultConfig, parse_status
 from ..context import ConnectionFlags, Context
 from ..output import UsageError, dumps
 from . import command
+
+log = logging.getLogger("mxgw.sim")
 
 
 @dataclass
@@ -32,6 +36,66 @@ class SimFlags:
         "help": "accepted API key, with its scopes (default: every scope); repeatable. "
                 "Without it one key with every scope is generated and printed once"})
     json: bool = field(default=False, metadata={"help": "announce the endpoint as JSON"})
+    event_rate: float = field(default=1.0, metadata={
+        "metavar": "X", "help": "how fast changing attributes change (2: twice as often)"})
+    first_value_delay: float = field(default=0.05, metadata={
+        "metavar": "SECONDS", "help": "delay from Advise to the first value (a real cold "
+                                      "binding takes 3-8 s)"})
+    replay_capacity: int = field(default=1024, metadata={
+        "metavar": "N", "help": "events kept per session for resumption"})
+    replay_seconds: float = field(default=300.0, metadata={
+        "metavar": "SECONDS", "help": "how long events are kept for resumption"})
+    queue_capacity: int = field(default=10_000, metadata={
+        "metavar": "N", "help": "events queued per session for a slow subscriber"})
+    overflow: str = field(default="fault", metadata={
+        "choices": ["fault", "disconnect"],
+        "help": "when the queue overflows: fault the session, or disconnect the subscriber"})
+    max_sessions: int = field(default=64, metadata={"metavar": "N", "help": "sessions at once"})
+    max_bulk: int = field(default=5000, metadata={
+        "metavar": "N", "help": "entries per bulk command (more: INVALID_REQUEST)"})
+    lease_seconds: float = field(default=1800.0, metadata={
+        "metavar": "SECONDS", "help": "session lease, renewed by calls and an attached stream"})
+    detach_grace: float = field(default=30.0, metadata={
+        "metavar": "SECONDS", "help": "how long a session outlives its last event stream"})
+    fault_latency_ms: float = field(default=0.0, metadata={
+        "metavar": "MS", "help": "fault: added latency of every unary call"})
+    fault_fail_fraction: float = field(default=0.0, metadata={
+        "metavar": "F", "help": "fault: fraction (0..1) of commands that fail"})
+    fault_fail_status: str = field(default="WORKER_UNAVAILABLE", metadata={
+        "metavar": "STATUS", "help": "fault: protocol status of failing commands "
+                                     "(e.g. TIMEOUT, WORKER_UNAVAILABLE)"})
+    fault_drop_after_events: int = field(default=0, metadata={
+        "metavar": "N", "help": "fault: drop a stream's connection after N events"})
+    fault_stall_after_events: int = field(default=0, metadata={
+        "metavar": "N", "help": "fault: a stream stops sending after N events"})
+    fault_session_after_commands: int = field(default=0, metadata={
+        "metavar": "N", "help": "fault: a session faults after N commands"})
+    fault_seed: Optional[int] = field(default=None, metadata={
+        "metavar": "S", "help": "fault: seed of the random choice of failing commands"})
+
+
+def _runtime(flags: SimFlags) -> RuntimeConfig:
+    return RuntimeConfig(
+        first_value_delay=flags.first_value_delay, event_rate=flags.event_rate,
+        max_sessions=flags.max_sessions, max_bulk=flags.max_bulk,
+        lease_seconds=flags.lease_seconds, detach_grace_seconds=flags.detach_grace,
+        events=EventLimits(replay_capacity=flags.replay_capacity,
+                           replay_seconds=flags.replay_seconds,
+                           queue_capacity=flags.queue_capacity, overflow_policy=flags.overflow))
+
+
+def _faults(flags: SimFlags) -> FaultConfig:
+    try:
+        status = parse_status(flags.fault_fail_status)
+    except ValueError as exc:
+        raise UsageError(f"--fault-fail-status: {exc}") from None
+    faults = FaultConfig(
+        latency_ms=flags.fault_latency_ms, fail_fraction=flags.fault_fail_fraction,
+        fail_status=status, drop_after_events=flags.fault_drop_after_events,
+        stall_after_events=flags.fault_stall_after_events,
+        fault_after_commands=flags.fault_session_after_commands, seed=flags.fault_seed)
+    faults.validate()
+    return faults
 
 
 def _check_tls(flags: SimFlags) -> None:
@@ -59,7 +123,8 @@ async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
         _check_tls(flags)
         config = SimConfig(host=flags.host, port=flags.port, api_keys=list(flags.api_key),
                            tls_cert=flags.tls_cert, tls_key=flags.tls_key,
-                           self_signed_ca=flags.self_signed, client_ca=flags.client_ca)
+                           self_signed_ca=flags.self_signed, client_ca=flags.client_ca,
+                           runtime=_runtime(flags), faults=_faults(flags))
         server = SimServer(config)
         await server.start()  # TLS files are read (or generated) here
     except ValueError as exc:
@@ -82,7 +147,10 @@ async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
             print(_tls_line(server, flags), flush=True)
             if server.generated_key:
                 print(f"api key (every scope): {server.generated_key}", flush=True)
+        if config.faults.active:
+            log.warning("fault injection on: %s", config.faults)
         await stop.wait()
+        log.info("stopping on signal")
     finally:
         await server.stop()
     return None
