@@ -13,9 +13,11 @@ import pytest
 from mxgw import (
     ConfigurationError,
     ConnectError,
+    GalaxyRepositoryClient,
     GatewayClient,
     MxGatewayError,
     TlsError,
+    TransportError,
 )
 from mxgw.sim import SimConfig, SimServer
 from mxgw.sim.tls import Pki
@@ -96,6 +98,35 @@ async def test_mutual_tls_accepts_a_client_with_the_right_certificate(pki: Pki) 
         assert await _open_and_register(
             sim.endpoint, ca_file=pki.ca_cert,
             client_cert=pki.client_cert, client_key=pki.client_key) > 0
+
+
+async def test_the_galaxy_client_uses_the_same_mutual_tls(pki: Pki) -> None:
+    async with serving(tls_cert=pki.server_cert, tls_key=pki.server_key,
+                       client_ca=pki.ca_cert) as sim:
+        async with GalaxyRepositoryClient.connect(
+                sim.endpoint, api_key=TEST_KEY, ca_file=pki.ca_cert,
+                client_cert=pki.client_cert, client_key=pki.client_key) as galaxy:
+            assert await galaxy.test_connection() is True
+        with pytest.raises(TlsError):
+            async with GalaxyRepositoryClient.connect(
+                    sim.endpoint, api_key=TEST_KEY, ca_file=pki.ca_cert):
+                pass
+
+
+async def test_a_lazy_client_fails_on_its_first_call_with_a_transport_error(
+    pki: Pki, other_pki: Pki,
+) -> None:
+    async with serving(tls_cert=pki.server_cert, tls_key=pki.server_key) as sim:
+        async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY,
+                                         ca_file=other_pki.ca_cert, eager=False) as client:
+            with pytest.raises(TlsError, match="not trusted"):
+                await client.open_session()
+        async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True,
+                                         eager=False) as client:
+            with pytest.raises(TransportError) as caught:
+                await client.open_session()
+            assert TEST_KEY not in str(caught.value)
+        assert not sim.runtime.sessions
 
 
 async def test_mutual_tls_refuses_a_client_without_certificate(pki: Pki) -> None:
