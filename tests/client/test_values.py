@@ -24,7 +24,7 @@ AWARE = st.datetimes(
 )
 DURATIONS = st.one_of(
     st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=10**5)),
-    st.integers(-(10**10), 0).map(lambda s: dt.timedelta(seconds=s)),
+    st.integers(-(10**9), 0).map(lambda s: dt.timedelta(seconds=s)),
 )
 """Durations the wire can carry: negative ones in whole seconds (see values.py)."""
 
