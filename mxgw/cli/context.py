@@ -50,8 +50,9 @@ class ConnectionFlags:
         "help": "run against an in-process simulated gateway on a free loopback port"})
 
     def connection_key(self) -> tuple[Any, ...]:
-        """What distinguishes one connection from another (json excluded)."""
-        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "json")
+        """What distinguishes one connection from another (output and deadline excluded)."""
+        return tuple(getattr(self, f.name) for f in fields(self)
+                     if f.name not in ("json", "timeout"))
 
     def client_options(self, redact: Redactor) -> ClientOptions:
         if self.plaintext and self.tls:
@@ -112,11 +113,11 @@ class Context:
         self.in_batch = False
         self.redact = Redactor()
         self._stack = AsyncExitStack()
-        self._clients: dict[tuple[Any, ...], GatewayClient] = {}
-        self._galaxy: dict[tuple[Any, ...], GalaxyRepositoryClient] = {}
+        self._connections: dict[tuple[Any, ...], GatewayClient] = {}
         self._sim: SimServer | None = None
 
     async def simulator(self) -> SimServer:
+        """The in-process simulated gateway (one per process, started on first use)."""
         if self._sim is None:
             self._sim = await self._stack.enter_async_context(SimServer(SimConfig()))
             self.redact.add(self._sim.api_key)
@@ -125,18 +126,37 @@ class Context:
     async def _options(self, flags: ConnectionFlags) -> ClientOptions:
         if flags.sim:
             sim = await self.simulator()
-            return ClientOptions(sim.endpoint, api_key=sim.api_key, plaintext=True,  # type: ignore[arg-type]
-                                 timeout=flags.timeout or ClientOptions.timeout)
+            return ClientOptions(sim.endpoint, api_key=sim.api_key,  # type: ignore[arg-type]
+                                 plaintext=True)
         return flags.client_options(self.redact)
 
-    async def client(self, flags: ConnectionFlags) -> GatewayClient:
-        """The (cached) gateway client for these flags."""
+    async def _connection(self, flags: ConnectionFlags) -> GatewayClient:
+        """The one connection for these flags' endpoint, TLS and key (opened once)."""
         key = flags.connection_key()
-        if key not in self._clients:
+        if key not in self._connections:
             options = await self._options(flags)
-            client = await GatewayClient.connect(options=options)
-            self._clients[key] = await self._stack.enter_async_context(client)
-        return self._clients[key]
+            client = await GatewayClient.connect(options=options.with_changes(
+                timeout=ClientOptions.timeout))
+            self._connections[key] = await self._stack.enter_async_context(client)
+        return self._connections[key]
+
+    @staticmethod
+    def _deadline(options: ClientOptions, flags: ConnectionFlags) -> ClientOptions:
+        if flags.timeout is None or flags.timeout == options.timeout:
+            return options
+        return options.with_changes(timeout=flags.timeout)
+
+    async def client(self, flags: ConnectionFlags) -> GatewayClient:
+        """A gateway client for these flags, on the cached connection (`--timeout` applied)."""
+        base = await self._connection(flags)
+        options = self._deadline(base.options, flags)
+        # Same HTTP/2 channel, other default deadline; only the base client closes it.
+        return base if options is base.options else GatewayClient(options, base._channel)
+
+    async def galaxy(self, flags: ConnectionFlags) -> GalaxyRepositoryClient:
+        """A Galaxy Repository client for these flags, on the same cached connection."""
+        base = await self._connection(flags)
+        return GalaxyRepositoryClient(self._deadline(base.options, flags), base._channel)
 
     async def session(self, flags: ConnectionFlags, session_id: str) -> CliSession:
         """Attach to a session opened earlier (by this process or another one)."""
@@ -153,15 +173,6 @@ class Context:
         """Print a line (redacted) on stderr."""
         self.err.write(self.redact(text) + "\n")
         self.err.flush()
-
-    async def galaxy(self, flags: ConnectionFlags) -> GalaxyRepositoryClient:
-        """The (cached) Galaxy Repository client for these flags."""
-        key = flags.connection_key()
-        if key not in self._galaxy:
-            options = await self._options(flags)
-            client = await GalaxyRepositoryClient.connect(options=options)
-            self._galaxy[key] = await self._stack.enter_async_context(client)
-        return self._galaxy[key]
 
     async def aclose(self) -> None:
         await self._stack.aclose()

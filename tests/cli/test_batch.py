@@ -1,0 +1,165 @@
+"""`mxgw batch` driven through a pipe, the way automation drives it: one line in, the JSON
+result and the end-of-record marker out, one process and one connection throughout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mxgw.sim import SimServer
+
+from ..conftest import ROOT, TEST_KEY
+
+EOR = "__MXGW_BATCH_EOR__"
+KEY_ENV = "MXGW_BATCH_TEST_KEY"
+
+
+class Batch:
+    """A running `mxgw batch` process."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    async def send(self, line: str) -> list[str]:
+        """Send one line; the lines printed before its end-of-record marker."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        await self.proc.stdin.drain()
+        lines = []
+        while True:
+            raw = await asyncio.wait_for(self.proc.stdout.readline(), 30)
+            assert raw, f"batch ended early after {line!r}"
+            text = raw.decode().rstrip("\n")
+            if text == EOR:
+                assert TEST_KEY not in "".join(lines)
+                return lines
+            lines.append(text)
+
+    async def json(self, line: str) -> Any:
+        """Send one line whose record is exactly one JSON document."""
+        lines = await self.send(line)
+        assert len(lines) == 1, lines
+        return json.loads(lines[0])
+
+    async def end(self) -> tuple[int, str, str]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"\n")
+        await self.proc.stdin.drain()
+        out, err = await asyncio.wait_for(self.proc.communicate(), 30)
+        assert self.proc.returncode is not None
+        return self.proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def batch() -> AsyncIterator[Batch]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mxgw.cli", "batch", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+        env={**os.environ, KEY_ENV: TEST_KEY})
+    yield Batch(proc)
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
+def ok(reply: dict[str, Any]) -> None:
+    assert reply["protocolStatus"]["code"] == "PROTOCOL_STATUS_CODE_OK", reply
+
+
+async def test_an_automation_script_through_one_batch_process(
+        batch: Batch, sim: SimServer) -> None:
+    c = f"--endpoint {sim.endpoint} --plaintext --api-key-env {KEY_ENV}"
+    opened = await batch.json(f"mxgw open-session {c} --client-name e2e --json")
+    sid = opened["sessionId"]
+    s = f"--session-id {sid}"
+    reg = await batch.json(f"register {s} --client-name e2e {c}")
+    ok(reg)
+    server = reg["register"]["serverHandle"]
+    h = f"{s} --server-handle {server}"
+    added = await batch.json(f"add-item {h} --item TestMachine_001.TestChangingInt {c}")
+    item = added["addItem"]["itemHandle"]
+    ok(await batch.json(f"advise {h} --item-handle {item} {c}"))
+    first = await batch.json(f"stream-events {s} --family ON_DATA_CHANGE --item-handle {item} "
+                             f"--max-events 1 --timeout 10 {c}")
+    assert first[0]["onDataChange"]["quality"] == 192
+
+    # Write, and verify the OnWriteComplete (the upstream cross-language check).
+    ok(await batch.json(f"write {h} --item-handle {item} --type int32 --value 123 {c}"))
+    (done,) = await batch.json(f"stream-events {s} --max-events 1 --timeout 10 "
+                               f"--family ON_WRITE_COMPLETE {c}")
+    assert done["family"] == "MX_EVENT_FAMILY_ON_WRITE_COMPLETE"
+    assert done["itemHandle"] == item
+    assert [x["category"] for x in done["onWriteComplete"]["statuses"]] == [
+        "MX_STATUS_CATEGORY_OK"]
+
+    # Bulk subscribe, then read-bulk: the subscribed tag is served from cache.
+    subscribed = await batch.json(
+        f"subscribe-bulk {h} --items 'TestMachine_002.TestChangingInt,TestChildObject.TestInt' "
+        f"{c}")
+    assert [(r["tagAddress"], r["wasSuccessful"]) for r in subscribed] == [
+        ("TestMachine_002.TestChangingInt", True), ("TestChildObject.TestInt", True)]
+    await batch.json(f"stream-events {s} --family ON_DATA_CHANGE --item-handle "
+                     f"{subscribed[0]['itemHandle']} --max-events 1 --timeout 10 {c}")
+    reads = await batch.json(f"read-bulk {h} --items TestMachine_002.TestChangingInt,"
+                             f"TestMachine_003.TestChangingInt --timeout-ms 5000 {c}")
+    assert [(r["wasSuccessful"], r["wasCached"]) for r in reads] == [(True, True), (True, False)]
+    assert all("int32Value" in r["value"] for r in reads)
+
+    # Failures: an envelope each, and the batch goes on.
+    bad_item = await batch.json(f"advise {h} --item-handle 99999 {c}")
+    assert bad_item["type"] == "mxaccess"
+    assert bad_item["code"] == "PROTOCOL_STATUS_CODE_MXACCESS_FAILURE"
+    assert "99999" in bad_item["error"]
+    unknown = await batch.json(f"register --session-id session-{'0' * 32} {c}")
+    assert unknown["code"] == "PROTOCOL_STATUS_CODE_SESSION_NOT_FOUND"
+    no_key = await batch.json(f"register {s} --endpoint {sim.endpoint} --plaintext")
+    assert (no_key["type"], no_key["code"]) == ("grpc", "UNAUTHENTICATED")
+    bad_value = await batch.json(f"write {h} --item-handle {item} --type int32 --value 1.5 {c}")
+    assert bad_value["type"] == "value" and "1.5" in bad_value["error"]
+    assert (await batch.json("no-such-command --json"))["type"] == "usage"
+    assert "--bogus" in (await batch.json(f"register {s} --bogus {c}"))["error"]
+    assert (await batch.json("write 'unbalanced"))["type"] == "usage"
+    assert (await batch.json("batch"))["type"] == "usage"
+    helptext = await batch.send("write --help")
+    assert helptext[0].startswith("usage: mxgw write") and "example:" in helptext
+
+    # One connection per distinct set of connection options, for the whole batch.
+    assert sim.connection_count == 2  # with the key, and without
+    assert (await batch.json("version"))["name"] == "mxgw"  # JSON without --json
+    closed = await batch.json(f"close-session {s} {c}")
+    assert closed["finalState"] == "SESSION_STATE_CLOSED"
+    code, rest, err = await batch.end()
+    assert (code, rest) == (0, "")
+    assert TEST_KEY not in err
+
+
+async def test_sim_inside_batch_is_one_simulator_for_the_whole_batch(batch: Batch) -> None:
+    sid = (await batch.json("open-session --sim"))["sessionId"]
+    reg = await batch.json(f"register --sim --session-id {sid}")
+    ok(reg)
+    events = await batch.send(f"stream-events --sim --session-id {sid} --timeout 0.2 --jsonl")
+    assert events == []
+    assert (await batch.json("galaxy-test-connection --sim")) == {"ok": True}
+    code, _, _ = await batch.end()
+    assert code == 0
+
+
+def test_batch_reads_a_script_file_and_stops_at_eof(tmp_path: Path) -> None:
+    script = tmp_path / "script.txt"
+    script.write_text("version\nbogus\nversion --json")  # no newline at the end
+    with script.open() as stdin:
+        result = subprocess.run([sys.executable, "-m", "mxgw.cli", "batch"], stdin=stdin,
+                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1::2] == [EOR] * 3
+    assert json.loads(lines[0])["name"] == "mxgw"
+    assert json.loads(lines[2])["type"] == "usage"
