@@ -161,7 +161,7 @@ def _prime(bits: int) -> int:
             return candidate
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RsaKey:
     """An RSA private key (n, e, d and the CRT parts)."""
 
@@ -170,6 +170,9 @@ class RsaKey:
     d: int
     p: int
     q: int
+
+    def __repr__(self) -> str:
+        return f"RsaKey({self.n.bit_length()} bits, <private>)"
 
     @classmethod
     def generate(cls, bits: int = KEY_BITS) -> RsaKey:
