@@ -54,9 +54,14 @@ class ConnectionFlags:
         return tuple(getattr(self, f.name) for f in fields(self)
                      if f.name not in ("json", "timeout"))
 
-    def client_options(self, redact: Redactor) -> ClientOptions:
+    def check(self) -> None:
+        """Refuse contradicting flags."""
         if self.plaintext and self.tls:
             raise UsageError("--plaintext and --tls contradict each other")
+
+    def client_options(self, redact: Redactor) -> ClientOptions:
+        """The ClientOptions these flags describe (the key read from its variable)."""
+        self.check()
         endpoint = self.endpoint or os.environ.get(ENDPOINT_ENV)
         if not endpoint:
             raise UsageError(f"give --endpoint HOST:PORT (or set {ENDPOINT_ENV}), or use --sim")
@@ -124,6 +129,7 @@ class Context:
         return self._sim
 
     async def _options(self, flags: ConnectionFlags) -> ClientOptions:
+        flags.check()
         if flags.sim:
             sim = await self.simulator()
             return ClientOptions(sim.endpoint, api_key=sim.api_key,  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mxgw.sim import SimServer
 
-from .conftest import TEST_KEY, run_cli
+from ..conftest import TEST_KEY, run_cli
 
 
 def test_smoke_sim_json_reports_session_handles_and_a_good_data_change() -> None:
@@ -32,7 +32,7 @@ async def _wrong_key_run(sim: SimServer, *extra: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mxgw.cli", "smoke", "--endpoint", sim.endpoint, "--plaintext",
         "--api-key", wrong, *extra, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent,
+        stderr=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parents[2],
         env=os.environ.copy(),
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)

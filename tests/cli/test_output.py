@@ -1,0 +1,125 @@
+"""What a person or a script sees: help with examples, readable text, error envelopes and
+exit codes, upstream flag spellings, and never the API key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mxgw.cli.commands import load_all
+from mxgw.sim import SimServer
+
+from ..conftest import TEST_KEY
+from .conftest import Cli, Opened, run_cli_inprocess
+
+
+@pytest.mark.parametrize("name", sorted(load_all()))
+async def test_every_subcommand_has_help_with_an_example(name: str) -> None:
+    run = await run_cli_inprocess(name, "--help")
+    assert run.code == 0
+    assert run.out.startswith(f"usage: mxgw {name}")
+    example = run.out.split("example:\n", 1)[1].strip()
+    assert example.startswith(f"mxgw {name}") or f"mxgw {name}" in example
+    if load_all()[name].connects:
+        assert "--endpoint" in run.out and "--api-key-env" in run.out and "--sim" in run.out
+
+
+async def test_top_level_help_lists_every_subcommand() -> None:
+    run = await run_cli_inprocess("--help")
+    assert run.code == 0
+    for name in load_all():
+        assert re.search(rf"^\s+{re.escape(name)}\b", run.out, re.M), name
+
+
+async def test_smoke_text_is_short_lines(sim: SimServer) -> None:
+    run = await run_cli_inprocess("smoke", "--endpoint", sim.endpoint, "--plaintext",
+                                  "--api-key", TEST_KEY)
+    assert run.code == 0
+    lines = run.out.splitlines()
+    assert [line.split()[0] for line in lines[:4]] == ["session", "register", "add-item",
+                                                      "advise"]
+    assert re.match(r"event +#\d+ ON_DATA_CHANGE +server \d+ item \d+ += -?\d+ +quality "
+                    r"192 good", lines[4])
+    assert lines[-1].split() == ["closed", "CLOSED"]
+    assert all(len(line) < 120 for line in lines)
+
+
+async def test_stream_events_text_and_jsonl(cli: Cli, opened: Opened) -> None:
+    s, h = ["--session-id", opened.session_id], ["--server-handle", str(opened.server_handle)]
+    item = (await cli("add-item", *s, *h, "--item", "TestMachine_004.TestChangingInt")
+            ).json["addItem"]["itemHandle"]
+    await cli("advise", *s, *h, "--item-handle", str(item))
+    text = await cli("stream-events", *s, "--max-events", "1", "--timeout", "10", json=False)
+    assert re.fullmatch(rf"#1 ON_DATA_CHANGE  server {opened.server_handle} item {item}  = "
+                        r"-?\d+  quality 192 good  at \S+Z\n", text.out)
+    jsonl = await cli("stream-events", *s, "--max-events", "1", "--timeout", "10",
+                      "--jsonl", json=False)
+    (event,) = jsonl.lines
+    assert event["workerSequence"] == "2" and event["itemHandle"] == item
+    timed_out = await cli("stream-events", *s, "--family", "OPERATION_COMPLETE",
+                          "--max-events", "1", "--timeout", "0.3", json=False)
+    assert timed_out.code == 0 and timed_out.out == ""
+    assert "only 0 of 1" in timed_out.err
+
+
+async def test_readable_replies(cli: Cli, opened: Opened) -> None:
+    s = ["--session-id", opened.session_id]
+    run = await cli("register", *s, "--client-name", "again", json=False)
+    assert re.fullmatch(r"register  OK  server handle \d+\n", run.out)
+    opened_text = await cli("open-session", json=False)
+    assert re.fullmatch(r"session-[0-9a-f]{32}  mxaccess-worker  gateway protocol 3, worker "
+                        r"protocol 1\n", opened_text.out)
+
+
+async def test_unknown_event_family_is_a_usage_error(cli: Cli, opened: Opened) -> None:
+    run = await cli("stream-events", "--session-id", opened.session_id, "--family", "NOPE")
+    assert run.code == 2 and "ON_WRITE_COMPLETE" in run.json["error"]
+
+
+async def test_a_wrong_key_exits_4_and_is_never_printed(sim: SimServer) -> None:
+    wrong = "mxgw_wrong_THISisNOTtheKEY"
+    for json_flag in (["--json"], []):
+        run = await run_cli_inprocess("open-session", "--endpoint", sim.endpoint,
+                                      "--plaintext", "--api-key", wrong, *json_flag)
+        assert run.code == 4
+        assert wrong not in run.out + run.err
+    envelope = (await run_cli_inprocess("open-session", "--endpoint", sim.endpoint,
+                                        "--plaintext", "--api-key", wrong, "--json")).json
+    assert envelope["type"] == "grpc" and envelope["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_missing_key_variable_is_a_usage_error(sim: SimServer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MXGW_NOT_SET_ANYWHERE", raising=False)
+    run = await run_cli_inprocess("open-session", "--endpoint", sim.endpoint, "--plaintext",
+                                  "--api-key-env", "MXGW_NOT_SET_ANYWHERE", "--json")
+    assert run.code == 2 and "MXGW_NOT_SET_ANYWHERE" in run.json["error"]
+
+
+async def test_the_key_from_an_environment_variable_works(
+        sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MXGW_CLI_TEST_KEY", TEST_KEY)
+    monkeypatch.setenv("MXGATEWAY_ENDPOINT", sim.endpoint)
+    run = await run_cli_inprocess("open-session", "--plaintext", "--api-key-env",
+                                  "MXGW_CLI_TEST_KEY", "--json")
+    assert run.code == 0 and run.json["sessionId"]
+
+
+async def test_exit_codes_name_the_failing_layer(sim: SimServer) -> None:
+    refused = await run_cli_inprocess("open-session", "--endpoint", "127.0.0.1:1",
+                                      "--plaintext", "--json")
+    assert refused.code == 3 and refused.json["type"] in ("connect", "transport")
+    both = await run_cli_inprocess("open-session", "--sim", "--plaintext", "--tls")
+    assert both.code == 2 and "contradict" in both.err and both.out == ""
+    missing = await run_cli_inprocess("register", "--sim", "--json")
+    assert missing.code == 2 and "--session-id" in missing.json["error"]
+    no_endpoint = await run_cli_inprocess("version", "--bogus")
+    assert no_endpoint.code == 2 and "--bogus" in no_endpoint.err
+
+
+async def test_without_json_errors_go_to_stderr(sim: SimServer) -> None:
+    run = await run_cli_inprocess("register", "--endpoint", sim.endpoint, "--plaintext",
+                                  "--api-key", TEST_KEY, "--session-id", "session-nope")
+    assert run.code == 5 and run.out == ""
+    assert run.err.startswith("mxgw: error: ") and "SESSION_NOT_FOUND" in run.err
