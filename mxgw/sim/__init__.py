@@ -3,7 +3,9 @@
 It uses the generated code only and never imports the client.
 """
 
+from .events import EventLimits
+from .faults import FaultConfig
 from .runtime import RuntimeConfig
 from .server import SimConfig, SimServer
 
-__all__ = ["RuntimeConfig", "SimConfig", "SimServer"]
+__all__ = ["EventLimits", "FaultConfig", "RuntimeConfig", "SimConfig", "SimServer"]

@@ -180,8 +180,9 @@ async def _read_bulk(session: SimSession, cmd: pb.ReadBulkCommand) -> Result:
         return None, "bulk_read", pb.BulkReadReply(results=[
             _read_failure(tag, str(failure), failure.statuses[0])
             for tag in cmd.tag_addresses])
+    advised = session.advised_items()
     for index, tag in enumerate(cmd.tag_addresses):
-        cached = session.find_advised(tag)
+        cached = advised.get(tag.strip().lower())
         if cached is not None:
             results[index] = _read_result(session, tag, cached, True)
             continue

@@ -150,13 +150,10 @@ class SimSession:
             raise CommandFailure(E_INVALIDARG, f"unknown item handle {item_handle}")
         return item
 
-    def find_advised(self, reference: str) -> Item | None:
-        """An item of this session advised on `reference` that has reported a value."""
-        key = reference.strip().lower()
-        for item in self.items.values():
-            if item.advised and item.type_resolved and item.reference.strip().lower() == key:
-                return item
-        return None
+    def advised_items(self) -> dict[str, Item]:
+        """Items advised in this session that have reported a value, by reference (lower)."""
+        return {item.reference.strip().lower(): item for item in self.items.values()
+                if item.advised and item.type_resolved}
 
     def register(self, client_name: str) -> int:
         handle = self._next_server_handle

@@ -93,3 +93,14 @@ async def test_injected_latency_and_failures_switch_at_run_time(gw: Gateway) -> 
     assert not done  # still held back by the injected latency
     reply = await asyncio.wait_for(call, 5)
     assert reply.protocol_status is not None and reply.protocol_status.code == OK
+
+
+async def test_a_session_faults_after_n_commands_when_asked(make_gateway: GatewayFactory) -> None:
+    gw = await make_gateway(faults=FaultConfig(fault_after_commands=2))
+    session = await gw.open()
+    await gw.ok(session, pb.RegisterCommand(client_name="one"))
+    await gw.ok(session, pb.RegisterCommand(client_name="two"))
+    reply = await gw.invoke(session, pb.RegisterCommand(client_name="three"))
+    assert reply.protocol_status is not None
+    assert reply.protocol_status.code == pb.ProtocolStatusCode.SESSION_NOT_READY
+    assert "FAULTED" in reply.protocol_status.message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from grpclib.const import Status
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
@@ -118,3 +120,21 @@ async def test_closing_the_session_ends_its_stream_cleanly(gw: Gateway) -> None:
     await events.until(is_data_change(item))
     await gw.stub.close_session(pb.CloseSessionRequest(session_id=session))
     assert await events.ended() is None
+
+
+async def test_events_older_than_the_replay_window_are_gone(make_gateway: GatewayFactory) -> None:
+    gw = await make_gateway(runtime=_runtime(replay_seconds=0.05))
+    session = await gw.open()
+    server = await gw.register(session)
+    first = gw.events(session)
+    item = await gw.subscribe(session, server, "TestMachine_001.TestInt")
+    seen = await first.until(is_data_change(item))
+    await gw.ok(session, pb.SuspendCommand(server_handle=server, item_handle=item))
+    delivered = await first.next()
+    await first.close()
+    await asyncio.sleep(0.1)  # let both events age past the 50 ms replay window
+    resumed = gw.events(session, after=seen.worker_sequence)
+    sentinel = await resumed.next()
+    assert sentinel.replay_gap is not None
+    assert sentinel.replay_gap.requested_after_sequence == seen.worker_sequence
+    assert sentinel.replay_gap.oldest_available_sequence == delivered.worker_sequence + 1
