@@ -1,72 +1,57 @@
-"""The simulated Galaxy: objects, their attributes, and reference resolution.
+"""The simulated Galaxy: a generated, seeded object hierarchy, redeploys, and reference
+resolution.
 
-Walking-skeleton version: the upstream test objects only. The generated, paged Galaxy
-of any size replaces the object list; `resolve` keeps its contract.
+`GalaxyModel.default(objects=N, seed=S)` builds a deterministic Galaxy of N objects (from
+the ten upstream test objects up to 100,000 and more): nested areas (sites, units,
+lines), platforms, engines, and application objects derived from `$Pump`, `$VFDPump`,
+`$Valve`, `$ControlValve`, `$Tank` (containing two valves), `$Motor`, `$Conveyor` and
+`$Analyzer`, with 5-50 attributes each. It always holds `Plant`, `Platform_001`,
+`AppEngine_001`, `TestMachine_001`..`TestMachine_006` (with `TestChangingInt`, an integer
+that changes on its own) and `TestChildObject` (`TestMachine_001.TestChild`).
+Objects are derived from a compact snapshot on demand (see galaxy_snapshot).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-# Native MxDataType numbers (MXACCESS.md).
-MX_BOOLEAN, MX_INTEGER, MX_FLOAT, MX_DOUBLE, MX_STRING, MX_TIME, MX_ELAPSED = 1, 2, 3, 4, 5, 6, 7
-DATA_TYPE_NAMES = {
-    -1: "Unknown", 0: "NoData", 1: "Boolean", 2: "Integer", 3: "Float", 4: "Double",
-    5: "String", 6: "Time", 7: "ElapsedTime", 8: "ReferenceType", 9: "StatusType",
-    10: "DataTypeEnum", 11: "SecurityClassificationEnum", 12: "DataQualityType",
-    13: "QualifiedEnum", 14: "QualifiedStruct", 15: "InternationalizedString", 16: "BigString",
-}
-# Security classifications.
-FREE_ACCESS, OPERATE, SECURED_WRITE, VERIFIED_WRITE, TUNE, CONFIGURE, VIEW_ONLY = range(7)
-
-
-@dataclass(frozen=True)
-class AttributeDef:
-    """One attribute of an object."""
-
-    name: str
-    data_type: int
-    is_array: bool = False
-    array_length: int = 0
-    security: int = OPERATE
-    historized: bool = False
-    alarm: bool = False
-    change_period_ms: int = 0
-    """How often the value changes on its own (0: only when written)."""
-
-
-@dataclass(frozen=True)
-class GalaxyObjectDef:
-    """One deployed object."""
-
-    gobject_id: int
-    tag_name: str
-    contained_name: str
-    parent_gobject_id: int
-    category_id: int
-    template_chain: tuple[str, ...]
-    attributes: tuple[AttributeDef, ...] = field(default_factory=tuple)
-    hierarchical_name: str = ""
-
-    @property
-    def is_area(self) -> bool:
-        return self.category_id == 13
-
-
-TEST_MACHINE_ATTRIBUTES = (
-    AttributeDef("TestChangingInt", MX_INTEGER, historized=True, change_period_ms=1000),
-    AttributeDef("TestInt", MX_INTEGER),
-    AttributeDef("TestBool", MX_BOOLEAN),
-    AttributeDef("TestFloat", MX_FLOAT),
-    AttributeDef("TestDouble", MX_DOUBLE, change_period_ms=500),
-    AttributeDef("TestString", MX_STRING),
-    AttributeDef("TestTime", MX_TIME),
-    AttributeDef("TestIntArray", MX_INTEGER, is_array=True, array_length=5),
-    AttributeDef("SecuredSetpoint", MX_DOUBLE, security=SECURED_WRITE),
-    AttributeDef("VerifiedSetpoint", MX_DOUBLE, security=VERIFIED_WRITE),
-    AttributeDef("ReadOnlyValue", MX_INTEGER, security=VIEW_ONLY),
+from .galaxy_defs import (
+    CATEGORY_AREA,
+    CONFIGURE,
+    DATA_TYPE_NAMES,
+    FREE_ACCESS,
+    MX_BOOLEAN,
+    MX_DOUBLE,
+    MX_ELAPSED,
+    MX_FLOAT,
+    MX_INTEGER,
+    MX_STRING,
+    MX_TIME,
+    OPERATE,
+    SECURED_WRITE,
+    TUNE,
+    VERIFIED_WRITE,
+    VIEW_ONLY,
+    AttributeDef,
+    GalaxyObjectDef,
 )
+from .galaxy_snapshot import FIRST_DEPLOY, FIXED_COUNT, Counters, Snapshot, generate, redeployed
+from .galaxy_templates import SHAPES, TEST_MACHINE_ATTRIBUTES
+
+__all__ = [
+    "CATEGORY_AREA", "CONFIGURE", "DATA_TYPE_NAMES", "DEFAULT_OBJECTS", "FREE_ACCESS",
+    "INDEX_OUT_OF_RANGE", "INVALID_INDEX", "INVALID_REFERENCE", "MX_BOOLEAN", "MX_DOUBLE",
+    "MX_ELAPSED", "MX_FLOAT", "MX_INTEGER", "MX_STRING", "MX_TIME", "OPERATE",
+    "SECURED_WRITE", "TEST_MACHINE_ATTRIBUTES", "TUNE", "VERIFIED_WRITE", "VIEW_ONLY",
+    "AttributeDef", "GalaxyModel", "GalaxyObjectDef", "ResolveError", "Resolved", "Snapshot",
+]
+
+DEFAULT_OBJECTS = 200
+"""Objects in `GalaxyModel.default()` unless told otherwise."""
 
 
 @dataclass(frozen=True)
@@ -93,50 +78,78 @@ _REFERENCE = re.compile(r"^(?P<tag>[^.\[\]]+)\.(?P<attr>[^\[\]]+?)(?P<index>\[(?
 
 
 class GalaxyModel:
-    """Objects by id and tag name, and reference resolution."""
+    """The deployed Galaxy (`snapshot`), its redeploys, and reference resolution."""
 
-    def __init__(self, objects: list[GalaxyObjectDef]) -> None:
-        self._by_id = {o.gobject_id: o for o in objects}
-        self._by_tag = {o.tag_name.lower(): o for o in objects}
+    def __init__(self, objects: int = DEFAULT_OBJECTS, seed: int = 0) -> None:
+        if objects < FIXED_COUNT:
+            objects = FIXED_COUNT
+        self.seed = seed
+        self._counters = Counters()
+        self.snapshot = Snapshot(generate(objects, seed, self._counters), 1, FIRST_DEPLOY)
+        """The current deploy; replaced (never changed) by `redeploy`."""
 
     @classmethod
-    def default(cls) -> GalaxyModel:
-        """The upstream test Galaxy: TestMachine_001..006 and TestChildObject."""
-        objects = [
-            GalaxyObjectDef(1, "Plant", "Plant", 0, 13, ("$Area",)),
-            GalaxyObjectDef(2, "Platform_001", "Platform_001", 1, 1, ("$WinPlatform",)),
-            GalaxyObjectDef(3, "AppEngine_001", "AppEngine_001", 1, 3, ("$AppEngine",)),
-        ]
-        for n in range(1, 7):
-            objects.append(GalaxyObjectDef(
-                3 + n, f"TestMachine_{n:03d}", f"TestMachine_{n:03d}", 1, 10,
-                ("$TestMachine", "$UserDefined"), TEST_MACHINE_ATTRIBUTES,
-            ))
-        objects.append(GalaxyObjectDef(
-            10, "TestChildObject", "TestChild", 4, 10, ("$TestChild", "$UserDefined"),
-            (AttributeDef("TestInt", MX_INTEGER),),
-        ))
-        return cls(objects)
+    def default(cls, objects: int = DEFAULT_OBJECTS, seed: int = 0) -> GalaxyModel:
+        """A generated Galaxy of `objects` objects (at least the ten upstream test objects)."""
+        return cls(objects, seed)
+
+    @property
+    def version(self) -> int:
+        """The deploy (cache) version: 1, then +1 on every redeploy."""
+        return self.snapshot.version
+
+    @property
+    def deploy_time(self) -> dt.datetime:
+        return self.snapshot.deploy_time
+
+    def __len__(self) -> int:
+        return len(self.snapshot)
+
+    def iter_objects(self) -> Iterator[GalaxyObjectDef]:
+        """Every object in depth-first order, built one at a time."""
+        snapshot = self.snapshot
+        return (snapshot.object_at(pos) for pos in range(len(snapshot)))
 
     def objects(self) -> list[GalaxyObjectDef]:
-        return list(self._by_id.values())
+        """Every object in one list: for small Galaxies (prefer `iter_objects`)."""
+        return list(self.iter_objects())
 
     def find(self, tag_name: str) -> GalaxyObjectDef | None:
-        return self._by_tag.get(tag_name.lower())
+        snapshot = self.snapshot
+        pos = snapshot.position_of_tag(tag_name)
+        return None if pos is None else snapshot.object_at(pos)
+
+    def find_id(self, gobject_id: int) -> GalaxyObjectDef | None:
+        snapshot = self.snapshot
+        pos = snapshot.position_of_id(gobject_id)
+        return None if pos is None else snapshot.object_at(pos)
+
+    def redeploy(self, changes: int | None = None,
+                 now: dt.datetime | None = None) -> Snapshot:
+        """Deploy again: remove `changes` generated objects, add as many new ones, bump
+        the version and the deploy time (strictly later than the previous one)."""
+        old = self.snapshot
+        if changes is None:
+            changes = max(1, min(20, len(old) // 100))
+        when = now or dt.datetime.now(dt.timezone.utc)
+        when = max(when, old.deploy_time + dt.timedelta(milliseconds=1))
+        rng = random.Random(self.seed * 1_000_003 + old.version)
+        self.snapshot = redeployed(old, rng, self._counters, changes, when)
+        return self.snapshot
 
     def resolve(self, reference: str) -> Resolved:
         """Resolve `Tag.Attr`, `Tag.Attr[]` or `Tag.Attr[N]` (1-based), or raise ResolveError."""
         match = _REFERENCE.match(reference.strip())
         if match is None:
             raise ResolveError(INVALID_REFERENCE, f"malformed reference {reference!r}")
-        obj = self.find(match["tag"])
+        snapshot = self.snapshot
+        pos = snapshot.position_of_tag(match["tag"])
         attribute = None
-        if obj is not None:
-            attribute = next(
-                (a for a in obj.attributes if a.name.lower() == match["attr"].lower()), None
-            )
-        if obj is None or attribute is None:
+        if pos is not None:
+            attribute = SHAPES[snapshot.shapes[pos]].by_name.get(match["attr"].lower())
+        if pos is None or attribute is None:
             raise ResolveError(INVALID_REFERENCE, f"{reference} does not exist")
+        obj = snapshot.object_at(pos)
         if match["index"] is None:
             if attribute.is_array:
                 raise ResolveError(INDEX_OUT_OF_RANGE, f"{reference} is an array: use [] or [N]")

@@ -1,82 +1,170 @@
-"""The GalaxyRepository gRPC handlers over the simulated Galaxy."""
+"""The GalaxyRepository gRPC handlers over the simulated Galaxy, deploy watchers and redeploys."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-from collections.abc import AsyncIterator
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
 
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.galaxy_repository import v1 as gr
-from .galaxy import DATA_TYPE_NAMES, GalaxyModel, GalaxyObjectDef
+from .galaxy import GalaxyModel
+from .galaxy_query import (
+    HierarchyFilter,
+    SelectionCache,
+    make_token,
+    page,
+    page_size,
+    read_token,
+)
+from .galaxy_wire import encode_reply
 
-DEFAULT_PAGE_SIZE = 500
-MAX_PAGE_SIZE = 5000
+log = logging.getLogger("mxgw.sim.galaxy")
 
-
-def object_message(obj: GalaxyObjectDef, with_attributes: bool) -> gr.GalaxyObject:
-    """One object as the wire carries it."""
-    attributes = []
-    if with_attributes:
-        for a in obj.attributes:
-            suffix = "[]" if a.is_array else ""
-            attributes.append(gr.GalaxyAttribute(
-                attribute_name=a.name, full_tag_reference=f"{obj.tag_name}.{a.name}{suffix}",
-                mx_data_type=a.data_type, data_type_name=DATA_TYPE_NAMES.get(a.data_type, ""),
-                is_array=a.is_array, array_dimension=a.array_length, mx_attribute_category=2,
-                security_classification=a.security, is_historized=a.historized,
-                is_alarm=a.alarm))
-    return gr.GalaxyObject(
-        gobject_id=obj.gobject_id, tag_name=obj.tag_name, contained_name=obj.contained_name,
-        browse_name=obj.contained_name, hierarchical_name=obj.hierarchical_name or obj.tag_name,
-        parent_gobject_id=obj.parent_gobject_id, is_area=obj.is_area,
-        category_id=obj.category_id, template_chain=list(obj.template_chain),
-        attributes=attributes)
+WATCH_BUFFER = 64
+"""Deploy events queued per watcher; more are dropped (the watcher sees a sequence gap)."""
 
 
 class GalaxyService(gr.GalaxyRepositoryBase):
-    """TestConnection, GetLastDeployTime, DiscoverHierarchy, WatchDeployEvents."""
+    """TestConnection, GetLastDeployTime, DiscoverHierarchy, WatchDeployEvents, BrowseChildren.
+
+    `database_online = False` simulates a Galaxy Repository database failure
+    (TestConnection answers ok=false; the cached hierarchy is still served).
+    `redeploy()` deploys again and tells every watcher.
+    """
 
     def __init__(self, galaxy: GalaxyModel) -> None:
         self.galaxy = galaxy
-        self.deploy_time = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-        self.deploy_sequence = 1
+        self.database_online = True
+        self.sequence = 1
+        """Sequence of the current deploy's event: 1 at start, +1 per redeploy."""
+        self.hierarchy_requests = 0
+        """DiscoverHierarchy calls served (pages asked for), for tests and benches."""
+        self._cache = SelectionCache()
+        self._watchers: set[asyncio.Queue[gr.DeployEvent]] = set()
+        self._changed: list[asyncio.Future[None]] = []
+        self._timer: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ unary calls
 
     async def test_connection(self, message: gr.TestConnectionRequest) -> gr.TestConnectionReply:
-        return gr.TestConnectionReply(ok=True)
+        return gr.TestConnectionReply(ok=self.database_online)
 
     async def get_last_deploy_time(
         self, message: gr.GetLastDeployTimeRequest
     ) -> gr.GetLastDeployTimeReply:
-        return gr.GetLastDeployTimeReply(time_of_last_deploy=self.deploy_time,
+        return gr.GetLastDeployTimeReply(time_of_last_deploy=self.galaxy.deploy_time,
                                          time_of_last_deploy_present=True)
 
     async def discover_hierarchy(
         self, message: gr.DiscoverHierarchyRequest
     ) -> gr.DiscoverHierarchyReply:
-        objects = self.galaxy.objects()
-        size = message.page_size or DEFAULT_PAGE_SIZE
-        if not 0 < size <= MAX_PAGE_SIZE:
-            raise GRPCError(Status.INVALID_ARGUMENT, f"page_size must be 1..{MAX_PAGE_SIZE}")
-        try:
-            start = int(message.page_token) if message.page_token else 0
-        except ValueError:
-            raise GRPCError(Status.INVALID_ARGUMENT, "stale or malformed page token") from None
-        page = objects[start:start + size]
-        with_attributes = message.include_attributes is not False
-        next_token = str(start + size) if start + size < len(objects) else ""
-        return gr.DiscoverHierarchyReply(
-            objects=[object_message(o, with_attributes) for o in page],
-            next_page_token=next_token, total_object_count=len(objects))
+        self.hierarchy_requests += 1
+        snapshot = self.galaxy.snapshot
+        size = page_size(message.page_size)
+        flt = HierarchyFilter.of(message)
+        digest = flt.digest()
+        offset = read_token(message.page_token, "h", snapshot.version, digest)
+        positions = self._cache.get(snapshot, flt)
+        objects, after = page(snapshot, positions, offset, size,
+                              message.include_attributes is not False)
+        token = make_token("h", snapshot.version, digest, after) if after < len(positions) else ""
+        return encode_reply(gr.DiscoverHierarchyReply, objects, token, len(positions))
+
+    async def browse_children(self, message: gr.BrowseChildrenRequest) -> gr.BrowseChildrenReply:
+        snapshot = self.galaxy.snapshot
+        size = page_size(message.page_size)
+        parent = -1
+        if message.parent_gobject_id:
+            found = snapshot.position_of_id(message.parent_gobject_id)
+            if found is None:
+                raise GRPCError(Status.NOT_FOUND,
+                                f"object {message.parent_gobject_id} is not in the Galaxy")
+            parent = found
+        digest = f"parent-{message.parent_gobject_id}"
+        offset = read_token(message.page_token, "c", snapshot.version, digest)
+        children = list(snapshot.children(parent))
+        objects, after = page(snapshot, children, offset, size,
+                              message.include_attributes is not False)
+        token = make_token("c", snapshot.version, digest, after) if after < len(children) else ""
+        return encode_reply(gr.BrowseChildrenReply, objects, token, len(children))
+
+    # ------------------------------------------------------------------ deploys
+
+    def deploy_event(self) -> gr.DeployEvent:
+        """The current deploy state as a DeployEvent."""
+        snapshot = self.galaxy.snapshot
+        return gr.DeployEvent(
+            sequence=self.sequence, time_of_last_deploy=snapshot.deploy_time,
+            time_of_last_deploy_present=True, object_count=len(snapshot),
+            attribute_count=snapshot.attribute_count)
+
+    def redeploy(self, changes: int | None = None) -> gr.DeployEvent:
+        """Deploy again (some objects removed, some added, new version and deploy time)
+        and send the DeployEvent to every watcher."""
+        self.galaxy.redeploy(changes)
+        self.sequence += 1
+        event = self.deploy_event()
+        for queue in list(self._watchers):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(event)
+        log.info("redeployed: version %d, %d objects", self.galaxy.version, len(self.galaxy))
+        return event
 
     async def watch_deploy_events(
         self, message: gr.WatchDeployEventsRequest
     ) -> AsyncIterator[gr.DeployEvent]:
-        if message.last_seen_deploy_time != self.deploy_time:
-            yield gr.DeployEvent(
-                sequence=self.deploy_sequence, time_of_last_deploy=self.deploy_time,
-                time_of_last_deploy_present=True, object_count=len(self.galaxy.objects()),
-                attribute_count=sum(len(o.attributes) for o in self.galaxy.objects()))
-        await asyncio.Event().wait()
+        queue: asyncio.Queue[gr.DeployEvent] = asyncio.Queue(WATCH_BUFFER)
+        current = self.deploy_event()
+        self._watchers.add(queue)
+        self._notify()
+        try:
+            if message.last_seen_deploy_time != current.time_of_last_deploy:
+                yield current
+            while True:
+                yield await queue.get()
+        finally:
+            self._watchers.discard(queue)
+            self._notify()
+
+    @property
+    def active_watchers(self) -> int:
+        """Open WatchDeployEvents streams."""
+        return len(self._watchers)
+
+    async def wait_watchers(self, predicate: Callable[[int], bool]) -> int:
+        """Wait until `predicate(active_watchers)` holds; returns the count."""
+        while not predicate(len(self._watchers)):
+            changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._changed.append(changed)
+            await changed
+        return len(self._watchers)
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, []
+        for future in changed:
+            if not future.done():
+                future.set_result(None)
+
+    # ------------------------------------------------------------------ timer
+
+    def start(self, redeploy_interval: float | None) -> None:
+        """Redeploy every `redeploy_interval` seconds (None: only on demand)."""
+        if redeploy_interval:
+            self._timer = asyncio.get_running_loop().create_task(
+                self._redeploy_every(redeploy_interval))
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
+
+    async def _redeploy_every(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            self.redeploy()

@@ -10,6 +10,7 @@ from typing import Any, Optional
 from ...sim import RuntimeConfig, SimConfig, SimServer
 from ...sim.events import EventLimits
 from ...sim.faults import FaultConfig, parse_status
+from ...sim.galaxy import DEFAULT_OBJECTS
 from ..context import ConnectionFlags, Context
 from ..output import UsageError, dumps
 from . import command
@@ -36,6 +37,12 @@ class SimFlags:
         "help": "accepted API key, with its scopes (default: every scope); repeatable. "
                 "Without it one key with every scope is generated and printed once"})
     json: bool = field(default=False, metadata={"help": "announce the endpoint as JSON"})
+    objects: int = field(default=DEFAULT_OBJECTS, metadata={
+        "metavar": "N", "help": "objects in the generated Galaxy (at least the 10 upstream "
+                                "test objects; 100000 is fine)"})
+    seed: int = field(default=0, metadata={"metavar": "S", "help": "seed of the generated Galaxy"})
+    redeploy_every: Optional[float] = field(default=None, metadata={
+        "metavar": "SECONDS", "help": "redeploy the Galaxy every SECONDS (default: never)"})
     event_rate: float = field(default=1.0, metadata={
         "metavar": "X", "help": "how fast changing attributes change (2: twice as often)"})
     first_value_delay: float = field(default=0.05, metadata={
@@ -121,9 +128,13 @@ async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         _check_tls(flags)
+        if flags.objects < 0 or (flags.redeploy_every is not None and flags.redeploy_every <= 0):
+            raise UsageError("--objects must be >= 0 and --redeploy-every > 0")
         config = SimConfig(host=flags.host, port=flags.port, api_keys=list(flags.api_key),
                            tls_cert=flags.tls_cert, tls_key=flags.tls_key,
                            self_signed_ca=flags.self_signed, client_ca=flags.client_ca,
+                           galaxy_objects=flags.objects, seed=flags.seed,
+                           redeploy_interval=flags.redeploy_every,
                            runtime=_runtime(flags), faults=_faults(flags))
         server = SimServer(config)
         await server.start()  # TLS files are read (or generated) here
