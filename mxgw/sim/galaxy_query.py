@@ -162,9 +162,10 @@ def read_token(token: str, kind: str, version: int, digest: str) -> int:
 
 
 def page(snapshot: Snapshot, positions: array[int] | list[int], offset: int, size: int,
-         with_attributes: bool) -> tuple[list[bytes], int]:
-    """Up to `size` encoded objects from `offset` (fewer if they hold too many
-    attributes), and the offset after them."""
+         with_attributes: bool,
+         max_attributes: int = MAX_PAGE_ATTRIBUTES) -> tuple[list[bytes], int]:
+    """Up to `size` encoded objects from `offset` (fewer if they hold more than
+    `max_attributes` attributes; at least one), and the offset after them."""
     objects: list[bytes] = []
     held = 0
     end = min(offset + size, len(positions))
@@ -172,7 +173,7 @@ def page(snapshot: Snapshot, positions: array[int] | list[int], offset: int, siz
         pos = positions[offset]
         if with_attributes:
             held += len(SHAPES[snapshot.shapes[pos]].attributes)
-            if objects and held > MAX_PAGE_ATTRIBUTES:
+            if objects and held > max_attributes:
                 break
         objects.append(encode_object(snapshot, pos, with_attributes))
         offset += 1

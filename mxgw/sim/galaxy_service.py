@@ -13,6 +13,7 @@ from grpclib.exceptions import GRPCError
 from .._proto.galaxy_repository import v1 as gr
 from .galaxy import GalaxyModel
 from .galaxy_query import (
+    MAX_PAGE_ATTRIBUTES,
     HierarchyFilter,
     SelectionCache,
     make_token,
@@ -41,6 +42,8 @@ class GalaxyService(gr.GalaxyRepositoryBase):
         self.database_online = True
         self.sequence = 1
         """Sequence of the current deploy's event: 1 at start, +1 per redeploy."""
+        self.max_page_attributes = MAX_PAGE_ATTRIBUTES
+        """A page ends early once it holds this many attributes (keeps replies ~4 MB)."""
         self.hierarchy_requests = 0
         """DiscoverHierarchy calls served (pages asked for), for tests and benches."""
         self._cache = SelectionCache()
@@ -70,7 +73,7 @@ class GalaxyService(gr.GalaxyRepositoryBase):
         offset = read_token(message.page_token, "h", snapshot.version, digest)
         positions = self._cache.get(snapshot, flt)
         objects, after = page(snapshot, positions, offset, size,
-                              message.include_attributes is not False)
+                              message.include_attributes is not False, self.max_page_attributes)
         token = make_token("h", snapshot.version, digest, after) if after < len(positions) else ""
         return encode_reply(gr.DiscoverHierarchyReply, objects, token, len(positions))
 
@@ -88,7 +91,7 @@ class GalaxyService(gr.GalaxyRepositoryBase):
         offset = read_token(message.page_token, "c", snapshot.version, digest)
         children = list(snapshot.children(parent))
         objects, after = page(snapshot, children, offset, size,
-                              message.include_attributes is not False)
+                              message.include_attributes is not False, self.max_page_attributes)
         token = make_token("c", snapshot.version, digest, after) if after < len(children) else ""
         return encode_reply(gr.BrowseChildrenReply, objects, token, len(children))
 

@@ -296,3 +296,22 @@ async def test_a_ready_request_is_not_changed(served: Served) -> None:
     objects = await galaxy.discover_hierarchy(request)
     assert len(objects) == 1000
     assert request.page_token == "" and request.page_size == 300
+
+
+async def test_pages_end_early_when_they_hold_many_attributes(served: Served) -> None:
+    sim, galaxy = served
+    whole = await galaxy.discover_hierarchy(page_size=5000, template_chain_contains="$Tank")
+    sim.galaxy_service.max_page_attributes = 25  # a tank has 10 attributes
+    request = gr.DiscoverHierarchyRequest(page_size=5000, template_chain_contains=["$Tank"])
+    paged: list[GalaxyObject] = []
+    while True:
+        reply = await galaxy.discover_hierarchy_page(request)
+        assert len(reply.objects) == 2 or not reply.next_page_token
+        paged.extend(reply.objects)
+        request.page_token = reply.next_page_token
+        if not request.page_token:
+            break
+    assert paged == whole and len(whole) > 2
+    bare = await galaxy.discover_hierarchy_page(gr.DiscoverHierarchyRequest(
+        page_size=5000, template_chain_contains=["$Tank"], include_attributes=False))
+    assert len(bare.objects) == len(whole), "no budget without attributes"
