@@ -26,7 +26,8 @@ from .galaxy_wire import encode_reply
 log = logging.getLogger("mxgw.sim.galaxy")
 
 WATCH_BUFFER = 64
-"""Deploy events queued per watcher; more are dropped (the watcher sees a sequence gap)."""
+"""Deploy events queued per watcher; beyond that the oldest are dropped (the watcher sees
+a gap in `sequence`)."""
 
 
 class GalaxyService(gr.GalaxyRepositoryBase):
@@ -112,8 +113,9 @@ class GalaxyService(gr.GalaxyRepositoryBase):
         self.sequence += 1
         event = self.deploy_event()
         for queue in list(self._watchers):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(event)
+            if queue.full():  # a slow watcher loses its oldest events, never the latest
+                queue.get_nowait()
+            queue.put_nowait(event)
         log.info("redeployed: version %d, %d objects", self.galaxy.version, len(self.galaxy))
         return event
 

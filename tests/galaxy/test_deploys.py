@@ -11,6 +11,7 @@ from grpclib.events import RecvRequest, listen
 
 from mxgw import DeployEvent, GalaxyRepositoryClient, InvalidArgumentError, gr
 from mxgw.sim import SimServer
+from mxgw.sim.galaxy_service import WATCH_BUFFER
 
 from .conftest import Opener
 
@@ -207,3 +208,17 @@ async def test_cancel_closes_the_watch_at_once(served: Served) -> None:
         await task
     await watchers_become(sim, 0)
     assert await galaxy.test_connection()  # the connection is still usable
+
+
+async def test_a_slow_watcher_sees_a_gap_and_the_latest_deploy(open_galaxy: Opener) -> None:
+    sim, galaxy = await open_galaxy(objects=300)
+    events = galaxy.watch_deploy_events()
+    try:
+        assert (await next_event(events)).sequence == 1
+        for _ in range(100):  # no await: the watcher cannot take any of them meanwhile
+            sim.redeploy(changes=1)
+        buffer = WATCH_BUFFER
+        received = [(await next_event(events)).sequence for _ in range(buffer)]
+        assert received == list(range(101 - buffer + 1, 102)), "a gap, then the newest"
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
