@@ -17,13 +17,15 @@ Opener = Callable[..., Awaitable[tuple[SimServer, GalaxyRepositoryClient]]]
 
 @pytest.fixture
 async def open_galaxy() -> AsyncIterator[Opener]:
-    """`await open_galaxy(objects=N, seed=S, **SimConfig fields)` -> (server, client)."""
+    """`await open_galaxy(objects=N, seed=S, **SimConfig fields)` -> (server, client);
+    the client uses TEST_KEY (every scope unless `api_keys` says otherwise)."""
     async with AsyncExitStack() as stack:
 
         async def open_(objects: int = 1000, seed: int = 0,
                         **config: Any) -> tuple[SimServer, GalaxyRepositoryClient]:
+            config.setdefault("api_keys", [TEST_KEY])
             sim = await stack.enter_async_context(SimServer(SimConfig(
-                api_keys=[TEST_KEY], galaxy_objects=objects, seed=seed, **config)))
+                galaxy_objects=objects, seed=seed, **config)))
             client = await stack.enter_async_context(GalaxyRepositoryClient.connect(
                 sim.endpoint, api_key=TEST_KEY, plaintext=True))
             return sim, client

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from mxgw import GalaxyRepositoryClient, InvalidArgumentError, NotFoundError, gr
+from mxgw import (
+    GalaxyRepositoryClient,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    gr,
+)
 from mxgw.sim import SimServer
+from tests.conftest import TEST_KEY
+
+from .conftest import Opener
 
 Served = tuple[SimServer, GalaxyRepositoryClient]
 
@@ -50,3 +59,17 @@ async def test_children_token_goes_stale_on_redeploy(served: Served) -> None:
     request.page_token = first.next_page_token
     with pytest.raises(InvalidArgumentError):
         await galaxy.browse_children_page(request)
+
+
+async def test_every_call_needs_the_metadata_read_scope(open_galaxy: Opener) -> None:
+    sim, galaxy = await open_galaxy(objects=10, api_keys=[f"{TEST_KEY}=session:open"])
+    with pytest.raises(PermissionDeniedError, match="metadata:read"):
+        await galaxy.test_connection()
+    with pytest.raises(PermissionDeniedError):
+        await galaxy.discover_hierarchy()
+    with pytest.raises(PermissionDeniedError):
+        await galaxy.browse_children()
+    with pytest.raises(PermissionDeniedError):
+        async for _ in galaxy.watch_deploy_events():
+            pass
+    assert sim.galaxy_service.hierarchy_requests == 0
