@@ -13,14 +13,17 @@ from .errors import (
     ConnectError,
     ConnectionLostError,
     ReplayGapError,
+    ReplyTooLargeError,
+    ResourceExhaustedError,
     UnavailableError,
 )
 
 if TYPE_CHECKING:
     from .client import GatewayClient
 
-RESUMABLE = (ConnectionLostError, ConnectError, UnavailableError)
-"""Failures after which the stream is reopened with `after_worker_sequence`."""
+RESUMABLE = (ConnectionLostError, ConnectError, UnavailableError, ResourceExhaustedError)
+"""Failures after which the stream is reopened with `after_worker_sequence`
+(RESOURCE_EXHAUSTED: the gateway cut off a subscriber that fell behind)."""
 
 
 class EventStream:
@@ -59,12 +62,16 @@ class EventStream:
         """The worker_sequence of the last event delivered (0 before the first)."""
         self.resumes = 0
         """How many times the stream was reopened after a dropped connection."""
+        self.replay_gap: pb.ReplayGap | None = None
+        """The gap reported by the gateway, once ReplayGapError was raised."""
         self._resume = resume
         self._max_attempts = max_resume_attempts
         self._backoff = resume_backoff
         self._stream: AsyncGenerator[pb.MxEvent, None] | None = None
         self._closed = False
         self._busy = False
+        self._read: asyncio.Future[pb.MxEvent] | None = None
+        self._interrupted = False
         self._opened = False
         self._supersedes = supersedes
         self._may_be_stale = False
@@ -94,8 +101,16 @@ class EventStream:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the underlying stream now; the session stays open."""
+        """Close the underlying stream now; the session stays open.
+
+        Safe to call from another task while one is waiting for the next event: that
+        task's loop then ends (StopAsyncIteration)."""
         self._closed = True
+        read = self._read
+        if read is not None and not read.done():
+            self._interrupted = True
+            read.cancel()  # resets the HTTP/2 stream inside the generator
+            await asyncio.wait([read])
         await self._drop_stream()
 
     async def _drop_stream(self) -> None:
@@ -107,7 +122,7 @@ class EventStream:
         previous, self._supersedes = self._supersedes, None
         if previous is not None and previous._opened:
             self._may_be_stale = True
-            if not previous._busy and not previous._closed:
+            if not previous._closed:
                 await previous.aclose()
 
     async def __anext__(self) -> pb.MxEvent:
@@ -131,16 +146,24 @@ class EventStream:
                 )
                 self._opened = True
             assert self._stream is not None
+            # Each read runs as its own task so that aclose() from another task can stop
+            # it; cancelling the reading task cancels the read too.
+            read = self._read = asyncio.ensure_future(self._stream.__anext__())
             try:
-                event = await self._stream.__anext__()
+                event = await read
+            except asyncio.CancelledError:
+                self._stream = None
+                self._may_be_stale = True
+                if self._interrupted and read.cancelled():
+                    raise StopAsyncIteration from None
+                raise
             except StopAsyncIteration:
                 self._stream = None
                 self._closed = True
                 raise
-            except asyncio.CancelledError:
-                # The generator has already reset the HTTP/2 stream on its way out.
+            except ReplyTooLargeError:
                 self._stream = None
-                self._may_be_stale = True
+                self._closed = True
                 raise
             except (*RESUMABLE, AlreadyExistsError) as exc:
                 await self._drop_stream()
@@ -161,7 +184,10 @@ class EventStream:
                 self._stream = None
                 self._closed = True
                 raise
+            finally:
+                self._read = None
             if event.replay_gap is not None and event.family == pb.MxEventFamily.UNSPECIFIED:
+                self.replay_gap = event.replay_gap
                 await self.aclose()
                 raise ReplayGapError(
                     event.replay_gap.requested_after_sequence,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,8 @@ class Session:
         self.id = session_id
         self.open_reply = open_reply
         self.close_reply: pb.CloseSessionReply | None = None
-        self._events: EventStream | None = None
+        self._events: weakref.ref[EventStream] | None = None
+        """The last stream opened (weakly: an abandoned one is closed when collected)."""
 
     def __repr__(self) -> str:
         return f"Session(id={self.id!r})"
@@ -103,13 +105,17 @@ class Session:
                 async for event in events:
                     ...
 
-        The gateway streams a session's events to one subscriber at a time: opening a
-        new stream on this Session first closes the previous one if it is still open.
+        The gateway streams a session's events to one subscriber at a time: a new stream
+        on this Session first closes the previous one if it is still open, and (unless
+        `after_worker_sequence` is given, or the previous one hit a replay gap) carries
+        on after the last event the previous one delivered, so none is lost in between.
         """
-        previous = self._events
+        previous = self._events() if self._events is not None else None
+        if after_worker_sequence == 0 and previous is not None and not previous.replay_gap:
+            after_worker_sequence = previous.last_sequence
         stream = EventStream(self.client, self.id, after_worker_sequence, resume=resume,
                              supersedes=previous)
-        self._events = stream
+        self._events = weakref.ref(stream)
         return stream
 
     # ------------------------------------------------------------------ commands

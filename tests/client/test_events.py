@@ -1,0 +1,256 @@
+"""Session.events(): resume after a lost connection, replay gaps, and closing streams."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+import mxgw
+from mxgw import EventStream, GatewayClient, Session
+from mxgw.sim import RuntimeConfig, SimConfig, SimServer
+from mxgw.sim.events import EventLimits
+
+from ..conftest import TEST_KEY
+
+TAG = "TestMachine_001.TestInt"
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Wait (polling the event loop, not the clock) until `condition()` holds."""
+    async def poll() -> None:
+        while not condition():  # noqa: ASYNC110 (simulator state has no event to await)
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(poll(), timeout)
+
+
+def log_of(sim: SimServer, session: Session) -> mxgw.sim.events.EventLog:
+    return sim.runtime.sessions[session.id].events
+
+
+async def advised_item(session: Session, events: EventStream) -> tuple[int, int]:
+    """Register, add and advise TAG; wait for its first value on `events`."""
+    server = await session.register("events")
+    item = await session.add_item(server, TAG)
+    await session.advise(server, item)
+    async for event in events:
+        if event.on_data_change is not None:
+            return server, item
+    raise AssertionError("stream ended")
+
+
+class Collector:
+    """Reads a stream in a task, keeping every worker_sequence seen."""
+
+    def __init__(self, events: EventStream) -> None:
+        self.events = events
+        self.sequences: list[int] = []
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        async for event in self.events:
+            self.sequences.append(event.worker_sequence)
+
+    async def caught_up(self, sim: SimServer, session: Session) -> None:
+        await until(lambda: bool(self.sequences)
+                    and self.sequences[-1] == log_of(sim, session).sequence)
+
+
+@pytest.fixture
+async def session(client: GatewayClient) -> AsyncIterator[Session]:
+    async with await client.open_session("events") as s:
+        yield s
+
+
+@pytest.mark.parametrize("cut", ["drop", "goaway"])
+async def test_events_resume_after_the_connection_is_cut_with_nothing_lost_or_repeated(
+    sim: SimServer, session: Session, cut: str,
+) -> None:
+    async with session.events() as events:
+        server, item = await advised_item(session, events)
+        collector = Collector(events)
+        value = 0
+        for round_ in range(1, 4):
+            for _ in range(5):
+                value += 1
+                await session.write(server, item, value)
+            await collector.caught_up(sim, session)
+            if cut == "drop":
+                assert await sim.drop_connections() >= 1
+            else:
+                assert await sim.send_goaway(close_after=0.05) >= 1
+            # A unary call is never retried (a write is not idempotent): wait until the
+            # stream has noticed and reconnected before writing again.
+            await until(lambda r=round_: events.resumes >= r)  # type: ignore[misc]
+            for _ in range(3):  # events made around the resume
+                value += 1
+                await session.write(server, item, value)
+        await collector.caught_up(sim, session)
+        assert events.resumes >= 3
+        first = collector.sequences[0]
+        assert collector.sequences == list(range(first, log_of(sim, session).sequence + 1))
+        collector.task.cancel()
+
+
+async def test_a_replay_gap_raises_replay_gap_error_with_the_gap() -> None:
+    limits = EventLimits(replay_capacity=4, queue_capacity=5)
+    config = SimConfig(api_keys=[TEST_KEY],
+                       runtime=RuntimeConfig(first_value_delay=0.01, events=limits))
+    async with SimServer(config) as sim, GatewayClient.connect(
+        sim.endpoint, api_key=TEST_KEY, plaintext=True
+    ) as c, await c.open_session() as session:
+        async with session.events() as events:
+            server, item = await advised_item(session, events)
+            seen = events.last_sequence
+            await sim.drop_connections()
+            await until(lambda: not log_of(sim, session).subscribed)
+            for value in range(10):  # ~20 events, more than the gateway keeps
+                await session.write(server, item, 100_000 + value)
+            await until(lambda: log_of(sim, session).sequence >= seen + 10)
+            with pytest.raises(mxgw.ReplayGapError) as caught:
+                await events.__anext__()
+            assert events.closed
+        requested, oldest = caught.value.gap
+        assert requested == seen
+        assert oldest > seen + 1
+        assert oldest == log_of(sim, session).sequence - 4  # the queue's 5 newest
+        # The session is still usable: a fresh stream delivers new events.
+        async with session.events() as fresh:
+            await session.write(server, item, 99)
+            event = await asyncio.wait_for(fresh.__anext__(), 10)
+        assert event.worker_sequence > oldest
+
+
+async def _consume_forever(events: EventStream, started: asyncio.Event) -> None:
+    async with events:
+        async for _ in events:
+            started.set()
+
+
+async def test_cancelling_the_consumer_closes_the_stream_and_the_session_stays_usable(
+    sim: SimServer, session: Session,
+) -> None:
+    server = await session.register("c")
+    item = await session.add_item(server, TAG)
+    await session.advise(server, item)
+    started = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(_consume_forever(session.events(), started))
+    await asyncio.wait_for(started.wait(), 10)
+    assert log_of(sim, session).subscribed
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await until(lambda: not log_of(sim, session).subscribed)  # the gateway saw it end
+    assert sim.connection_count == 1  # the stream was reset, not the connection
+    await _new_stream_works(session, server, item)
+
+
+async def _new_stream_works(session: Session, server: int, item: int) -> None:
+    async with session.events() as events:
+        await session.write(server, item, 7)
+        event = await asyncio.wait_for(events.__anext__(), 10)
+    assert event.worker_sequence > 0
+
+
+async def _break_bare(session: Session) -> None:
+    async for _ in session.events():
+        break
+
+
+async def _break_in_async_with(session: Session) -> None:
+    async with session.events() as events:
+        async for _ in events:
+            break
+
+
+async def _break_raw(session: Session) -> None:
+    async for _ in session.client.stream_events_raw(session.id):
+        break
+
+
+@pytest.mark.parametrize("leave", [_break_bare, _break_in_async_with, _break_raw])
+async def test_breaking_out_of_the_loop_closes_the_stream(
+    sim: SimServer, session: Session, leave: Callable[[Session], Awaitable[None]],
+) -> None:
+    server = await session.register("b")
+    item = await session.add_item(server, TAG)
+    await session.advise(server, item)
+    await asyncio.wait_for(leave(session), 10)
+    await until(lambda: not log_of(sim, session).subscribed)
+    await _new_stream_works(session, server, item)
+
+
+async def test_a_new_stream_on_the_session_supersedes_an_abandoned_one(
+    sim: SimServer, session: Session,
+) -> None:
+    server = await session.register("s")
+    item = await session.add_item(server, TAG)
+    await session.advise(server, item)
+    first = session.events()
+    await asyncio.wait_for(first.__anext__(), 10)  # open, then abandoned without closing
+    second = session.events()
+    await session.write(server, item, 5)
+    event = await asyncio.wait_for(second.__anext__(), 10)
+    assert first.closed and not second.closed
+    assert event.worker_sequence > first.last_sequence
+    await second.aclose()
+    await until(lambda: not log_of(sim, session).subscribed)
+
+
+async def test_a_real_second_subscriber_gets_already_exists(
+    client: GatewayClient, session: Session,
+) -> None:
+    server = await session.register("x")
+    item = await session.add_item(server, TAG)
+    await session.advise(server, item)
+    async with session.events() as events:
+        await asyncio.wait_for(events.__anext__(), 10)
+        other = client.session(session.id)  # another Session object: another subscriber
+        with pytest.raises(mxgw.AlreadyExistsError):
+            async with other.events() as second:
+                await asyncio.wait_for(second.__anext__(), 10)
+
+
+async def test_a_faulted_session_ends_the_stream_with_a_typed_error(
+    sim: SimServer, session: Session,
+) -> None:
+    async with session.events() as events:
+        await advised_item(session, events)
+        assert sim.runtime.fault_session(session.id)
+        with pytest.raises(mxgw.RpcError) as caught:
+            while True:
+                await asyncio.wait_for(events.__anext__(), 10)
+    assert caught.value.status_name in ("ABORTED", "FAILED_PRECONDITION")
+    with pytest.raises(mxgw.SessionNotReadyError):
+        await session.register("after")
+
+
+async def test_events_of_an_unknown_session_are_not_found(client: GatewayClient) -> None:
+    with pytest.raises(mxgw.NotFoundError):
+        async with client.session("session-" + "0" * 32).events() as events:
+            await asyncio.wait_for(events.__anext__(), 10)
+
+
+async def test_aclose_from_another_task_ends_the_readers_loop(
+    sim: SimServer, session: Session,
+) -> None:
+    server = await session.register("a")
+    item = await session.add_item(server, TAG)
+    await session.advise(server, item)
+    events = session.events()
+    started = asyncio.Event()
+    received: list[int] = []
+
+    async def reader() -> str:
+        async for event in events:
+            received.append(event.worker_sequence)
+            started.set()
+        return "loop ended"
+
+    task = asyncio.get_running_loop().create_task(reader())
+    await asyncio.wait_for(started.wait(), 10)
+    await events.aclose()  # while the reader waits for the next event
+    assert await asyncio.wait_for(task, 10) == "loop ended"
+    await until(lambda: not log_of(sim, session).subscribed)
+    await _new_stream_works(session, server, item)
