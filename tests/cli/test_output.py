@@ -123,3 +123,16 @@ async def test_without_json_errors_go_to_stderr(sim: SimServer) -> None:
                                   "--api-key", TEST_KEY, "--session-id", "session-nope")
     assert run.code == 5 and run.out == ""
     assert run.err.startswith("mxgw: error: ") and "SESSION_NOT_FOUND" in run.err
+
+
+async def test_bulk_results_read_as_one_line_each(cli: Cli, opened: Opened) -> None:
+    s, h = ["--session-id", opened.session_id], ["--server-handle", str(opened.server_handle)]
+    added = await cli("add-item-bulk", *s, *h, "--items", "TestMachine_001.TestInt,Nope.X",
+                      json=False)
+    lines = added.out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("ok") and "TestMachine_001.TestInt" in lines[0]
+    reads = await cli("read-bulk", *s, *h, "--items", "TestChildObject.TestInt,No_Such.Tag",
+                      "--timeout-ms", "2000", json=False)
+    good, bad = reads.out.splitlines()
+    assert re.match(r"ok +fresh +TestChildObject\.TestInt = -?\d+ +quality 192 good", good)
+    assert bad.startswith("FAIL  No_Such.Tag")
