@@ -37,6 +37,8 @@ class RuntimeConfig:
     """Seconds from Advise to the first OnDataChange (3-8 s on a real cold binding)."""
     write_complete_delay: float = 0.005
     """Seconds from an accepted write to its OnWriteComplete."""
+    write_pending_first: bool = False
+    """Report each accepted write first as Pending, then its result (as MXAccess may)."""
     event_rate: float = 1.0
     """Multiplier of how often changing attributes change (2.0: twice as often)."""
     max_sessions: int = 64

@@ -316,9 +316,12 @@ class SimSession:
                                  f"{item.reference}: the item's type is not resolved yet "
                                  "(no good data change so far)")
         status, coerced = self._write_status(item, value, user_id, verifier_id, secured)
-        asyncio.get_running_loop().call_later(
-            self.runtime.config.write_complete_delay, self._complete_write, item, coerced,
-            status, timestamp)
+        loop = asyncio.get_running_loop()
+        if self.runtime.config.write_pending_first:
+            pending = wire.status(wire.CAT_PENDING, wire.SRC_RESPONDING_AO, text="pending")
+            loop.call_soon(self._report_write, item, pending)
+        loop.call_later(self.runtime.config.write_complete_delay, self._complete_write, item,
+                        coerced, status, timestamp)
 
     def _write_status(self, item: Item, value: pb.MxValue, user_id: int, verifier_id: int,
                       secured: bool) -> tuple[pb.MxStatusProxy, Any]:
@@ -381,6 +384,15 @@ class SimSession:
             self.runtime.tags.write(item.state, coerced)
             if timestamp is not None:
                 item.state.timestamp = timestamp
-        if self.items.get(item.handle) is item:
-            self.emit(pb.MxEventFamily.ON_WRITE_COMPLETE, item,
-                      on_write_complete=pb.OnWriteCompleteEvent(statuses=[status]))
+        self._report_write(item, status)
+
+    def _report_write(self, item: Item, status: pb.MxStatusProxy) -> None:
+        """OnWriteComplete, unless the item was removed meanwhile (MXAccess forbids that)."""
+        if self.items.get(item.handle) is not item:
+            log.warning("session %s: item %d removed before its OnWriteComplete", self.id,
+                        item.handle)
+            return
+        failed = status.raw_category not in (wire.CAT_OK, wire.CAT_PENDING)
+        self.emit(pb.MxEventFamily.ON_WRITE_COMPLETE, item,
+                  hresult=MX_E_FAILURE if failed else 0,
+                  on_write_complete=pb.OnWriteCompleteEvent(statuses=[status]))

@@ -6,8 +6,18 @@ import datetime as dt
 from collections.abc import Callable
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
+from mxgw.sim import RuntimeConfig
 
-from .conftest import OK, Events, Gateway, is_data_change, mx_double, mx_int, mx_str
+from .conftest import (
+    OK,
+    Events,
+    Gateway,
+    GatewayFactory,
+    is_data_change,
+    mx_double,
+    mx_int,
+    mx_str,
+)
 
 E_INVALIDARG = -2147024809
 CAT = pb.MxStatusCategory
@@ -265,3 +275,26 @@ async def test_bad_handles_and_mismatched_payloads(gw: Gateway) -> None:
     assert reply.protocol_status.code == pb.ProtocolStatusCode.INVALID_REQUEST
     assert (await gw.invoke(session, pb.RegisterCommand())).protocol_status == pb.ProtocolStatus(
         code=OK)
+
+
+async def test_writes_can_report_pending_before_their_result(
+    make_gateway: GatewayFactory,
+) -> None:
+    gw = await make_gateway(runtime=RuntimeConfig(first_value_delay=0.01,
+                                                  write_pending_first=True))
+    session, server, events = await _setup(gw)
+    item = await gw.subscribe(session, server, "TestMachine_002.TestInt")
+    await events.until(is_data_change(item))
+    await gw.ok(session, pb.WriteCommand(server_handle=server, item_handle=item,
+                                         value=mx_int(3)))
+    pending = await events.until(_write_complete(item))
+    final = await events.until(_write_complete(item))
+    assert pending.on_write_complete is not None and final.on_write_complete is not None
+    assert pending.on_write_complete.statuses[0].category == CAT.PENDING
+    assert final.on_write_complete.statuses[0].category == CAT.OK
+    assert final.hresult == 0
+    await gw.ok(session, pb.WriteCommand(server_handle=server, item_handle=item,
+                                         value=mx_str("x")))
+    await events.until(_write_complete(item))
+    failed = await events.until(_write_complete(item))
+    assert failed.hresult is not None and failed.hresult < 0

@@ -48,6 +48,8 @@ class SimFlags:
     first_value_delay: float = field(default=0.05, metadata={
         "metavar": "SECONDS", "help": "delay from Advise to the first value (a real cold "
                                       "binding takes 3-8 s)"})
+    write_pending_first: bool = field(default=False, metadata={
+        "help": "report each write as Pending before its result (as MXAccess may)"})
     replay_capacity: int = field(default=1024, metadata={
         "metavar": "N", "help": "events kept per session for resumption"})
     replay_seconds: float = field(default=300.0, metadata={
@@ -84,6 +86,7 @@ class SimFlags:
 def _runtime(flags: SimFlags) -> RuntimeConfig:
     return RuntimeConfig(
         first_value_delay=flags.first_value_delay, event_rate=flags.event_rate,
+        write_pending_first=flags.write_pending_first,
         max_sessions=flags.max_sessions, max_bulk=flags.max_bulk,
         lease_seconds=flags.lease_seconds, detach_grace_seconds=flags.detach_grace,
         events=EventLimits(replay_capacity=flags.replay_capacity,
