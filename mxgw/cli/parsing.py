@@ -65,8 +65,11 @@ def parse_timestamp(text: str, what: str = "timestamp") -> dt.datetime:
     raw = text.strip()
     if raw.lower() == "now":
         return dt.datetime.now(dt.timezone.utc)
+    iso = re.sub(r"[zZ]$", "+00:00", raw)
+    # Python 3.10 reads only 3 or 6 fraction digits: make them 6.
+    iso = re.sub(r"\.(\d+)", lambda m: "." + m[1][:6].ljust(6, "0"), iso, count=1)
     try:
-        value = dt.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", raw))
+        value = dt.datetime.fromisoformat(iso)
     except ValueError:
         raise ValueConversionError(
             f"{what} {text!r} is not an ISO 8601 time (e.g. 2026-01-02T03:04:05Z)") from None

@@ -88,6 +88,9 @@ def test_durations_and_timestamps() -> None:
     assert parse_duration("1.02:00:00") == dt.timedelta(days=1, hours=2)
     assert parse_timestamp("2026-01-02T03:04:05Z") == dt.datetime(2026, 1, 2, 3, 4, 5,
                                                                   tzinfo=UTC)
+    assert parse_timestamp("2026-01-02T03:04:05.5Z").microsecond == 500000
+    assert parse_timestamp("2026-01-02T03:04:05.1234567-02:00") == dt.datetime(
+        2026, 1, 2, 5, 4, 5, 123456, tzinfo=UTC)
     assert parse_timestamp("now").tzinfo is not None
 
 
