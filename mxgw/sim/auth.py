@@ -6,11 +6,15 @@ import contextvars
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from grpclib.const import Status
 from grpclib.events import RecvRequest, listen
 from grpclib.exceptions import GRPCError
 from grpclib.server import Server
+
+if TYPE_CHECKING:
+    from .galaxy import GalaxyModel
 
 ALL_SCOPES = (
     "session:open", "session:close", "invoke:read", "invoke:write", "invoke:secure",
@@ -25,6 +29,8 @@ METHOD_SCOPES = {
     "/mxaccess_gateway.v1.MxAccessGateway/Invoke": None,
 }
 GALAXY_PREFIX = "/galaxy_repository.v1.GalaxyRepository/"
+SUBTREE_PREFIX = "subtree:"
+"""A pseudo-scope `subtree:TagName` limits a key to the objects under TagName (repeatable)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,12 @@ class Principal:
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
+
+    @property
+    def subtrees(self) -> frozenset[str]:
+        """Lower-cased tag names of the Galaxy subtrees this key is limited to (empty: all)."""
+        return frozenset(s[len(SUBTREE_PREFIX):].lower() for s in self.scopes
+                         if s.startswith(SUBTREE_PREFIX))
 
 
 current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
@@ -49,14 +61,19 @@ def generate_key() -> str:
 
 
 def parse_key_spec(spec: str) -> tuple[str, frozenset[str]]:
-    """`KEY` (every scope) or `KEY=scope,scope` -> (key, scopes)."""
+    """`KEY` (every scope) or `KEY=scope,scope` -> (key, scopes).
+
+    A scope `subtree:TagName` (repeatable) limits the key to the Galaxy objects under
+    TagName: other references are refused (per entry in bulk commands).
+    """
     key, sep, scope_text = spec.partition("=")
     if not key_id(key):
         raise ValueError("an API key must look like mxgw_<id>_<secret>")
     scopes = frozenset(s.strip() for s in scope_text.split(",") if s.strip()) if sep else frozenset(
         ALL_SCOPES
     )
-    unknown = scopes - set(ALL_SCOPES)
+    unknown = {s for s in scopes - set(ALL_SCOPES)
+               if not (s.startswith(SUBTREE_PREFIX) and len(s) > len(SUBTREE_PREFIX))}
     if unknown:
         raise ValueError(f"unknown scope(s): {', '.join(sorted(unknown))}")
     return key, scopes
@@ -107,3 +124,19 @@ def require(scope: str) -> None:
     principal = current_principal.get()
     if principal is not None and not principal.allows(scope):
         raise GRPCError(Status.PERMISSION_DENIED, f"API key lacks scope {scope}")
+
+
+def refused_reference(galaxy: GalaxyModel, reference: str) -> str | None:
+    """Why the current caller's key may not use `reference` (None: it may)."""
+    principal = current_principal.get()
+    subtrees = principal.subtrees if principal is not None else frozenset()
+    if not subtrees:
+        return None
+    obj = galaxy.find(reference.strip().split(".", 1)[0])
+    for _ in range(64):  # containment depth; guards against a cycle
+        if obj is None:
+            break
+        if obj.tag_name.lower() in subtrees:
+            return None
+        obj = galaxy.find_id(obj.parent_gobject_id) if obj.parent_gobject_id else None
+    return f"{reference} is outside the Galaxy subtrees this API key may use"

@@ -9,11 +9,13 @@ from typing import Any
 
 from .._proto.mxaccess_gateway import v1 as pb
 from . import wire
+from .auth import refused_reference
 from .galaxy import ResolveError
 from .registry import InvalidRequest, Result, handles
-from .session import CommandFailure, Item, SimSession
+from .session import USER_LACKS_RIGHTS, CommandFailure, Item, SimSession
 
 K = pb.MxCommandKind
+E_ACCESSDENIED = -2147024891  # 0x80070005
 
 
 def write_one(session: SimSession, server_handle: int, cmd: Any, *, secured: bool,
@@ -34,11 +36,20 @@ def _subscribe_reply(results: list[pb.SubscribeResult]) -> Result:
     return None, "bulk_subscribe", pb.BulkSubscribeReply(results=results)
 
 
+def checked(session: SimSession, reference: str) -> None:
+    """Refuse (as an MXAccess failure) a reference outside the caller's Galaxy subtrees."""
+    refusal = refused_reference(session.runtime.galaxy, reference)
+    if refusal is not None:
+        raise CommandFailure(E_ACCESSDENIED, refusal, [wire.status(
+            wire.CAT_SECURITY, wire.SRC_REQUESTING_LMX, USER_LACKS_RIGHTS, refusal)])
+
+
 def _by_tag(session: SimSession, server_handle: int, tags: list[str],
             action: Callable[[str], Item]) -> Result:
     results = []
     for tag in tags:
         try:
+            checked(session, tag)
             item = action(tag)
         except CommandFailure as failure:
             results.append(pb.SubscribeResult(server_handle=server_handle, tag_address=tag,
@@ -182,6 +193,11 @@ async def _read_bulk(session: SimSession, cmd: pb.ReadBulkCommand) -> Result:
             for tag in cmd.tag_addresses])
     advised = session.advised_items()
     for index, tag in enumerate(cmd.tag_addresses):
+        refusal = refused_reference(session.runtime.galaxy, tag)
+        if refusal is not None:
+            results[index] = _read_failure(tag, refusal, wire.status(
+                wire.CAT_SECURITY, wire.SRC_REQUESTING_LMX, USER_LACKS_RIGHTS, refusal))
+            continue
         cached = advised.get(tag.strip().lower())
         if cached is not None:
             results[index] = _read_result(session, tag, cached, True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import betterproto2
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
 from . import wire
+from .auth import refused_reference
 from .bulk import write_one  # importing bulk also registers the bulk handlers
 from .registry import HANDLERS, SCOPES, InvalidRequest, Result, handles, scope_of
 from .session import E_INVALIDARG, MX_E_FAILURE, USER_LACKS_RIGHTS, CommandFailure, SimSession
@@ -18,6 +21,13 @@ OK = pb.ProtocolStatusCode.OK
 
 def _int_result(value: int) -> pb.MxValue:
     return wire.to_mx(value, 2)
+
+
+def _allowed(session: SimSession, reference: str) -> None:
+    """PERMISSION_DENIED for a reference outside the caller's Galaxy subtrees."""
+    refusal = refused_reference(session.runtime.galaxy, reference)
+    if refusal is not None:
+        raise GRPCError(Status.PERMISSION_DENIED, refusal)
 
 
 @handles(K.REGISTER, "register_command")
@@ -34,18 +44,21 @@ async def _unregister(session: SimSession, cmd: pb.UnregisterCommand) -> Result:
 
 @handles(K.ADD_ITEM, "add_item_command")
 async def _add_item(session: SimSession, cmd: pb.AddItemCommand) -> Result:
+    _allowed(session, cmd.item_definition)
     item = session.add_item(cmd.server_handle, cmd.item_definition)
     return _int_result(item.handle), "add_item", pb.AddItemReply(item_handle=item.handle)
 
 
 @handles(K.ADD_ITEM2, "add_item2_command")
 async def _add_item2(session: SimSession, cmd: pb.AddItem2Command) -> Result:
+    _allowed(session, cmd.item_definition)
     item = session.add_item(cmd.server_handle, cmd.item_definition, cmd.item_context)
     return _int_result(item.handle), "add_item2", pb.AddItem2Reply(item_handle=item.handle)
 
 
 @handles(K.ADD_BUFFERED_ITEM, "add_buffered_item_command")
 async def _add_buffered(session: SimSession, cmd: pb.AddBufferedItemCommand) -> Result:
+    _allowed(session, cmd.item_definition)
     item = session.add_item(cmd.server_handle, cmd.item_definition, cmd.item_context,
                             buffered=True)
     return (_int_result(item.handle), "add_buffered_item",

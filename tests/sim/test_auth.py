@@ -104,3 +104,26 @@ async def test_permission_denied_names_the_scope_not_the_key(make_gateway: Gatew
     assert caught.value.status == Status.PERMISSION_DENIED
     assert "invoke:write" in str(caught.value.message)
     assert "R3aderSecret" not in str(caught.value.message)
+
+
+async def test_a_key_limited_to_galaxy_subtrees(make_gateway: GatewayFactory) -> None:
+    limited = "mxgw_area_L1mitedSecretValue"
+    spec = f"{limited}=session:open,invoke:read,subtree:TestMachine_001"
+    gw = await make_gateway(api_keys=[spec], key=limited)
+    session = await gw.open()
+    server = await gw.register(session)
+    tags = ["TestMachine_001.TestInt", "TestMachine_002.TestInt", "TestChildObject.TestInt",
+            "Nope.Missing"]
+    reply = await gw.ok(session, pb.SubscribeBulkCommand(server_handle=server,
+                                                         tag_addresses=tags))
+    assert reply.bulk_subscribe is not None
+    results = reply.bulk_subscribe.results
+    assert [r.was_successful for r in results] == [True, False, True, False]
+    assert "subtrees" in results[1].error_message
+    read = await gw.ok(session, pb.ReadBulkCommand(server_handle=server, tag_addresses=tags[:2]))
+    assert read.bulk_read is not None
+    assert [r.was_successful for r in read.bulk_read.results] == [True, False]
+    assert await gw.add(session, server, "TestMachine_001.TestBool") > 0
+    with pytest.raises(GRPCError) as caught:
+        await gw.add(session, server, "TestMachine_003.TestBool")
+    assert caught.value.status == Status.PERMISSION_DENIED
