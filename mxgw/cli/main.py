@@ -118,6 +118,7 @@ async def dispatch(ctx: Context, parser: Parser, argv: Sequence[str], *,
                    force_json: bool = False) -> int:
     """Parse and run one command line; print its result or its failure; return the exit code."""
     as_json = force_json or "--json" in argv
+    ctx.redact.add_from_argv(argv)
     try:
         with contextlib.redirect_stdout(ctx.out):  # where argparse prints --help
             cmd, conn, flags = parse(parser, argv)

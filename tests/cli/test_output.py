@@ -136,3 +136,12 @@ async def test_bulk_results_read_as_one_line_each(cli: Cli, opened: Opened) -> N
     good, bad = reads.out.splitlines()
     assert re.match(r"ok +fresh +TestChildObject\.TestInt = -?\d+ +quality 192 good", good)
     assert bad.startswith("FAIL  No_Such.Tag")
+
+
+async def test_a_key_in_a_mistyped_command_line_is_not_echoed() -> None:
+    key = "mxgw_ops_K3yTHATmustNOTleak"
+    for argv in (["register", "--api-kye", key], ["regster", "--api-key", key],
+                 ["register", f"--api-key={key}", "--bogus"], ["register", key]):
+        run = await run_cli_inprocess(*argv)
+        assert run.code == 2
+        assert key not in run.out + run.err and run.err.startswith("mxgw: error:")
