@@ -14,7 +14,10 @@ import weakref
 from asyncio import Transport
 from typing import Any
 
+from grpclib.const import Status
+from grpclib.encoding.proto import ProtoCodec
 from grpclib.events import RecvRequest
+from grpclib.exceptions import GRPCError
 from grpclib.protocol import H2Protocol
 from grpclib.server import Server
 from h2.errors import ErrorCodes
@@ -26,6 +29,21 @@ current_peer: contextvars.ContextVar[PeerAddress] = contextvars.ContextVar(
     "mxgw_sim_peer", default=None
 )
 """The remote address of the connection the current request arrived on."""
+
+
+class SizeLimitedCodec(ProtoCodec):
+    """grpclib's protobuf codec, refusing received messages over `limit` bytes with
+    RESOURCE_EXHAUSTED (as the gateway's 16 MiB limit does)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def decode(self, data: bytes, message_type: Any) -> Any:
+        if len(data) > self.limit:
+            raise GRPCError(Status.RESOURCE_EXHAUSTED,
+                            f"the request is {len(data)} bytes, over the gateway's "
+                            f"{self.limit}-byte message limit: split it")
+        return super().decode(data, message_type)
 
 
 def _transport(protocol: H2Protocol) -> Transport | None:

@@ -13,7 +13,7 @@ from .._proto.mxaccess_gateway import v1 as pb
 from .auth import require
 from .commands import execute, reply_for
 from .connections import PeerAddress, current_peer
-from .registry import HANDLERS, scope_of
+from .registry import scope_of
 from .runtime import GatewayRuntime
 
 log = logging.getLogger("mxgw.sim")
@@ -85,12 +85,6 @@ class GatewayService(pb.MxAccessGatewayBase):
             return reply_for(message.session_id, message, kind,
                              pb.ProtocolStatusCode.SESSION_NOT_READY,
                              f"session is {session.state.name}: {session.reason}")
-        entry = HANDLERS.get(kind)
-        limit = self.runtime.config.max_message_bytes
-        if entry is not None and entry.entries is not None and len(bytes(message)) > limit:
-            raise GRPCError(Status.RESOURCE_EXHAUSTED,
-                            f"the request is larger than the gateway's {limit}-byte message "
-                            "limit: split the bulk")
         if session.pending_commands >= self.runtime.config.max_pending_commands:
             raise GRPCError(Status.RESOURCE_EXHAUSTED,
                             f"{session.pending_commands} commands of this session are pending")

@@ -47,7 +47,7 @@ class RuntimeConfig:
     max_bulk: int = 5000
     """Entries per bulk command; more are INVALID_REQUEST (the client must split)."""
     max_message_bytes: int = 16 * 1024 * 1024
-    """Largest accepted Invoke request; larger ones are RESOURCE_EXHAUSTED."""
+    """Largest accepted request message (any RPC); larger ones are RESOURCE_EXHAUSTED."""
     read_timeout_ms: int = 5000
     """ReadBulk's wait for a first value when the request says 0."""
     lease_seconds: float = 1800.0

@@ -13,7 +13,7 @@ from grpclib.events import RecvRequest, listen
 
 from .._proto.galaxy_repository import v1 as gr
 from .auth import KeyStore, generate_key, parse_key_spec
-from .connections import TrackingServer
+from .connections import SizeLimitedCodec, TrackingServer
 from .faults import FaultConfig
 from .galaxy import DEFAULT_OBJECTS, GalaxyModel
 from .galaxy_service import GalaxyService
@@ -80,7 +80,9 @@ class SimServer:
         self.gateway = GatewayService(
             self.runtime, drop_peer=lambda peer: self._server.drop(peer, flush=True))
         self.galaxy_service = GalaxyService(self.galaxy)
-        self._server = TrackingServer([self.gateway, self.galaxy_service])
+        self._server = TrackingServer(
+            [self.gateway, self.galaxy_service],
+            codec=SizeLimitedCodec(self.config.runtime.max_message_bytes))
         self.keys.install(self._server)
         listen(self._server, RecvRequest, self._server.record_peer)
         self.port = 0

@@ -163,15 +163,17 @@ async def test_bulks_over_the_entry_cap_are_invalid_requests(make_gateway: Gatew
     assert reply.bulk_subscribe is not None and len(reply.bulk_subscribe.results) == 3
 
 
-async def test_requests_over_the_message_limit_are_refused(make_gateway: GatewayFactory) -> None:
-    gw = await make_gateway(runtime=RuntimeConfig(first_value_delay=0.02,
-                                                  max_message_bytes=4096))
+async def test_requests_over_16_mib_are_refused(gw: Gateway) -> None:
     session = await gw.open()
     server = await gw.register(session)
-    with pytest.raises(GRPCError) as caught:
-        await gw.invoke(session, pb.AddItemBulkCommand(
-            server_handle=server, tag_addresses=["TestMachine_001.TestInt" + "x" * 100] * 50))
+    tag = "TestMachine_001." + "x" * 4096
+    with pytest.raises(GRPCError) as caught:  # 4,200 tags: 17 MiB
+        await gw.invoke(session, pb.AddItemBulkCommand(server_handle=server,
+                                                       tag_addresses=[tag] * 4200))
     assert caught.value.status == Status.RESOURCE_EXHAUSTED
+    assert "16777216-byte" in str(caught.value.message)
+    reply = await gw.ok(session, pb.RegisterCommand(client_name="still-usable"))
+    assert reply.register is not None
 
 
 async def test_default_limits_are_the_gateways() -> None:
