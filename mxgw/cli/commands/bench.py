@@ -8,11 +8,11 @@ from typing import Any, Optional
 
 from ...errors import MxGatewayError
 from ...session import Session
+from ..bounded import bounded
 from ..context import ConnectionFlags, Context
 from ..output import UsageError
 from ..parsing import str_list
 from . import command
-from .events import bounded
 
 DEFAULT_ITEMS = [f"TestMachine_{n:03d}.TestChangingInt" for n in range(1, 7)]
 

@@ -1,13 +1,11 @@
 """`stream-events`: a session's events, bounded by --max-events and --timeout."""
 
-import asyncio
-import contextlib
 import re
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..._proto.mxaccess_gateway import v1 as pb
+from ..bounded import bounded
 from ..context import ConnectionFlags, Context, SessionFlags
 from ..output import UsageError, dumps
 from ..parsing import str_list
@@ -43,23 +41,6 @@ def event_family(text: str) -> pb.MxEventFamily:
     except KeyError:
         known = ", ".join(f.name for f in pb.MxEventFamily if f.name != "UNSPECIFIED")
         raise UsageError(f"unknown event family {text!r}; expected one of {known}") from None
-
-
-async def bounded(work: Awaitable[None], seconds: float) -> bool:
-    """Run `work` for at most `seconds`; True if it finished, False if the time ran out.
-    Its own failures (a library deadline included) propagate."""
-    task = asyncio.ensure_future(work)
-    try:
-        done, _ = await asyncio.wait({task}, timeout=seconds)
-    finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    if done:
-        task.result()
-        return True
-    return False
 
 
 @command("stream-events", "Print a session's events (data changes, write completions, ...), "

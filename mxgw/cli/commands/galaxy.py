@@ -6,12 +6,12 @@ from typing import Any, Optional
 
 from ..._proto.galaxy_repository import v1 as gr
 from ...galaxy import hierarchy_request
+from ..bounded import bounded
 from ..context import ConnectionFlags, Context
 from ..output import UsageError, dumps
 from ..parsing import int_list, parse_timestamp, str_list
 from ..text import deploy_event_text, galaxy_object_text, when
 from . import command
-from .events import bounded
 
 PROGRESS_EVERY = 500
 
