@@ -8,15 +8,17 @@ import os
 import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, fields
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from .._proto.mxaccess_gateway import v1 as pb
 from ..client import GatewayClient
 from ..galaxy import GalaxyRepositoryClient
 from ..options import ClientOptions
 from ..session import Session
-from ..sim import SimConfig, SimServer
 from .output import Redactor, UsageError
+
+if TYPE_CHECKING:
+    from ..sim import SimServer
 
 ENDPOINT_ENV = "MXGATEWAY_ENDPOINT"
 
@@ -119,11 +121,13 @@ class Context:
         self.redact = Redactor()
         self._stack = AsyncExitStack()
         self._connections: dict[tuple[Any, ...], GatewayClient] = {}
-        self._sim: SimServer | None = None
+        self._sim: Optional[SimServer] = None
 
-    async def simulator(self) -> SimServer:
+    async def simulator(self) -> "SimServer":
         """The in-process simulated gateway (one per process, started on first use)."""
         if self._sim is None:
+            from ..sim import SimConfig, SimServer  # only --sim pays for importing it
+
             self._sim = await self._stack.enter_async_context(SimServer(SimConfig()))
             self.redact.add(self._sim.api_key)
         return self._sim
