@@ -6,12 +6,14 @@ import asyncio
 import ssl
 from typing import Any
 
+import betterproto2
 from grpclib.client import Channel, Handler
 from grpclib.config import Configuration
 from grpclib.encoding.base import CodecBase
 from grpclib.events import SendRequest, listen
 from grpclib.protocol import H2Protocol
 
+from . import fastparse
 from .errors import ConfigurationError, ConnectError, ReplyTooLargeError, TlsError
 from .options import ClientOptions
 
@@ -40,6 +42,8 @@ class LimitedProtoCodec(CodecBase):
     def decode(self, data: bytes, message_type: type[Any]) -> Any:
         if len(data) > self.max_message_bytes:
             raise ReplyTooLargeError(len(data), self.max_message_bytes)
+        if isinstance(message_type, type) and issubclass(message_type, betterproto2.Message):
+            return fastparse.parse(message_type, data)
         return message_type.parse(data)
 
 
