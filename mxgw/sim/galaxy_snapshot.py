@@ -8,7 +8,6 @@ The subtree of the object at position `p` is the range `p .. ends[p] - 1`.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import random
 from array import array
@@ -73,8 +72,26 @@ class Snapshot:
             stack.append(pos)
         for pos in stack:
             self.ends[pos] = len(self.ids)
-        self._by_id = array("i", sorted(range(len(self.ids)), key=self.ids.__getitem__))
-        self._by_tag = array("i", sorted(range(len(self.ids)), key=self.tag_key))
+        self._build_indexes()
+
+    def _build_indexes(self) -> None:
+        """Position by gobject id, and by tag name: fixed names in a dict, `<prefix>_<n>`
+        names in one array per prefix indexed by n (no strings built, no sorting)."""
+        self._by_id = array("i", [-1]) * (max(self.ids, default=0) + 1)
+        self._fixed_tags: dict[str, int] = {}
+        self._by_number: dict[str, array[int]] = {}
+        for pos, gobject_id in enumerate(self.ids):
+            self._by_id[gobject_id] = pos
+            name = FIXED_NAMES.get(gobject_id)
+            if name is not None:
+                self._fixed_tags[name.lower()] = pos
+                continue
+            numbers = self._by_number.setdefault(SHAPES[self.shapes[pos]].prefix.lower(),
+                                                 array("i"))
+            number = self.numbers[pos]
+            if number >= len(numbers):
+                numbers.extend([-1] * (number + 1 - len(numbers)))
+            numbers[number] = pos
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -108,17 +125,24 @@ class Snapshot:
     # ------------------------------------------------------------------ lookups
 
     def position_of_id(self, gobject_id: int) -> int | None:
-        i = bisect.bisect_left(self._by_id, gobject_id, key=self.ids.__getitem__)
-        if i < len(self._by_id) and self.ids[self._by_id[i]] == gobject_id:
-            return self._by_id[i]
+        if 0 <= gobject_id < len(self._by_id) and self._by_id[gobject_id] >= 0:
+            return self._by_id[gobject_id]
         return None
 
     def position_of_tag(self, tag_name: str) -> int | None:
         key = tag_name.lower()
-        i = bisect.bisect_left(self._by_tag, key, key=self.tag_key)
-        if i < len(self._by_tag) and self.tag_key(self._by_tag[i]) == key:
-            return self._by_tag[i]
-        return None
+        pos = self._fixed_tags.get(key)
+        if pos is not None:
+            return pos
+        prefix, _, digits = key.rpartition("_")
+        numbers = self._by_number.get(prefix)
+        if numbers is None or not (digits.isascii() and digits.isdigit()):
+            return None
+        number = int(digits)
+        if number >= len(numbers) or numbers[number] < 0:
+            return None
+        pos = numbers[number]
+        return pos if self.tag_key(pos) == key else None  # `Pump_1` is not `Pump_00001`
 
     def children(self, pos: int) -> Iterator[int]:
         """Positions of the direct children of `pos` (-1: the top-level objects)."""
