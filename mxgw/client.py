@@ -96,6 +96,11 @@ class GatewayClient:
     ) -> None:
         await self.close()
 
+    @property
+    def closed(self) -> bool:
+        """True once `close()` was called."""
+        return self._closed
+
     async def close(self) -> None:
         """Close the connection. Open sessions stay on the gateway until closed or expired."""
         if not self._closed:
@@ -157,6 +162,8 @@ class GatewayClient:
     ) -> AsyncIterator[pb.MxEvent]:
         """One StreamEvents call as an async generator; no resume, events untouched.
         Break, aclose() or cancel closes the HTTP/2 stream at once."""
+        if self._closed:
+            raise ConfigurationError("the client is closed")
         return calls.server_stream(
             self._channel, SERVICE + "StreamEvents",
             pb.StreamEventsRequest(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ._proto.mxaccess_gateway import v1 as pb
 from .errors import (
     AlreadyExistsError,
+    ConfigurationError,
     ConnectError,
     ConnectionLostError,
     ReplayGapError,
@@ -55,7 +56,7 @@ class EventStream:
         supersedes: EventStream | None = None,
     ) -> None:
         if after_worker_sequence < 0:
-            raise ValueError("after_worker_sequence must be >= 0")
+            raise ConfigurationError("after_worker_sequence must be >= 0")
         self._client = client
         self._session_id = session_id
         self.last_sequence = after_worker_sequence
@@ -167,6 +168,9 @@ class EventStream:
                 raise
             except (*RESUMABLE, AlreadyExistsError) as exc:
                 await self._drop_stream()
+                if self._client.closed:  # the connection went because the client closed
+                    self._closed = True
+                    raise StopAsyncIteration from None
                 attempts += 1
                 # ALREADY_EXISTS right after one of our streams went: the gateway has not
                 # yet seen it go. Otherwise it is a real second subscriber.
@@ -176,7 +180,7 @@ class EventStream:
                     self._closed = True
                     raise
                 self._may_be_stale = True
-                await asyncio.sleep(self._backoff * attempts)
+                await asyncio.sleep(self._backoff * (attempts - 1))  # the first at once
                 if not stale:
                     self.resumes += 1
                 continue
