@@ -107,7 +107,8 @@ _SCALAR_SIZES = {
 
 def value_size(value: pb.MxValue) -> int:
     """An upper bound of the encoded size of an MxValue (exact encoding for arrays)."""
-    if value.array_value is not None or value.sparse_array_value is not None:
+    if (value.array_value is not None or value.sparse_array_value is not None
+            or value.raw_diagnostic or value.raw_data_type):
         return len(bytes(value))
     size = 4 + _field_size(len(value.variant_type)) + 3
     for name, cost in _SCALAR_SIZES.items():
