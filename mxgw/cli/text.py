@@ -143,16 +143,19 @@ def read_result_text(result: pb.BulkReadResult) -> str:
             f"{quality_text(result.quality)}  at {when(result.source_timestamp)}")
 
 
-def galaxy_object_text(obj: gr.GalaxyObject) -> list[str]:
-    """A Galaxy object's line, then one indented line per attribute."""
+def galaxy_object_text(obj: gr.GalaxyObject, depth: int = 0) -> list[str]:
+    """A Galaxy object's line (indented by `depth`), then one line per attribute."""
     kind = "area" if obj.is_area else f"category {obj.category_id}"
     template = f"  {obj.template_chain[0]}" if obj.template_chain else ""
-    lines = [f"{obj.tag_name}  ({kind}{template})  {obj.hierarchical_name or obj.contained_name}"]
+    where = obj.hierarchical_name or obj.contained_name
+    pad = "  " * depth
+    lines = [f"{pad}{obj.tag_name}  ({kind}{template})" + (f"  {where}" if where != obj.tag_name
+                                                            else "")]
     for attr in obj.attributes:
         flags = "".join((" array" if attr.is_array else "", " historized" if attr.is_historized
                          else "", " alarm" if attr.is_alarm else ""))
-        lines.append(f"    {attr.full_tag_reference}  {attr.data_type_name or attr.mx_data_type}"
-                     f"{flags}")
+        data_type = attr.data_type_name or attr.mx_data_type
+        lines.append(f"{pad}    {attr.full_tag_reference}  {data_type}{flags}")
     return lines
 
 

@@ -68,3 +68,13 @@ async def test_watch_prints_the_current_deploy_then_each_redeploy(
     again = (await cli("galaxy-watch", "--max-events", "1")).lines
     assert int(again[0]["sequence"]) > int(event["sequence"])
     assert again[0]["timeOfLastDeploy"] != event["timeOfLastDeploy"]
+
+
+async def test_discover_text_indents_children_under_their_parents(cli: Cli) -> None:
+    run = await cli("galaxy-discover", "--root-tag-name", "TestMachine_001", "--max-depth", "1",
+                    json=False)
+    lines = run.out.splitlines()
+    assert lines[0].startswith("TestMachine_001  (category 10  $TestMachine)")
+    assert "    TestMachine_001.TestChangingInt  Integer historized" in lines
+    child = next(line for line in lines if "TestChildObject  " in line)
+    assert child.startswith("  TestChildObject") and child.endswith("TestMachine_001.TestChild")

@@ -102,6 +102,7 @@ async def galaxy_discover(ctx: Context, conn: ConnectionFlags, flags: DiscoverFl
     progress = not ctx.in_batch and ctx.err.isatty()
     as_array = conn.json and not flags.jsonl
     count = 0
+    depths: dict[int, int] = {}  # text mode: indent children under the parents seen
     try:
         async for obj in objects:
             if flags.jsonl:
@@ -109,7 +110,9 @@ async def galaxy_discover(ctx: Context, conn: ConnectionFlags, flags: DiscoverFl
             elif as_array:
                 ctx.out.write(("," if count else "[") + ctx.redact(dumps(obj)))
             else:
-                ctx.write("\n".join(galaxy_object_text(obj)))
+                depth = depths.get(obj.parent_gobject_id, -1) + 1
+                depths[obj.gobject_id] = depth
+                ctx.write("\n".join(galaxy_object_text(obj, depth)))
             count += 1
             if progress and count % PROGRESS_EVERY == 0:
                 ctx.err.write(f"\r{count} objects ...")
