@@ -15,6 +15,7 @@ from .commands import execute, reply_for
 from .connections import PeerAddress, current_peer
 from .registry import scope_of
 from .runtime import GatewayRuntime
+from .session import SimSession
 
 log = logging.getLogger("mxgw.sim")
 
@@ -74,29 +75,34 @@ class GatewayService(pb.MxAccessGatewayBase):
     async def invoke(self, message: pb.MxCommandRequest) -> pb.MxCommandReply:
         kind = message.command.kind if message.command else pb.MxCommandKind.UNSPECIFIED
         require(scope_of(kind))
-        await self._latency()
         session = self.runtime.find(message.session_id)
         if session is None:
+            await self._latency()
             return reply_for(message.session_id, message, kind,
                              pb.ProtocolStatusCode.SESSION_NOT_FOUND,
                              self._not_found_message(message.session_id))
         self.runtime.renew(session)
+        if session.pending_commands >= self.runtime.config.max_pending_commands:
+            raise GRPCError(Status.RESOURCE_EXHAUSTED,
+                            f"{session.pending_commands} commands of this session are pending")
+        session.pending_commands += 1
+        try:
+            await self._latency()
+            return await self._run(session, message, kind)
+        finally:
+            session.pending_commands -= 1
+
+    async def _run(self, session: SimSession, message: pb.MxCommandRequest,
+                   kind: pb.MxCommandKind) -> pb.MxCommandReply:
         if session.state != pb.SessionState.READY:
             return reply_for(message.session_id, message, kind,
                              pb.ProtocolStatusCode.SESSION_NOT_READY,
                              f"session is {session.state.name}: {session.reason}")
-        if session.pending_commands >= self.runtime.config.max_pending_commands:
-            raise GRPCError(Status.RESOURCE_EXHAUSTED,
-                            f"{session.pending_commands} commands of this session are pending")
         faults = self.runtime.faults
         if faults.should_fail():
             return reply_for(session.id, message, kind, faults.fail_status,
                              "injected failure")
-        session.pending_commands += 1
-        try:
-            reply = await execute(session, message)
-        finally:
-            session.pending_commands -= 1
+        reply = await execute(session, message)
         session.commands_run += 1
         if faults.fault_after_commands and session.commands_run >= faults.fault_after_commands:
             session.fault(f"injected after {session.commands_run} commands")

@@ -63,24 +63,30 @@ async def test_resume_after_a_sequence_replays_what_was_missed(
 async def test_lost_events_open_the_stream_with_a_replay_gap_sentinel(
     make_gateway: GatewayFactory,
 ) -> None:
-    gw = await make_gateway(runtime=_runtime(replay_capacity=4))
-    session, _ = await _fast_session(gw)
+    # Undelivered events wait in the queue (3 here) and delivered ones in the ring (4).
+    gw = await make_gateway(runtime=_runtime(replay_capacity=4, queue_capacity=3))
+    session = await gw.open()
+    server = await gw.register(session)
     first = gw.events(session)
+    item = await gw.subscribe(session, server, "TestMachine_001.TestInt")
     seen = await first.next()
     await first.close()
     live = gw.sim.runtime.find(session)
     assert live is not None
-    await eventually(lambda: live.events.sequence >= seen.worker_sequence + 8)
+    await eventually(lambda: not live.events.subscribed)
+    for _ in range(5):  # ten OperationComplete events while nobody listens
+        await gw.ok(session, pb.SuspendCommand(server_handle=server, item_handle=item))
+        await gw.ok(session, pb.ActivateCommand(server_handle=server, item_handle=item))
+    await eventually(lambda: live.events.sequence == seen.worker_sequence + 10)
     resumed = gw.events(session, after=seen.worker_sequence)
     sentinel = await resumed.next()
     assert sentinel.family == pb.MxEventFamily.UNSPECIFIED
     assert sentinel.replay_gap is not None
     assert sentinel.replay_gap.requested_after_sequence == seen.worker_sequence
-    oldest = sentinel.replay_gap.oldest_available_sequence
-    assert oldest > seen.worker_sequence + 1
-    assert sentinel.on_data_change is None and sentinel.on_write_complete is None
-    following = await resumed.next()
-    assert following.worker_sequence == oldest and following.on_data_change is not None
+    assert sentinel.replay_gap.oldest_available_sequence == live.events.sequence - 3
+    assert sentinel.on_data_change is None and sentinel.operation_complete is None
+    following = [(await resumed.next()).worker_sequence for _ in range(4)]
+    assert following == list(range(live.events.sequence - 3, live.events.sequence + 1))
 
 
 async def test_overflow_faults_the_session_by_default(make_gateway: GatewayFactory) -> None:
