@@ -71,7 +71,9 @@ class EventStream:
         self._stream: AsyncGenerator[pb.MxEvent, None] | None = None
         self._closed = False
         self._busy = False
-        self._read: asyncio.Future[pb.MxEvent] | None = None
+        self._reader: asyncio.Task[object] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._interrupted = False
         self._opened = False
         self._supersedes = supersedes
@@ -107,11 +109,13 @@ class EventStream:
         Safe to call from another task while one is waiting for the next event: that
         task's loop then ends (StopAsyncIteration)."""
         self._closed = True
-        read = self._read
-        if read is not None and not read.done():
+        reader = self._reader
+        if reader is not None and reader is not asyncio.current_task() and not reader.done():
+            # Another task waits in __anext__: cancel its wait (which resets the HTTP/2
+            # stream inside the generator) and let it end its loop quietly.
             self._interrupted = True
-            read.cancel()  # resets the HTTP/2 stream inside the generator
-            await asyncio.wait([read])
+            reader.cancel()
+            await self._idle.wait()
         await self._drop_stream()
 
     async def _drop_stream(self) -> None:
@@ -130,10 +134,21 @@ class EventStream:
         if self._busy:
             raise RuntimeError("this EventStream is already being read by another task")
         self._busy = True
+        self._reader = asyncio.current_task()
+        self._idle.clear()
         try:
             return await self._next()
+        except asyncio.CancelledError:
+            if not self._interrupted:
+                raise
+            self._interrupted = False  # our own cancel, from aclose() in another task
+            if not _uncancel(self._reader):
+                raise  # someone else cancelled this task too
+            raise StopAsyncIteration from None
         finally:
             self._busy = False
+            self._reader = None
+            self._idle.set()
 
     async def _next(self) -> pb.MxEvent:
         await self._close_superseded()
@@ -147,16 +162,12 @@ class EventStream:
                 )
                 self._opened = True
             assert self._stream is not None
-            # Each read runs as its own task so that aclose() from another task can stop
-            # it; cancelling the reading task cancels the read too.
-            read = self._read = asyncio.ensure_future(self._stream.__anext__())
             try:
-                event = await read
+                event = await self._stream.__anext__()
             except asyncio.CancelledError:
+                # The generator has already reset the HTTP/2 stream on its way out.
                 self._stream = None
                 self._may_be_stale = True
-                if self._interrupted and read.cancelled():
-                    raise StopAsyncIteration from None
                 raise
             except StopAsyncIteration:
                 self._stream = None
@@ -188,8 +199,6 @@ class EventStream:
                 self._stream = None
                 self._closed = True
                 raise
-            finally:
-                self._read = None
             if event.replay_gap is not None and event.family == pb.MxEventFamily.UNSPECIFIED:
                 self.replay_gap = event.replay_gap
                 await self.aclose()
@@ -201,3 +210,9 @@ class EventStream:
                 continue  # already delivered before a resume
             self.last_sequence = event.worker_sequence
             return event
+
+
+def _uncancel(task: asyncio.Task[object] | None) -> bool:
+    """Withdraw the one cancel request aclose() made; False if others are pending too."""
+    uncancel = getattr(task, "uncancel", None)  # Python 3.11+; 3.10 does not count
+    return uncancel is None or uncancel() == 0
