@@ -16,8 +16,12 @@ from grpclib.exceptions import GRPCError
 from .._proto.mxaccess_gateway import v1 as pb
 from . import wire
 from .events import EventLog
-from .galaxy import SECURED_WRITE, VERIFIED_WRITE, VIEW_ONLY, Resolved, ResolveError
+from .galaxy import Resolved, ResolveError
 from .tags import TagState
+from .writes import USER_LACKS_RIGHTS, WriteOutcome, write_outcome
+
+__all__ = ["E_FAIL", "E_INVALIDARG", "MX_E_FAILURE", "USER_LACKS_RIGHTS", "CommandFailure",
+           "Item", "SimSession"]
 
 if TYPE_CHECKING:
     from .runtime import GatewayRuntime
@@ -29,9 +33,7 @@ E_FAIL = -2147467259  # 0x80004005
 MX_E_FAILURE = -2147220992  # 0x80040200
 
 # MXAccess detail codes (MXACCESS.md).
-INVALID_REFERENCE, WRONG_DATA_TYPE, INDEX_OUT_OF_RANGE = 6, 13, 1003
-NOT_WRITEABLE, SECURED_WRITE_DETAIL, VERIFIED_WRITE_DETAIL = 1007, 1012, 1013
-USER_LACKS_RIGHTS, VERIFIER_LACKS_RIGHTS = 1016, 1017
+INVALID_REFERENCE, INDEX_OUT_OF_RANGE = 6, 1003
 
 
 class CommandFailure(Exception):
@@ -315,76 +317,25 @@ class SimSession:
             raise CommandFailure(E_INVALIDARG,
                                  f"{item.reference}: the item's type is not resolved yet "
                                  "(no good data change so far)")
-        status, coerced = self._write_status(item, value, user_id, verifier_id, secured)
+        outcome = write_outcome(item.resolved, item.state.value, supervisory=item.supervisory,
+                                secured=secured, value=value, users=self.runtime.users,
+                                user_id=user_id, verifier_id=verifier_id)
         loop = asyncio.get_running_loop()
         if self.runtime.config.write_pending_first:
             pending = wire.status(wire.CAT_PENDING, wire.SRC_RESPONDING_AO, text="pending")
             loop.call_soon(self._report_write, item, pending)
         loop.call_later(self.runtime.config.write_complete_delay, self._complete_write, item,
-                        coerced, status, timestamp)
+                        outcome, timestamp)
 
-    def _write_status(self, item: Item, value: pb.MxValue, user_id: int, verifier_id: int,
-                      secured: bool) -> tuple[pb.MxStatusProxy, Any]:
-        assert item.resolved is not None
-        attribute = item.resolved.attribute
-        users = self.runtime.users
-
-        def refuse(detail: int, text: str) -> tuple[pb.MxStatusProxy, Any]:
-            return wire.status(wire.CAT_SECURITY, wire.SRC_RESPONDING_AO, detail, text), None
-
-        if attribute.security == VIEW_ONLY:
-            return refuse(NOT_WRITEABLE, f"{attribute.name} is not writeable")
-        if secured and not users.valid(user_id):
-            return refuse(USER_LACKS_RIGHTS, f"user id {user_id} is not authenticated")
-        if not item.supervisory:
-            if attribute.security == SECURED_WRITE and not secured:
-                return refuse(SECURED_WRITE_DETAIL,
-                              f"{attribute.name} is SecuredWrite: use WriteSecured")
-            if attribute.security == VERIFIED_WRITE:
-                if not secured:
-                    return refuse(VERIFIED_WRITE_DETAIL, f"{attribute.name} is VerifiedWrite: "
-                                  "use WriteSecured with a verifier")
-                if verifier_id == user_id or not users.can_verify(verifier_id):
-                    return refuse(VERIFIER_LACKS_RIGHTS,
-                                  f"verifier {verifier_id} lacks verify rights")
-        try:
-            coerced = self._coerce(item, value)
-        except wire.WrongType as exc:
-            return wire.status(wire.CAT_OPERATIONAL, wire.SRC_RESPONDING_AO, WRONG_DATA_TYPE,
-                               f"cannot convert {exc} to {attribute.name}'s type"), None
-        return wire.status(wire.CAT_OK, wire.SRC_RESPONDING_AO), coerced
-
-    def _coerce(self, item: Item, value: pb.MxValue) -> Any:
-        assert item.resolved is not None and item.state is not None
-        attribute = item.resolved.attribute
-        if item.resolved.index is not None:
-            scalar = wire.coerce(value, attribute.data_type, False)
-            current = list(item.state.value)
-            if item.resolved.index > len(current):
-                raise wire.WrongType(f"index {item.resolved.index} (out of range)")
-            current[item.resolved.index - 1] = scalar
-            return current
-        if value.sparse_array_value is not None:
-            if not attribute.is_array:
-                raise wire.WrongType("a sparse array")
-            sparse = value.sparse_array_value
-            result = [wire.default_value(attribute.data_type)] * sparse.total_length
-            for element in sparse.elements:
-                if element.index >= sparse.total_length or element.value is None:
-                    raise wire.WrongType(f"sparse index {element.index}")
-                result[element.index] = wire.coerce(element.value, attribute.data_type, False)
-            return result
-        return wire.coerce(value, attribute.data_type, attribute.is_array)
-
-    def _complete_write(self, item: Item, coerced: Any, status: pb.MxStatusProxy,
+    def _complete_write(self, item: Item, outcome: WriteOutcome,
                         timestamp: dt.datetime | None) -> None:
         if self.state != pb.SessionState.READY:
             return
-        if status.raw_category == wire.CAT_OK and item.state is not None:
-            self.runtime.tags.write(item.state, coerced)
+        if outcome.ok and item.state is not None:
+            self.runtime.tags.write(item.state, outcome.applied_to(item.state.value))
             if timestamp is not None:
                 item.state.timestamp = timestamp
-        self._report_write(item, status)
+        self._report_write(item, outcome.status)
 
     def _report_write(self, item: Item, status: pb.MxStatusProxy) -> None:
         """OnWriteComplete, unless the item was removed meanwhile (MXAccess forbids that)."""
