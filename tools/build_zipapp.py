@@ -8,8 +8,9 @@ One set of wheels must serve every Python, so the closure is resolved for the ol
 Python and every wheel's Requires-Python is checked against all the others. The archive keeps
 each dependency's .dist-info/METADATA (betterproto2 reads its own version through
 importlib.metadata, which finds it inside the zip) and drops tests, caches, stubs and C
-sources. Its `__main__` sets MULTIDICT_NO_EXTENSIONS=1 so multidict goes straight to its pure
-implementation.
+sources. Its start-up (tools/zipapp_boot.py) sets MULTIDICT_NO_EXTENSIONS=1 so multidict goes
+straight to its pure implementation, and keeps a bytecode cache outside the archive (Python
+writes none for modules imported from a zip).
 """
 
 from __future__ import annotations
@@ -39,21 +40,21 @@ SKIP_SUFFIXES = (".pyc", ".pyo", ".pyi", ".c", ".h", ".pyx", ".pxd", ".so", ".py
 SKIP_NAMES = frozenset({"py.typed", "RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 # Fixed file times: the same inputs give the same archive, byte for byte.
 EPOCH = 315532800 + 86400  # 1980-01-02, inside the zip format's range everywhere
-MAIN = '''\
-# mxgw single-file CLI (built by tools/build_zipapp.py). Runs on Python 3.10+.
+BOOT = Path(__file__).resolve().with_name("zipapp_boot.py")
+# Plain enough for any Python to compile, so an old one gets a message, not a SyntaxError.
+MAIN = """\
+# mxgw single-file CLI, built by tools/build_zipapp.py. Runs on Python 3.10+.
 import os
 import sys
 
 if sys.version_info < (3, 10):
-    sys.stderr.write("mxgw needs Python 3.10 or newer, not %s\\n" % sys.version.split()[0])
+    sys.stderr.write("mxgw needs Python 3.10 or newer, not " + sys.version.split()[0] + "\\n")
     sys.exit(2)
-# Only multidict's pure implementation is in this archive: do not look for its C extension.
-os.environ["MULTIDICT_NO_EXTENSIONS"] = "1"
 
-from mxgw.cli.main import main
+from _mxgw_boot import run
 
-sys.exit(main())
-'''
+sys.exit(run(os.path.dirname(os.path.abspath(__file__))))
+"""
 
 
 def member_target(name: str) -> PurePosixPath | None:
@@ -132,6 +133,7 @@ def build(out: Path, pythons: Sequence[str], source: Path | None = None,
         check_requires_python(chosen, pythons)
         extract(chosen, staging)
         (staging / "__main__.py").write_text(MAIN, encoding="utf-8")
+        shutil.copyfile(BOOT, staging / "_mxgw_boot.py")
         for path in staging.rglob("*"):
             os.utime(path, (EPOCH, EPOCH))
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,15 @@ import pytest
 
 import mxgw
 
-from .conftest import OTHER_PYTHONS, assert_smoke_report, check_loaded, find_python, run, tool
+from .conftest import (
+    OTHER_PYTHONS,
+    assert_smoke_report,
+    bare_env,
+    check_loaded,
+    find_python,
+    run,
+    tool,
+)
 
 
 def _python(version: str) -> str:
@@ -25,20 +33,22 @@ def _python(version: str) -> str:
 def test_zipapp_runs_smoke_isolated_from_an_empty_directory(
         version: str, zipapp: Path, bare_cwd: Path) -> None:
     python = _python(version)
-    shown = run([python, "-I", str(zipapp), "version", "--json"], bare_cwd)
+    env = bare_env(XDG_CACHE_HOME=str(bare_cwd.parent / "cache"))
+    shown = run([python, "-I", str(zipapp), "version", "--json"], bare_cwd, env)
     assert shown.returncode == 0, shown.stderr
     info = json.loads(shown.stdout)
     assert info["version"] == mxgw.__version__
     if version != "host":
         assert info["python"].startswith(version + ".")
-    smoke = run([python, "-I", str(zipapp), "smoke", "--sim", "--json"], bare_cwd)
+    smoke = run([python, "-I", str(zipapp), "smoke", "--sim", "--json"], bare_cwd, env)
     assert smoke.returncode == 0, smoke.stderr
     assert_smoke_report(smoke.stdout)
 
 
 def test_zipapp_loads_no_compiled_module_outside_the_stdlib(
         zipapp: Path, bare_cwd: Path) -> None:
-    report = check_loaded(sys.executable, ["--run-path", str(zipapp)], bare_cwd)
+    env = bare_env(XDG_CACHE_HOME=str(bare_cwd.parent / "cache"))
+    report = check_loaded(sys.executable, ["--run-path", str(zipapp)], bare_cwd, env)
     assert report["compiled"] == []
 
 
@@ -61,3 +71,33 @@ def test_the_same_wheels_build_the_same_archive(
     proc = tool("build_zipapp.py", "--wheelhouse", str(wheelhouse), "--out", str(again))
     assert proc.returncode == 0, proc.stderr
     assert again.read_bytes() == zipapp.read_bytes()
+
+
+def _smoke_with_cache(zipapp: Path, cwd: Path, prefix: Path) -> None:
+    proc = run([sys.executable, "-I", "-X", f"pycache_prefix={prefix}", str(zipapp),
+                "smoke", "--sim", "--json"], cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert_smoke_report(proc.stdout)
+
+
+def test_zipapp_keeps_its_bytecode_outside_the_archive_and_reuses_it(
+        zipapp: Path, bare_cwd: Path) -> None:
+    prefix = bare_cwd.parent / "pycache"
+    _smoke_with_cache(zipapp, bare_cwd, prefix)
+    cached = {p: p.stat().st_mtime_ns for p in prefix.rglob("*.pyc")}
+    assert any(p.name == "mxgw.client.pyc" for p in cached)
+    _smoke_with_cache(zipapp, bare_cwd, prefix)
+    # A warm run reads the cache and writes nothing new.
+    assert {p: p.stat().st_mtime_ns for p in prefix.rglob("*.pyc")} == cached
+
+
+def test_zipapp_runs_with_a_corrupt_or_unwritable_bytecode_cache(
+        zipapp: Path, bare_cwd: Path) -> None:
+    prefix = bare_cwd.parent / "pycache"
+    _smoke_with_cache(zipapp, bare_cwd, prefix)
+    for pyc in prefix.rglob("*.pyc"):
+        pyc.write_bytes(b"garbage")
+    _smoke_with_cache(zipapp, bare_cwd, prefix)
+    not_a_folder = bare_cwd.parent / "file"
+    not_a_folder.write_text("x")
+    _smoke_with_cache(zipapp, bare_cwd, not_a_folder)
