@@ -131,7 +131,7 @@ class GatewayService(pb.MxAccessGatewayBase):
                 yield event
                 sent += 1
                 if faults.drop_after_events and sent >= faults.drop_after_events \
-                        and self._drop_peer is not None:
+                        and self._drop_peer is not None and peer is not None:
                     log.info("dropping the connection of %s after %d events", session.id, sent)
                     self._drop_peer(peer)
                     await asyncio.sleep(5)  # the lost connection cancels this handler
