@@ -33,6 +33,7 @@ from ..errors import (
     RpcError,
     TransportError,
 )
+from .protojson import message_json
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_GRPC = 0, 1, 2, 3, 4
 EXIT_PROTOCOL, EXIT_MXACCESS, EXIT_DEADLINE, EXIT_REPLAY_GAP = 5, 6, 7, 8
@@ -55,19 +56,11 @@ def exit_code(exc: BaseException) -> int:
     return EXIT_UNEXPECTED
 
 
-def _prune(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _prune(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
-
-
 def to_jsonable(value: Any) -> Any:
     """Messages as protobuf-JSON (lowerCamelCase, full enum names, every scalar field, unset
     messages and oneof arms left out); containers recursively; datetimes as RFC 3339."""
     if isinstance(value, betterproto2.Message):
-        return _prune(value.to_dict(include_default_values=True))
+        return message_json(value)
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -1,0 +1,82 @@
+"""The CLI's fast protobuf-JSON is exactly betterproto2's `to_dict` (minus unset fields)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import betterproto2
+import pytest
+
+from mxgw import GatewayClient, MxAccessError, SparseArray, pb, to_mx_value
+from mxgw._proto.galaxy_repository import v1 as gr
+from mxgw.cli.protojson import message_json
+from mxgw.galaxy import GalaxyRepositoryClient
+from mxgw.sim import SimServer
+
+from ..conftest import TEST_KEY
+
+
+def reference(value: Any) -> Any:
+    if isinstance(value, betterproto2.Message):
+        return reference(value.to_dict(include_default_values=True))
+    if isinstance(value, dict):
+        return {k: reference(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [reference(v) for v in value]
+    return value
+
+
+def same(message: betterproto2.Message) -> None:
+    assert json.dumps(message_json(message)) == json.dumps(reference(message)), message
+
+
+def test_values_of_every_type() -> None:
+    for value, type_name in [
+        (True, None), (-5, None), (2**40, None), (1.5, "float"), (2.25, None), ("text", None),
+        (dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone.utc), None),
+        (dt.timedelta(seconds=1.5), None), (b"\x00\xff", None), ([1, 2], None),
+        (["a", "b"], None), ([1.5], "float[]"), (None, None), (SparseArray(4, {1: 7}), None),
+    ]:
+        same(to_mx_value(value, type_name))
+
+
+def test_requests_with_wrappers_and_optionals() -> None:
+    same(gr.DiscoverHierarchyRequest(max_depth=0, include_attributes=False,
+                                     category_ids=[1, 10], root_tag_name="X"))
+    same(gr.DiscoverHierarchyRequest())
+    same(pb.MxEvent(hresult=0, replay_gap=pb.ReplayGap(requested_after_sequence=2**40)))
+
+
+async def test_replies_events_and_galaxy_objects(sim: SimServer) -> None:
+    async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True) as client:
+        session = await client.open_session("protojson")
+        assert session.open_reply is not None
+        same(session.open_reply)
+        server = await session.register("protojson")
+        items = await session.subscribe_bulk(server, ["TestMachine_001.TestInt", "Bad.Tag"])
+        for result in items:
+            same(result)
+        handle = items[0].item_handle
+        async with session.events() as stream:
+            async for event in stream:
+                same(event)
+                if event.on_data_change is not None and event.item_handle == handle:
+                    break
+        for result in await session.write_bulk(server, [(handle, 5), (424242, 1)]):
+            same(result)
+        for result in await session.read_bulk(server, ["TestMachine_001.TestInt", "No.Tag"],
+                                              timeout_ms=500):
+            same(result)
+        with pytest.raises(MxAccessError) as failure:
+            await session.advise(server, 424242)
+        same(failure.value.reply)
+        same(await session.close())
+    async with GalaxyRepositoryClient.connect(sim.endpoint, api_key=TEST_KEY,
+                                              plaintext=True) as galaxy:
+        for obj in await galaxy.discover_hierarchy(tag_name_glob="TestMachine_00[12]"):
+            same(obj)
+        async for event in galaxy.watch_deploy_events():
+            same(event)
+            break
