@@ -170,9 +170,10 @@ def _read_result(session: SimSession, tag: str, item: Item, cached: bool) -> pb.
     )
 
 
-def _read_failure(tag: str, message: str, status: pb.MxStatusProxy) -> pb.BulkReadResult:
+def _read_failure(tag: str, message: str, status: pb.MxStatusProxy,
+                  quality: int = wire.QUALITY_BAD) -> pb.BulkReadResult:
     return pb.BulkReadResult(tag_address=tag, was_successful=False, value=wire.null_value(),
-                             quality=wire.QUALITY_BAD, statuses=[status], error_message=message)
+                             quality=quality, statuses=[status], error_message=message)
 
 
 @handles(K.READ_BULK, "read_bulk_command", "tag_addresses")
@@ -218,7 +219,8 @@ async def _read_bulk(session: SimSession, cmd: pb.ReadBulkCommand) -> Result:
             if delay > timeout:
                 message = f"no first value within {round(timeout * 1000)} ms"
                 results[index] = _read_failure(probe.reference, message, wire.status(
-                    wire.CAT_COMMUNICATION, wire.SRC_REQUESTING_LMX, 1, message))
+                    wire.CAT_COMMUNICATION, wire.SRC_REQUESTING_LMX, 1, message),
+                    wire.QUALITY_WAITING)
             else:
                 results[index] = _read_result(session, probe.reference, probe, False)
     return None, "bulk_read", pb.BulkReadReply(results=[r for r in results if r is not None])

@@ -147,6 +147,8 @@ async def test_read_bulk_cached_fresh_unknown_and_timeout(make_gateway: GatewayF
     assert reply.bulk_read is not None
     assert [r.was_successful for r in reply.bulk_read.results] == [False, True]
     assert "10 ms" in reply.bulk_read.results[0].error_message
+    assert reply.bulk_read.results[0].quality == 0x20  # Bad: waiting for initial data
+    assert reply.bulk_read.results[0].statuses[0].detail == 1  # RequestTimedOut
 
 
 async def test_bulks_over_the_entry_cap_are_invalid_requests(make_gateway: GatewayFactory) -> None:
