@@ -64,6 +64,7 @@ def status_text(status: pb.MxStatusProxy) -> str:
 
 
 def statuses_text(statuses: list[pb.MxStatusProxy]) -> str:
+    """Statuses, comma-separated (`no status` for none)."""
     return ", ".join(status_text(s) for s in statuses) if statuses else "no status"
 
 
@@ -117,6 +118,7 @@ def event_text(event: pb.MxEvent) -> str:
 
 
 def subscribe_result_text(result: pb.SubscribeResult) -> str:
+    """`ok    item 3      Tag.Attr` or `FAIL  -  Tag.Attr  why`."""
     ok = "ok  " if result.was_successful else "FAIL"
     handle = f"item {result.item_handle}" if result.item_handle else "-"
     error = f"  {result.error_message}" if result.error_message else ""
@@ -124,6 +126,7 @@ def subscribe_result_text(result: pb.SubscribeResult) -> str:
 
 
 def write_result_text(result: pb.BulkWriteResult) -> str:
+    """`ok    item 3` or `FAIL  item 3  why  hresult ...`."""
     ok = "ok  " if result.was_successful else "FAIL"
     tail = f"  {result.error_message}" if result.error_message else ""
     if result.hresult:
@@ -135,6 +138,7 @@ def write_result_text(result: pb.BulkWriteResult) -> str:
 
 
 def read_result_text(result: pb.BulkReadResult) -> str:
+    """`ok    cached  Tag.Attr = 42  quality 192 good  at ...` or `FAIL  Tag.Attr  why`."""
     if not result.was_successful:
         why = result.error_message or statuses_text(result.statuses)
         return f"FAIL  {result.tag_address}  {why}"
@@ -160,6 +164,7 @@ def galaxy_object_text(obj: gr.GalaxyObject, depth: int = 0) -> list[str]:
 
 
 def deploy_event_text(event: gr.DeployEvent) -> str:
+    """`#2 deployed 2026-...Z  200 object(s), 1782 attribute(s)`."""
     deployed = when(event.time_of_last_deploy) if event.time_of_last_deploy_present else "never"
     return (f"#{event.sequence} deployed {deployed}  {event.object_count} object(s), "
             f"{event.attribute_count} attribute(s)")
