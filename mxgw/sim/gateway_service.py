@@ -117,6 +117,8 @@ class GatewayService(pb.MxAccessGatewayBase):
                             f"session is FAULTED: {session.reason}")
         session.events.attach(message.after_worker_sequence)
         self.runtime.attached(session)
+        log.info("session %s: event stream attached (after %d)", session.id,
+                 message.after_worker_sequence)
         faults = self.runtime.faults
         peer = current_peer.get()
         sent = 0
@@ -139,3 +141,4 @@ class GatewayService(pb.MxAccessGatewayBase):
         finally:
             session.events.detach()
             self.runtime.detached(session)
+            log.info("session %s: event stream detached after %d events", session.id, sent)

@@ -63,10 +63,30 @@ async def test_sim_announces_serves_and_stops_cleanly_on_sigterm() -> None:
     assert key not in stderr
 
 
-async def test_sim_stops_cleanly_on_sigint_and_refuses_bad_flags() -> None:
-    process, _ = await _start()
-    code, stderr = await _stop(process, signal.SIGINT)
+async def test_sim_injects_faults_from_flags_and_stops_on_sigint() -> None:
+    process, announced = await _start("--fault-fail-fraction", "1",
+                                      "--fault-fail-status", "TIMEOUT")
+    try:
+        host, _, port = str(announced["endpoint"]).rpartition(":")
+        channel = Channel(host, int(port))
+        stub = pb.MxAccessGatewayStub(
+            channel, metadata={"authorization": f"Bearer {announced['apiKey']}"})
+        try:
+            opened = await stub.open_session(pb.OpenSessionRequest())
+            reply = await stub.invoke(pb.MxCommandRequest(
+                session_id=opened.session_id,
+                command=command(pb.RegisterCommand(client_name="x"))))
+            assert reply.protocol_status is not None
+            assert reply.protocol_status.code == pb.ProtocolStatusCode.TIMEOUT
+        finally:
+            channel.close()
+    finally:
+        code, stderr = await _stop(process, signal.SIGINT)
     assert code == 0, stderr
+    assert "fault injection on" in stderr
+
+
+async def test_sim_refuses_bad_flags_with_exit_2() -> None:
     bad = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mxgw.cli", "sim", "--port", "0", "--plaintext",
         "--fault-fail-status", "NOT_A_STATUS", stdout=asyncio.subprocess.PIPE,
