@@ -40,7 +40,8 @@ class RuntimeConfig:
     write_pending_first: bool = False
     """Report each accepted write first as Pending, then its result (as MXAccess may)."""
     event_rate: float = 1.0
-    """Multiplier of how often changing attributes change (2.0: twice as often)."""
+    """Multiplier of how often changing attributes change (2.0: twice as often; 0: only
+    writes change values)."""
     max_sessions: int = 64
     max_pending_commands: int = 128
     """Commands of one session in flight at once; more are RESOURCE_EXHAUSTED."""
