@@ -4,12 +4,16 @@
     pip install --no-index --find-links wheelhouse mxgw       # later, on the offline host
     python tools/wheelhouse.py --check DIR      # verify an existing folder, offline
 
+It also writes requirements-pyX.Y.txt, the exact pins of each Python's closure: a pip older
+than 20.3 does not skip a wheel whose Requires-Python refuses its interpreter, so on Python 3.10
+it needs `-r DIR/requirements-py3.10.txt`.
+
 One folder serves every supported Python on every platform. pip resolves the closure once per
 supported Python (`pip download --only-binary=:all: --platform any --implementation py
 --abi none --python-version X.Y`). pip evaluates environment markers against the interpreter
 that runs it, not the target, so each closure is then walked again here with the target's
 markers (on Linux, Windows and macOS, x86 and ARM) and anything pip left out is fetched too.
-The build fails loudly if a file in the result is not a pure `py3-none-any` wheel or if a
+The build fails loudly if a wheel in the result is not a pure `py3-none-any` wheel or if a
 closure is incomplete for any supported Python.
 """
 
@@ -191,8 +195,43 @@ def check_closures(folder: Path, pythons: Sequence[str], root_name: str = "mxgw"
     for python in pythons:
         found = closure(wheels, Requirement(root_name), python)
         problems += [f"Python {python}: nothing satisfies {r}" for r in found.missing]
+        lock = folder / lock_name(python)
+        if lock.exists() and lock.read_text(encoding="utf-8") != lock_text(found, python):
+            problems.append(f"{lock.name} does not pin this folder's closure for {python}")
     if problems:
         raise WheelhouseError("incomplete closure:\n  " + "\n  ".join(problems))
+
+
+def lock_name(python: str) -> str:
+    return f"requirements-py{python}.txt"
+
+
+def lock_text(found: Closure, python: str) -> str:
+    """Exact pins of one Python's closure, for a pip too old to pick by Requires-Python."""
+    pins = sorted(f"{w.name}=={w.version}" for w in found.wheels.values())
+    return (f"# mxgw's runtime closure on Python {python}: every pin is a wheel in this folder.\n"
+            "# pip 20.3+ needs none of this: pip install --no-index --find-links DIR mxgw\n"
+            f"# older pip: pip install --no-index --find-links DIR -r DIR/{lock_name(python)}\n"
+            + "".join(f"{pin}\n" for pin in pins))
+
+
+def write_locks(folder: Path, pythons: Sequence[str], root_name: str = "mxgw") -> None:
+    wheels = [read_wheel(p) for p in sorted(folder.glob("*.whl"))]
+    for python in pythons:
+        found = closure(wheels, Requirement(root_name), python)
+        (folder / lock_name(python)).write_text(lock_text(found, python), encoding="utf-8")
+
+
+def check_folder(folder: Path, pythons: Sequence[str]) -> None:
+    """Raise WheelhouseError unless `folder` holds pure wheels (and their locks) only, and
+    they install mxgw offline on every Python in `pythons`."""
+    files = sorted(folder.iterdir())
+    strays = [f.name for f in files if f.suffix != ".whl"
+              and not (f.name.startswith("requirements-py") and f.suffix == ".txt")]
+    if strays:
+        raise WheelhouseError(f"not wheels: {strays}")
+    check_pure(f for f in files if f.suffix == ".whl")
+    check_closures(folder, pythons)
 
 
 # ------------------------------------------------------------------------------- pip calls
@@ -259,17 +298,19 @@ def download_closure(dest: Path, root_wheel: Path, python: str,
 def build(out: Path, pythons: Sequence[str], find_links: Sequence[Path] = (),
           no_index: bool = False) -> list[Path]:
     """Write the wheelhouse to `out` (replacing a previous one) and return its files."""
-    if out.exists() and any(p.suffix != ".whl" for p in out.iterdir()):
-        raise WheelhouseError(f"{out} exists and holds more than wheels; not replacing it")
+    if out.exists():
+        try:
+            check_folder(out, ())
+        except WheelhouseError as exc:
+            raise WheelhouseError(f"{out} is not a wheelhouse; not replacing it ({exc})") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".wheelhouse-", dir=out.parent) as tmp:
         staging = Path(tmp) / "wheelhouse"
         root_wheel = build_mxgw_wheel(staging, find_links, no_index)
         for python in pythons:
             download_closure(staging, root_wheel, python, find_links, no_index)
-        files = sorted(staging.iterdir())
-        check_pure(files)
-        check_closures(staging, pythons)
+        write_locks(staging, pythons)
+        check_folder(staging, pythons)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -295,9 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     pythons = tuple(args.pythons or SUPPORTED)
     try:
         if args.check is not None:
+            check_folder(args.check, pythons)
             files = sorted(args.check.iterdir())
-            check_pure(files)
-            check_closures(args.check, pythons)
         else:
             files = build(args.out, pythons, args.find_links, args.no_index)
     except WheelhouseError as exc:
@@ -307,9 +347,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for f in files:
         print(f"{f.stat().st_size:>10,}  {f.name}")
     folder = files[0].parent if files else args.out
-    print(f"{total:>10,}  total, {len(files)} pure py3-none-any wheels for Python "
+    wheels = [f for f in files if f.suffix == ".whl"]
+    print(f"{total:>10,}  total, {len(wheels)} pure py3-none-any wheels for Python "
           f"{', '.join(pythons)}")
     print(f"install offline: pip install --no-index --find-links {folder} mxgw")
+    print(f"  pip < 20.3: also -r {folder / lock_name('X.Y')} (X.Y: the host's Python)")
     return 0
 
 

@@ -20,13 +20,21 @@ def _project(wheel: Path) -> str:
     return wheel.name.split("-")[0].lower().replace("_", "-")
 
 
+def _pins(text: str) -> set[str]:
+    return {line.strip().lower().replace("_", "-") for line in text.splitlines()
+            if line.strip() and not line.startswith("#")}
+
+
 def _bin(venv: Path, name: str) -> Path:
     return venv / ("Scripts" if os.name == "nt" else "bin") / name
 
 
 def test_wheelhouse_holds_the_runtime_closure_as_pure_wheels_only(wheelhouse: Path) -> None:
-    files = sorted(wheelhouse.iterdir())
+    files = sorted(f for f in wheelhouse.iterdir() if f.suffix == ".whl")
     assert RUNTIME <= {_project(f) for f in files}
+    others = {f.name for f in wheelhouse.iterdir() if f.suffix != ".whl"}
+    assert others == {f"requirements-py{v}.txt" for v in ("3.10", "3.11", "3.12", "3.13",
+                                                         "3.14", "3.15")}
     for wheel in files:
         python_tags, abi, platform = wheel.name[:-len(".whl")].split("-")[-3:]
         assert wheel.suffix == ".whl" and abi == "none" and platform == "any", wheel.name
@@ -49,6 +57,13 @@ def test_offline_install_into_a_fresh_venv_runs_smoke(
     installed = run([str(_bin(venv, "python")), "-m", "pip", "install", "--no-index",
                      "--find-links", str(wheelhouse), "mxgw"], bare_cwd, pip_env, timeout=300)
     assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    # The lock for this Python (for pip < 20.3) pins exactly what pip picked.
+    frozen = run([str(_bin(venv, "python")), "-m", "pip", "freeze"], bare_cwd, pip_env)
+    minor = run([str(_bin(venv, "python")), "-c",
+                 "import sys; print('%d.%d' % sys.version_info[:2])"], bare_cwd).stdout.strip()
+    lock = (wheelhouse / f"requirements-py{minor}.txt").read_text(encoding="utf-8")
+    assert _pins(frozen.stdout) == _pins(lock)
 
     smoke = run([str(_bin(venv, "mxgw")), "smoke", "--sim", "--json"], bare_cwd)
     assert smoke.returncode == 0, smoke.stderr
@@ -88,6 +103,21 @@ def test_check_fails_loudly_on_a_platform_wheel_or_a_hidden_extension(
     assert proc.returncode == 1
     assert "fastdict-1.0-cp311-cp311-manylinux_2_17_x86_64.whl" in proc.stderr
     assert "sneaky/_speed.cpython-311-x86_64-linux-gnu.so" in proc.stderr
+
+
+def test_check_fails_on_a_stray_file_or_a_lock_that_does_not_match(
+        wheelhouse: Path, tmp_path: Path) -> None:
+    stray = tmp_path / "stray"
+    shutil.copytree(wheelhouse, stray)
+    (stray / "notes.zip").write_bytes(b"PK")
+    proc = tool("wheelhouse.py", "--check", str(stray))
+    assert proc.returncode == 1 and "notes.zip" in proc.stderr
+    stale = tmp_path / "stale"
+    shutil.copytree(wheelhouse, stale)
+    lock = stale / "requirements-py3.12.txt"
+    lock.write_text(lock.read_text().replace("grpclib==", "grpclib==0.0.1\n# "))
+    proc = tool("wheelhouse.py", "--check", str(stale))
+    assert proc.returncode == 1 and "requirements-py3.12.txt" in proc.stderr
 
 
 def test_check_walks_markers_for_the_target_python_not_the_running_one(tmp_path: Path) -> None:
