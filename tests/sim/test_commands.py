@@ -298,3 +298,24 @@ async def test_writes_can_report_pending_before_their_result(
     await events.until(_write_complete(item))
     failed = await events.until(_write_complete(item))
     assert failed.hresult is not None and failed.hresult < 0
+
+
+async def test_unregister_removes_its_items_and_bad_arguments_fail_as_data(gw: Gateway) -> None:
+    session, server, events = await _setup(gw)
+    item = await gw.subscribe(session, server, "TestMachine_001.TestInt")
+    await events.until(is_data_change(item))
+    await gw.ok(session, pb.UnregisterCommand(server_handle=server))
+    for payload in (pb.AdviseCommand(server_handle=server, item_handle=item),
+                    pb.AddItemCommand(server_handle=server, item_definition="A.B"),
+                    pb.UnregisterCommand(server_handle=server)):
+        reply = await gw.invoke(session, payload)
+        assert reply.hresult == E_INVALIDARG, payload
+    other = await gw.register(session)
+    assert other != server
+    for payload in (pb.AddItemCommand(server_handle=other, item_definition="  "),
+                    pb.SetBufferedUpdateIntervalCommand(server_handle=other, interval_ms=0),
+                    pb.ArchestrAUserToIdCommand(server_handle=other, user_guid="nobody")):
+        reply = await gw.invoke(session, payload)
+        assert reply.protocol_status is not None
+        assert reply.protocol_status.code == pb.ProtocolStatusCode.MXACCESS_FAILURE, payload
+        assert reply.hresult < 0 and reply.diagnostic_message
