@@ -100,7 +100,9 @@ class SimServer:
     async def start(self) -> SimServer:
         context, self.ca_file = sim_server_context(self.config)
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: grpclib sets TCP_NODELAY only on sockets that say TCP; with
+        # proto 0 every reply waited ~40 ms for the client's delayed ACK (Nagle).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.config.host, self.config.port))
