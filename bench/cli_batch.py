@@ -14,13 +14,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import time
 from pathlib import Path
-
-import grpclib.protocol
 
 from mxgw import GatewayClient, MxAccessError
 from mxgw.sim import SimConfig, SimServer
@@ -112,27 +109,7 @@ def operations(sim: SimServer, sid: str, server: int, item: int) -> dict[str, li
     }
 
 
-def nodelay_on_accepted_sockets() -> None:
-    """Make the simulator's accepted sockets TCP_NODELAY, as a real gateway's are.
-
-    grpclib sets TCP_NODELAY only on sockets whose `proto` is IPPROTO_TCP; the
-    simulator listens on a socket made with proto 0, so without this each of its replies
-    waits ~40 ms for the client's delayed ACK and the bench would time Nagle's algorithm
-    instead of the CLI. (The client side sets it already.)"""
-    original = grpclib.protocol._set_nodelay
-
-    def set_nodelay(sock: socket.socket) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        else:
-            original(sock)
-
-    grpclib.protocol._set_nodelay = set_nodelay
-
-
-async def main(runs: int, nodelay: bool) -> None:
-    if nodelay:
-        nodelay_on_accepted_sockets()
+async def main(runs: int) -> None:
     os.environ[KEY_ENV] = KEY
     async with SimServer(SimConfig(api_keys=[KEY])) as sim:
         sid, server, item = await prepare(sim)
@@ -161,7 +138,4 @@ async def main(runs: int, nodelay: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="runs per operation and mode")
-    parser.add_argument("--nagle", action="store_true",
-                        help="leave the simulator's sockets as they are (replies wait ~40 ms)")
-    args = parser.parse_args()
-    asyncio.run(main(args.runs, not args.nagle))
+    asyncio.run(main(parser.parse_args().runs))
