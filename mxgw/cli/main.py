@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import MISSING, fields
 from typing import Any, NoReturn
@@ -47,7 +48,7 @@ class RootParser(Parser):
         for cmd in load_all().values():
             sub = self._commands.add_parser(
                 cmd.name, help=cmd.summary.split(". ")[0].rstrip(".") + ".",
-                description=cmd.summary, epilog=f"example:\n  {cmd.example}",
+                description=textwrap.fill(cmd.summary, 88), epilog=f"example:\n  {cmd.example}",
                 formatter_class=argparse.RawDescriptionHelpFormatter,
             )
             sub.set_defaults(_command=cmd)
@@ -61,6 +62,9 @@ class RootParser(Parser):
             _add_dataclass_options(cmd.flags, sub)
             if cmd.connects:
                 _add_dataclass_options(ConnectionFlags, sub.add_argument_group("connection"))
+            for action in sub._actions:  # `--max-events N` rather than `MAX_EVENTS`
+                if action.metavar is None and action.type in (int, float):
+                    action.metavar = "N" if action.type is int else "SECONDS"
 
     def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
                    namespace: None = None) -> argparse.Namespace:
