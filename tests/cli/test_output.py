@@ -145,3 +145,32 @@ async def test_a_key_in_a_mistyped_command_line_is_not_echoed() -> None:
         run = await run_cli_inprocess(*argv)
         assert run.code == 2
         assert key not in run.out + run.err and run.err.startswith("mxgw: error:")
+
+
+async def test_a_deadline_exits_7(cli: Cli, sim: SimServer) -> None:
+    sim.faults.latency_ms = 2000
+    run = await cli("open-session", "--timeout", "0.2")
+    assert run.code == 7
+    assert run.json["type"] == "deadline" and run.json["code"] == "DEADLINE_EXCEEDED"
+
+
+async def test_a_replay_gap_exits_8() -> None:
+    from mxgw.sim import RuntimeConfig, SimConfig
+    from mxgw.sim.events import EventLimits
+
+    config = SimConfig(api_keys=[TEST_KEY], runtime=RuntimeConfig(
+        first_value_delay=0.01, event_rate=50.0, events=EventLimits(replay_capacity=2)))
+    async with SimServer(config) as sim:
+        conn = ["--endpoint", sim.endpoint, "--plaintext", "--api-key", TEST_KEY, "--json"]
+        sid = (await run_cli_inprocess("open-session", *conn)).json["sessionId"]
+        server = (await run_cli_inprocess("register", "--session-id", sid, *conn)
+                  ).json["register"]["serverHandle"]
+        await run_cli_inprocess("subscribe-bulk", "--session-id", sid, "--server-handle",
+                                str(server), "--items", "TestMachine_001.TestDouble", *conn)
+        seen = (await run_cli_inprocess("stream-events", "--session-id", sid, "--max-events",
+                                        "6", "--timeout", "10", *conn)).json
+        assert [int(e["workerSequence"]) for e in seen] == [1, 2, 3, 4, 5, 6]
+        run = await run_cli_inprocess("stream-events", "--session-id", sid, "--after-sequence",
+                                      "1", "--timeout", "10", *conn)
+        assert run.code == 8
+        assert run.json["type"] == "replay_gap" and "sequence 1" in run.json["error"]
