@@ -5,6 +5,11 @@ compile every module it imports from source again. This keeps a bytecode cache o
 archive, as Python does in `__pycache__` for installed packages: one folder per archive
 content, path and interpreter, under sys.pycache_prefix when set, else the user's cache folder.
 A folder that cannot be written just means no cache; `-B` reads the cache but writes nothing.
+
+It also runs hermetically, as a PEX does by default: sys.path keeps the archive and the
+standard library only, so what the host has installed (site-packages, PYTHONPATH, .pth
+paths) cannot change it. That matters: betterproto2 imports pydantic, and with it
+pydantic-core's C extension, whenever it can find them.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import hashlib
 import importlib.util
 import marshal
 import os
+import site
 import sys
+import sysconfig
 import tempfile
 import zipimport
 from types import CodeType
@@ -47,6 +54,12 @@ class CachingZipImporter(zipimport.zipimporter):
     def __init__(self, path: str, cache: str) -> None:
         super().__init__(path)
         self._cache = cache
+
+    def get_filename(self, fullname: str) -> str:
+        # zipimport compiles the whole module just to name its file (import asks for it
+        # in find_spec); the archive holds sources only, so the name follows from the path.
+        suffix = os.sep + "__init__.py" if self.is_package(fullname) else ".py"
+        return self.archive + os.sep + self.prefix + fullname.rpartition(".")[2] + suffix
 
     def get_code(self, fullname: str) -> CodeType:
         path = os.path.join(self._cache, fullname + ".pyc")
@@ -101,8 +114,47 @@ def enable_bytecode_cache(archive: str) -> None:
         del sys.path_importer_cache[path]
 
 
+def _real(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def stdlib_entries(paths: list[str]) -> list[str]:
+    """The entries of `paths` that hold the standard library (never site-packages)."""
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix,
+            "installed_base": sys.base_prefix, "installed_platbase": sys.base_exec_prefix}
+    layout = sysconfig.get_paths(vars=base)
+    roots = {_real(p) for p in (layout["stdlib"], layout["platstdlib"],
+                                sysconfig.get_config_var("DESTSHARED") or layout["stdlib"],
+                                os.path.join(sys.base_exec_prefix, "DLLs"))}
+    exact = {_real(sys.base_prefix), _real(sys.base_exec_prefix),
+             _real(os.path.dirname(os.__file__))}
+    sites = {_real(p) for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    stdlib_zip = f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+    kept = []
+    for entry in paths:
+        if os.path.basename(entry) == stdlib_zip:
+            kept.append(entry)
+            continue
+        real = _real(entry or os.curdir)
+        parts = set(real.split(os.sep))
+        if real in sites or parts & {"site-packages", "dist-packages"}:
+            continue
+        if real in exact or any(real == r or real.startswith(r + os.sep) for r in roots):
+            kept.append(entry)
+    return kept
+
+
+def isolate(archive: str) -> None:
+    """Leave only the archive and the standard library on sys.path."""
+    stdlib = stdlib_entries(sys.path)
+    if any(_real(os.path.dirname(os.__file__)) == _real(p) for p in stdlib):
+        sys.path[:] = [archive, *stdlib]
+
+
 def run(archive: str) -> int:
     """Run the mxgw CLI from `archive`."""
+    archive = os.path.abspath(archive)
+    isolate(archive)
     # Only multidict's pure implementation is in the archive: skip the search for its C part.
     os.environ["MULTIDICT_NO_EXTENSIONS"] = "1"
     enable_bytecode_cache(archive)

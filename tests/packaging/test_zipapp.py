@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import sys
 import zipfile
+import zipimport
 from pathlib import Path
 
 import pytest
@@ -102,3 +105,34 @@ def test_zipapp_runs_with_a_corrupt_or_unwritable_bytecode_cache(
     not_a_folder = bare_cwd.parent / "file"
     not_a_folder.write_text("x")
     _run_with_cache(zipapp, bare_cwd, not_a_folder)
+
+
+def test_zipapp_ignores_what_the_host_has_installed(zipapp: Path, bare_cwd: Path) -> None:
+    # betterproto2 imports pydantic when it can find it: a host copy must stay out of reach.
+    shadow = bare_cwd.parent / "shadow" / "pydantic"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise RuntimeError('the host pydantic was imported')\n")
+    env = bare_env(PYTHONPATH=str(shadow.parent),
+                   XDG_CACHE_HOME=str(bare_cwd.parent / "cache"))
+    proc = run([sys.executable, str(zipapp), "smoke", "--sim", "--json"], bare_cwd, env)
+    assert proc.returncode == 0, proc.stderr
+    assert_smoke_report(proc.stdout)
+
+
+def test_cached_importer_names_files_as_zipimport_does(zipapp: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "zipapp_boot", Path(__file__).parents[2] / "tools" / "zipapp_boot.py")
+    assert spec is not None and spec.loader is not None
+    boot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(boot)
+    with zipfile.ZipFile(zipapp) as zf:
+        sources = [n for n in zf.namelist() if n.endswith(".py") and "/" in n]
+    assert sources
+    for name in sources:
+        parts = name[:-len(".py")].split("/")
+        if parts[-1] == "__init__":
+            parts.pop()
+        folder = os.path.join(str(zipapp), *parts[:-1])
+        plain = zipimport.zipimporter(folder)
+        cached = boot.CachingZipImporter(folder, os.devnull)
+        assert cached.get_filename(parts[-1]) == plain.get_filename(parts[-1]), name
