@@ -9,8 +9,9 @@ Python and every wheel's Requires-Python is checked against all the others. The 
 each dependency's .dist-info/METADATA (betterproto2 reads its own version through
 importlib.metadata, which finds it inside the zip) and drops tests, caches, stubs and C
 sources. Its start-up (tools/zipapp_boot.py) sets MULTIDICT_NO_EXTENSIONS=1 so multidict goes
-straight to its pure implementation, and keeps a bytecode cache outside the archive (Python
-writes none for modules imported from a zip).
+straight to its pure implementation, leaves only the archive and the standard library on
+sys.path (a host's site-packages cannot change it), and keeps a bytecode cache outside the
+archive (Python writes none for modules imported from a zip).
 """
 
 from __future__ import annotations
