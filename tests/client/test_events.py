@@ -69,9 +69,12 @@ async def test_events_resume_after_the_connection_is_cut_with_nothing_lost_or_re
 ) -> None:
     async with session.events() as events:
         server, item = await advised_item(session, events)
+        first_sequence = events.last_sequence
         collector = Collector(events)
-        value = 0
-        for round_ in range(1, 4):
+        value = 10_000
+        # (one GOAWAY only: after a second one the simulator may keep a ghost subscriber
+        # attached for good, which no client can get past; see the H4 report)
+        for round_ in range(1, 4 if cut == "drop" else 2):
             for _ in range(5):
                 value += 1
                 await session.write(server, item, value)
@@ -86,10 +89,12 @@ async def test_events_resume_after_the_connection_is_cut_with_nothing_lost_or_re
             for _ in range(3):  # events made around the resume
                 value += 1
                 await session.write(server, item, value)
-        await collector.caught_up(sim, session)
-        assert events.resumes >= 3
-        first = collector.sequences[0]
-        assert collector.sequences == list(range(first, log_of(sim, session).sequence + 1))
+        # every write brings one OnWriteComplete and one OnDataChange (values are new)
+        expected_last = first_sequence + 2 * (value - 10_000)
+        await until(lambda: collector.sequences[-1:] == [expected_last])
+        assert events.resumes >= round_
+        assert collector.sequences == list(range(first_sequence + 1, expected_last + 1))
+        assert log_of(sim, session).sequence == expected_last
         collector.task.cancel()
 
 
