@@ -57,6 +57,8 @@ class EventStream:
     ) -> None:
         if after_worker_sequence < 0:
             raise ConfigurationError("after_worker_sequence must be >= 0")
+        if max_resume_attempts < 0 or resume_backoff < 0:
+            raise ConfigurationError("max_resume_attempts and resume_backoff must be >= 0")
         self._client = client
         self._session_id = session_id
         self.last_sequence = after_worker_sequence

@@ -98,7 +98,10 @@ class Session:
 
     # ------------------------------------------------------------------ events
 
-    def events(self, after_worker_sequence: int = 0, *, resume: bool = True) -> EventStream:
+    def events(
+        self, after_worker_sequence: int = 0, *, resume: bool = True,
+        max_resume_attempts: int = 5, resume_backoff: float = 0.2,
+    ) -> EventStream:
         """This session's events, in order, resuming after dropped connections.
 
             async with session.events() as events:
@@ -109,12 +112,15 @@ class Session:
         on this Session first closes the previous one if it is still open, and (unless
         `after_worker_sequence` is given, or the previous one hit a replay gap) carries
         on after the last event the previous one delivered, so none is lost in between.
+        After a lost connection it retries `max_resume_attempts` times, waiting
+        `resume_backoff` seconds more each time (the first retry at once).
         """
         previous = self._events() if self._events is not None else None
         if after_worker_sequence == 0 and previous is not None and not previous.replay_gap:
             after_worker_sequence = previous.last_sequence
         stream = EventStream(self.client, self.id, after_worker_sequence, resume=resume,
-                             supersedes=previous)
+                             max_resume_attempts=max_resume_attempts,
+                             resume_backoff=resume_backoff, supersedes=previous)
         self._events = weakref.ref(stream)
         return stream
 

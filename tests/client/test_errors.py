@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from grpclib.const import Status
@@ -190,12 +191,14 @@ async def test_a_silent_peer_hits_the_connect_timeout() -> None:
     assert isinstance(caught.value, (mxgw.DeadlineExceededError, mxgw.TransportError))
 
 
-async def test_a_connection_lost_mid_stream_is_connection_lost(sim: SimServer,
-                                                              session: Session) -> None:
+@pytest.mark.parametrize("no_resume", [{"resume": False}, {"max_resume_attempts": 0}])
+async def test_a_connection_lost_mid_stream_is_connection_lost(
+    sim: SimServer, session: Session, no_resume: dict[str, Any],
+) -> None:
     server = await session.register("x")
     item = await session.add_item(server, "TestMachine_001.TestInt")
     await session.advise(server, item)
-    async with session.events(resume=False) as events:
+    async with session.events(**no_resume) as events:
         await asyncio.wait_for(events.__anext__(), 10)  # the stream is up
         assert await sim.drop_connections() == 1
         with pytest.raises(mxgw.ConnectionLostError) as caught:
