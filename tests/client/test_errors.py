@@ -164,11 +164,11 @@ async def test_a_local_deadline_on_a_stream(client: GatewayClient, session: Sess
 
 async def test_a_per_call_timeout_overrides_the_default(sim: SimServer,
                                                         session: Session) -> None:
-    sim.faults.latency_ms = 1000
+    sim.faults.latency_ms = 300
     with pytest.raises(mxgw.DeadlineExceededError):
         await session.invoke(pb.MxCommand(kind=pb.MxCommandKind.REGISTER,
                                           register_command=pb.RegisterCommand(client_name="x")),
-                             timeout=0.1)
+                             timeout=0.05)
 
 
 # ------------------------------------------------------------------ transport
