@@ -62,7 +62,8 @@ class EventStream:
         self._client = client
         self._session_id = session_id
         self.last_sequence = after_worker_sequence
-        """The worker_sequence of the last event delivered (0 before the first)."""
+        """The worker_sequence of the last event delivered (`after_worker_sequence` before
+        the first)."""
         self.resumes = 0
         """How many times the stream was reopened after a dropped connection."""
         self.replay_gap: pb.ReplayGap | None = None
