@@ -22,6 +22,7 @@ from .galaxy_query import (
     read_token,
 )
 from .galaxy_wire import encode_reply
+from .streams import ClosingServerStreams
 
 log = logging.getLogger("mxgw.sim.galaxy")
 
@@ -30,7 +31,7 @@ WATCH_BUFFER = 64
 a gap in `sequence`)."""
 
 
-class GalaxyService(gr.GalaxyRepositoryBase):
+class GalaxyService(ClosingServerStreams, gr.GalaxyRepositoryBase):
     """TestConnection, GetLastDeployTime, DiscoverHierarchy, WatchDeployEvents, BrowseChildren.
 
     `database_online = False` simulates a Galaxy Repository database failure

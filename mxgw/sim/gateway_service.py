@@ -16,6 +16,7 @@ from .connections import PeerAddress, current_peer
 from .registry import scope_of
 from .runtime import GatewayRuntime
 from .session import SimSession
+from .streams import ClosingServerStreams
 
 log = logging.getLogger("mxgw.sim")
 
@@ -31,7 +32,7 @@ def _ok(message: str = "") -> pb.ProtocolStatus:
     return pb.ProtocolStatus(code=pb.ProtocolStatusCode.OK, message=message)
 
 
-class GatewayService(pb.MxAccessGatewayBase):
+class GatewayService(ClosingServerStreams, pb.MxAccessGatewayBase):
     """OpenSession, CloseSession, Invoke and StreamEvents."""
 
     def __init__(self, runtime: GatewayRuntime,
