@@ -90,6 +90,13 @@ class _Protocol(H2Protocol):
 
 
 class _Channel(Channel):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # grpclib turns h2's outbound normalization off; it is what sends `authorization`
+        # as an HPACK never-indexed field: kept out of the compression table (no CRIME-style
+        # oracle) and shown as SENSITIVE_REDACTED in hpack's debug log instead of the key.
+        self._h2_config.normalize_outbound_headers = True
+
     def _protocol_factory(self) -> H2Protocol:
         return _Protocol(Handler(), self._config, self._h2_config)
 
