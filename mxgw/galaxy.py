@@ -18,7 +18,6 @@ from . import calls
 from ._proto.galaxy_repository import v1 as gr
 from .client import _Connecting
 from .errors import ConfigurationError, InvalidArgumentError
-from .galaxy_decode import FastBrowseChildrenReply, FastDiscoverHierarchyReply
 from .options import ApiKey, ClientOptions
 
 SERVICE = "/galaxy_repository.v1.GalaxyRepository/"
@@ -214,7 +213,7 @@ class GalaxyRepositoryClient:
         """One DiscoverHierarchy page, as the gateway returns it (a stale `page_token`
         raises InvalidArgumentError)."""
         reply: gr.DiscoverHierarchyReply = await self._unary(
-            "DiscoverHierarchy", request, FastDiscoverHierarchyReply)
+            "DiscoverHierarchy", request, gr.DiscoverHierarchyReply)
         self.pages_fetched += 1
         return reply
 
@@ -223,7 +222,7 @@ class GalaxyRepositoryClient:
     ) -> gr.BrowseChildrenReply:
         """One BrowseChildren page, as the gateway returns it."""
         reply: gr.BrowseChildrenReply = await self._unary(
-            "BrowseChildren", request, FastBrowseChildrenReply)
+            "BrowseChildren", request, gr.BrowseChildrenReply)
         self.pages_fetched += 1
         return reply
 
