@@ -51,8 +51,9 @@ class MxGatewayError(Exception):
 
     @property
     def code(self) -> str:
-        """The gRPC or protocol status name, or the kind."""
-        return self.kind
+        """The gRPC or protocol status name; for a local failure its kind in capitals
+        (`CONFIGURATION`, `CONNECT`, `TLS`...), so every code reads like a status name."""
+        return self.kind.upper()
 
 
 class ConfigurationError(MxGatewayError):

@@ -110,6 +110,7 @@ async def test_exit_codes_name_the_failing_layer(sim: SimServer) -> None:
     refused = await run_cli_inprocess("open-session", "--endpoint", "127.0.0.1:1",
                                       "--plaintext", "--json")
     assert refused.code == 3 and refused.json["type"] in ("connect", "transport")
+    assert refused.json["code"] == refused.json["type"].upper()  # codes read as status names
     both = await run_cli_inprocess("open-session", "--sim", "--plaintext", "--tls")
     assert both.code == 2 and "contradict" in both.err and both.out == ""
     missing = await run_cli_inprocess("register", "--sim", "--json")
