@@ -114,14 +114,6 @@ class Snapshot:
             return f"{self.hierarchical_name(self.parents[pos])}.{self.contained_name(pos)}"
         return self.tag(pos)
 
-    def contained_path(self, pos: int) -> str:
-        """Contained names from the top of the browse tree, joined by `/`."""
-        names = []
-        while pos >= 0:
-            names.append(self.contained_name(pos))
-            pos = self.parents[pos]
-        return "/".join(reversed(names))
-
     # ------------------------------------------------------------------ lookups
 
     def position_of_id(self, gobject_id: int) -> int | None:
