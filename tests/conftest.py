@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,14 @@ def run_cli(*args: str, stdin: str | None = None, timeout: float = 60,
         [sys.executable, "-m", "mxgw.cli", *args], input=stdin, capture_output=True,
         text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT,
     )
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until `predicate()` holds, or fail after `timeout` seconds.
+
+    For simulator state that has no event to await: it polls the event loop every 10 ms.
+    """
+    async def poll() -> None:
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(poll(), timeout)

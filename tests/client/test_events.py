@@ -12,17 +12,9 @@ from mxgw import EventStream, GatewayClient, Session
 from mxgw.sim import RuntimeConfig, SimConfig, SimServer
 from mxgw.sim.events import EventLimits
 
-from ..conftest import TEST_KEY
+from ..conftest import TEST_KEY, eventually
 
 TAG = "TestMachine_001.TestInt"
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait (polling the event loop, not the clock) until `condition()` holds."""
-    async def poll() -> None:
-        while not condition():  # noqa: ASYNC110 (simulator state has no event to await)
-            await asyncio.sleep(0.01)
-    await asyncio.wait_for(poll(), timeout)
 
 
 def log_of(sim: SimServer, session: Session) -> mxgw.sim.events.EventLog:
@@ -53,7 +45,7 @@ class Collector:
             self.sequences.append(event.worker_sequence)
 
     async def caught_up(self, sim: SimServer, session: Session) -> None:
-        await until(lambda: bool(self.sequences)
+        await eventually(lambda: bool(self.sequences)
                     and self.sequences[-1] == log_of(sim, session).sequence)
 
 
@@ -85,13 +77,13 @@ async def test_events_resume_after_the_connection_is_cut_with_nothing_lost_or_re
                 assert await sim.send_goaway(close_after=0.05) >= 1
             # A unary call is never retried (a write is not idempotent): wait until the
             # stream has noticed and reconnected before writing again.
-            await until(lambda r=round_: events.resumes >= r)  # type: ignore[misc]
+            await eventually(lambda r=round_: events.resumes >= r)  # type: ignore[misc]
             for _ in range(3):  # events made around the resume
                 value += 1
                 await session.write(server, item, value)
         # every write brings one OnWriteComplete and one OnDataChange (values are new)
         expected_last = first_sequence + 2 * (value - 10_000)
-        await until(lambda: collector.sequences[-1:] == [expected_last])
+        await eventually(lambda: collector.sequences[-1:] == [expected_last])
         assert events.resumes >= round_
         assert collector.sequences == list(range(first_sequence + 1, expected_last + 1))
         assert log_of(sim, session).sequence == expected_last
@@ -109,10 +101,10 @@ async def test_a_replay_gap_raises_replay_gap_error_with_the_gap() -> None:
             server, item = await advised_item(session, events)
             seen = events.last_sequence
             await sim.drop_connections()
-            await until(lambda: not log_of(sim, session).subscribed)
+            await eventually(lambda: not log_of(sim, session).subscribed)
             for value in range(10):  # ~20 events, more than the gateway keeps
                 await session.write(server, item, 100_000 + value)
-            await until(lambda: log_of(sim, session).sequence >= seen + 10)
+            await eventually(lambda: log_of(sim, session).sequence >= seen + 10)
             with pytest.raises(mxgw.ReplayGapError) as caught:
                 await events.__anext__()
             assert events.closed
@@ -145,7 +137,7 @@ async def test_cancelling_the_consumer_closes_the_stream_and_the_session_stays_u
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await until(lambda: not log_of(sim, session).subscribed)  # the gateway saw it end
+    await eventually(lambda: not log_of(sim, session).subscribed)  # the gateway saw it end
     assert sim.connection_count == 1  # the stream was reset, not the connection
     await _new_stream_works(session, server, item)
 
@@ -181,7 +173,7 @@ async def test_breaking_out_of_the_loop_closes_the_stream(
     item = await session.add_item(server, TAG)
     await session.advise(server, item)
     await asyncio.wait_for(leave(session), 10)
-    await until(lambda: not log_of(sim, session).subscribed)
+    await eventually(lambda: not log_of(sim, session).subscribed)
     await _new_stream_works(session, server, item)
 
 
@@ -199,7 +191,7 @@ async def test_a_new_stream_on_the_session_supersedes_an_abandoned_one(
     assert first.closed and not second.closed
     assert event.worker_sequence > first.last_sequence
     await second.aclose()
-    await until(lambda: not log_of(sim, session).subscribed)
+    await eventually(lambda: not log_of(sim, session).subscribed)
 
 
 async def test_a_real_second_subscriber_gets_already_exists(
@@ -256,7 +248,7 @@ async def test_aclose_from_another_task_ends_the_readers_loop(
     await asyncio.wait_for(started.wait(), 10)
     await events.aclose()  # while the reader waits for the next event
     assert await asyncio.wait_for(task, 10) == "loop ended"
-    await until(lambda: not log_of(sim, session).subscribed)
+    await eventually(lambda: not log_of(sim, session).subscribed)
     await _new_stream_works(session, server, item)
 
 
@@ -279,7 +271,7 @@ async def test_closing_the_client_ends_the_loop_without_reconnecting(sim: SimSer
     await asyncio.wait_for(started.wait(), 10)
     await client.close()
     await asyncio.wait_for(task, 10)  # ends quietly
-    await until(lambda: sim.connection_count == 0)
+    await eventually(lambda: sim.connection_count == 0)
     with pytest.raises(mxgw.ConfigurationError, match="closed"):
         await session.events().__anext__()
     with pytest.raises(mxgw.ConfigurationError, match=">= 0"):

@@ -213,11 +213,3 @@ async def gw(make_gateway: GatewayFactory) -> Gateway:
 
 def is_data_change(item: int) -> Callable[[pb.MxEvent], bool]:
     return lambda e: e.on_data_change is not None and e.item_handle == item
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait until `predicate()` holds (polling), or fail after `timeout`."""
-    async def poll() -> None:
-        while not predicate():  # noqa: ASYNC110 (simulator state has no event to await)
-            await asyncio.sleep(0.01)
-    await asyncio.wait_for(poll(), timeout)

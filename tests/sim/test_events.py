@@ -11,7 +11,8 @@ from mxgw.sim import RuntimeConfig
 from mxgw.sim.events import EventLimits
 from mxgw.sim.faults import FaultConfig
 
-from .conftest import Gateway, GatewayFactory, eventually, is_data_change
+from ..conftest import eventually
+from .conftest import Gateway, GatewayFactory, is_data_change
 
 FAST = "TestMachine_001.TestDouble"  # changes every 500 ms / event_rate
 

@@ -12,7 +12,8 @@ from grpclib.exceptions import GRPCError
 from mxgw._proto.mxaccess_gateway import v1 as pb
 from mxgw.sim import RuntimeConfig
 
-from .conftest import OK, Gateway, GatewayFactory, eventually
+from ..conftest import eventually
+from .conftest import OK, Gateway, GatewayFactory
 
 
 async def _closed_reason(gw: Gateway, session: str, timeout: float = 5.0) -> str:
