@@ -12,7 +12,7 @@ from grpclib.client import Channel
 from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
-from . import fastencode
+from .contract import codec
 from .errors import (
     RPC_ERRORS,
     ConnectError,
@@ -80,7 +80,7 @@ _TRANSLATED = (
 def encode_checked(message: Any, limit: int, method: str) -> bytes:
     """The request's bytes; RequestTooLargeError, before any call is opened, when they
     exceed the message size limit."""
-    data = fastencode.encode(message)
+    data = codec.encode(message)
     if len(data) > limit:
         raise RequestTooLargeError(method, len(data), limit)
     return data

@@ -59,10 +59,19 @@ def mxaccess_failure(reply: pb.MxCommandReply) -> MxAccessError | None:
     return MxAccessError("; ".join(parts), reply)
 
 
-def check_reply(reply: pb.MxCommandReply) -> pb.MxCommandReply:
-    """Raise for a protocol or MXAccess failure; return the reply otherwise."""
-    check_protocol(reply)
+def raise_for_mxaccess(reply: pb.MxCommandReply) -> pb.MxCommandReply:
+    """Raise MxAccessError for an MXAccess failure; return the reply otherwise.
+
+    The protocol status is checked once, where the reply is received
+    (`GatewayClient.invoke_raw`)."""
     failure = mxaccess_failure(reply)
     if failure is not None:
         raise failure
     return reply
+
+
+def check_reply(reply: pb.MxCommandReply) -> pb.MxCommandReply:
+    """Raise for a protocol or MXAccess failure; return the reply otherwise (for a reply
+    obtained without `invoke_raw`)."""
+    check_protocol(reply)
+    return raise_for_mxaccess(reply)

@@ -13,7 +13,7 @@ from grpclib.encoding.base import CodecBase
 from grpclib.events import SendRequest, listen
 from grpclib.protocol import H2Protocol
 
-from . import fastparse
+from .contract import codec
 from .errors import ConfigurationError, ConnectError, ReplyTooLargeError, TlsError
 from .options import ClientOptions
 
@@ -43,7 +43,7 @@ class LimitedProtoCodec(CodecBase):
         if len(data) > self.max_message_bytes:
             raise ReplyTooLargeError(len(data), self.max_message_bytes)
         if isinstance(message_type, type) and issubclass(message_type, betterproto2.Message):
-            return fastparse.parse(message_type, data)
+            return codec.parse(message_type, data)
         return message_type.parse(data)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import betterproto2
 
+from ..contract.codec import to_json
 from ..errors import (
     ConfigurationError,
     DeadlineExceededError,
@@ -33,7 +34,6 @@ from ..errors import (
     RpcError,
     TransportError,
 )
-from .protojson import message_json
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_GRPC = 0, 1, 2, 3, 4
 EXIT_PROTOCOL, EXIT_MXACCESS, EXIT_DEADLINE, EXIT_REPLAY_GAP = 5, 6, 7, 8
@@ -60,7 +60,7 @@ def to_jsonable(value: Any) -> Any:
     """Messages as protobuf-JSON (lowerCamelCase, full enum names, every scalar field, unset
     messages and oneof arms left out); containers recursively; datetimes as RFC 3339."""
     if isinstance(value, betterproto2.Message):
-        return message_json(value)
+        return to_json(value)
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

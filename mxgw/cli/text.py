@@ -10,6 +10,7 @@ import betterproto2
 
 from .._proto.galaxy_repository import v1 as gr
 from .._proto.mxaccess_gateway import v1 as pb
+from ..contract.events import is_replay_gap
 from ..failures import is_error_status
 from ..values import from_mx_value
 
@@ -93,8 +94,9 @@ def reply_text(reply: pb.MxCommandReply) -> str:
 
 def event_text(event: pb.MxEvent) -> str:
     """`#12 ON_DATA_CHANGE  server 1 item 2  = 42  quality 192 good  at ...`."""
-    if event.replay_gap is not None and event.family == pb.MxEventFamily.UNSPECIFIED:
+    if is_replay_gap(event):
         gap = event.replay_gap
+        assert gap is not None
         return (f"#- REPLAY_GAP  events after {gap.requested_after_sequence} are gone; oldest "
                 f"available {gap.oldest_available_sequence}: take a fresh snapshot")
     head = f"#{event.worker_sequence} {name(event.family)}  server {event.server_handle} " \

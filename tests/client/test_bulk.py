@@ -270,14 +270,16 @@ async def test_fifty_thousand_writes_come_back_as_fifty_thousand_ordered_results
 
 
 def test_entry_size_estimates_are_never_below_the_real_size() -> None:
-    from mxgw.bulk import WRITE_SECURED2, WriteDefaults, write_entries
+    from mxgw.bulk import entry_size
+    from mxgw.contract import commands
 
     values: list[Any] = [True, -1, 2**62, 1.5, "é" * 300, NOW, dt.timedelta(days=3),
                          b"\x00" * 99, [1, 2, 3], ["a", "bc"], None,
                          pb.MxValue(raw_diagnostic="x" * 50, raw_data_type=-1, int32_value=-5)]
-    entries, sizes = write_entries(
-        WRITE_SECURED2, [WriteItem(2**31 - 1, v) for v in values],
-        WriteDefaults(current_user_id=2**31 - 1, verifier_user_id=2**31 - 1, timestamp=NOW))
-    command = pb.WriteSecured2BulkCommand
-    for entry, size in zip(entries, sizes, strict=True):
-        assert len(bytes(command(entries=[entry]))) <= size
+    command = commands.write_secured2_bulk(
+        2**31 - 1, [WriteItem(2**31 - 1, v) for v in values],
+        current_user_id=2**31 - 1, verifier_user_id=2**31 - 1, timestamp=NOW)
+    entries = command.write_secured2_bulk_command.entries
+    assert len(entries) == len(values)
+    for entry in entries:
+        assert len(bytes(pb.WriteSecured2BulkCommand(entries=[entry]))) <= entry_size(entry)

@@ -1,4 +1,4 @@
-"""The client's metadata-driven parser (mxgw.fastparse) decodes Galaxy pages exactly as the
+"""The client's metadata-driven parser (mxgw.contract.codec) decodes Galaxy pages exactly as the
 generated parser does."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mxgw import gr
-from mxgw.fastparse import parse
+from mxgw.contract.codec import parse
 from mxgw.sim.galaxy_wire import varint
 
 INT32 = st.integers(-(2**31), 2**31 - 1)

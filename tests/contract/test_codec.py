@@ -1,4 +1,5 @@
-"""The fast parser and encoder give exactly what the generated code gives."""
+"""The codec parses and encodes exactly as the generated code does, byte for byte, and keeps
+the fields our reconstructed contract does not know."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mxgw import pb, to_mx_value
-from mxgw.fastencode import encode
-from mxgw.fastparse import parse
+from mxgw.contract import codec
+from mxgw.contract.codec import encode, parse
 
 INT32 = st.integers(-(2**31), 2**31 - 1)
 TEXT = st.text(max_size=20)
@@ -91,14 +92,18 @@ REQUESTS = st.builds(
 def test_replies_parse_and_encode_the_same(reply: pb.MxCommandReply) -> None:
     data = bytes(reply)
     assert encode(reply) == data
-    assert parse(pb.MxCommandReply, data) == pb.MxCommandReply.parse(data)
+    fast, reference = parse(pb.MxCommandReply, data), pb.MxCommandReply.parse(data)
+    assert fast == reference
+    assert bytes(fast) == bytes(reference) == data
 
 
 @given(EVENTS)
 def test_events_parse_and_encode_the_same(event: pb.MxEvent) -> None:
     data = bytes(event)
     assert encode(event) == data
-    assert parse(pb.MxEvent, data) == pb.MxEvent.parse(data)
+    fast, reference = parse(pb.MxEvent, data), pb.MxEvent.parse(data)
+    assert fast == reference
+    assert bytes(fast) == bytes(reference) == data
 
 
 @given(REQUESTS)
@@ -125,3 +130,66 @@ def test_the_last_arm_of_a_oneof_wins_as_protobuf_says() -> None:
     data = bytes(to_mx_value(5)) + bytes(to_mx_value("text"))
     value = parse(pb.MxValue, data)
     assert value.string_value == "text" and value.int32_value is None
+
+
+# ---------------------------------------------------------------------- unknown fields
+
+def _field(number: int, wire_type: int, payload: bytes) -> bytes:
+    return codec.varint(number << 3 | wire_type) + payload
+
+
+UNKNOWN = st.lists(st.one_of(
+    st.builds(lambda n, v: _field(n, 0, codec.varint(v)), st.integers(40, 2000),
+              st.integers(0, 2**64 - 1)),
+    st.builds(lambda n, b: _field(n, 2, codec.varint(len(b)) + b), st.integers(40, 2000),
+              st.binary(max_size=12)),
+    st.builds(lambda n, b: _field(n, 5, b), st.integers(40, 2000), st.binary(min_size=4,
+                                                                              max_size=4)),
+    st.builds(lambda n, b: _field(n, 1, b), st.integers(40, 2000), st.binary(min_size=8,
+                                                                              max_size=8)),
+), min_size=1, max_size=4).map(b"".join)
+
+
+@given(EVENTS, UNKNOWN, UNKNOWN)
+def test_unknown_fields_survive_a_round_trip_at_every_level(
+    event: pb.MxEvent, outer: bytes, inner: bytes
+) -> None:
+    """A newer gateway's extra fields (in the event and in a nested message) are kept:
+    re-encoding gives the bytes received, as betterproto2's own parser does."""
+    change = event.on_data_change or pb.OnDataChangeEvent(quality=192)
+    nested = bytes(change) + inner
+    data = bytes(pb.MxEvent(session_id=event.session_id, worker_sequence=event.worker_sequence,
+                            family=event.family)) + _field(20, 2, codec.varint(len(nested))
+                                                           + nested) + outer
+    fast, reference = parse(pb.MxEvent, data), pb.MxEvent.parse(data)
+    assert bytes(fast) == bytes(reference)
+    assert encode(fast) == bytes(reference)
+
+
+def test_an_unknown_field_from_a_newer_gateway_is_kept_not_dropped() -> None:
+    reply = pb.MxCommandReply(session_id="s", hresult=-1, register=pb.RegisterReply(7))
+    extra = _field(99, 2, b"\x05hello") + _field(100, 0, b"\x2a")
+    data = bytes(reply) + extra
+    parsed = parse(pb.MxCommandReply, data)
+    assert parsed.register == pb.RegisterReply(7)
+    assert bytes(parsed) == data  # equality alone would hide a dropped field
+    assert encode(parsed) == data
+
+
+def test_the_one_metadata_reader_matches_the_pinned_betterproto2() -> None:
+    """The codec reads betterproto2's private class metadata in one function; this fails
+    when a betterproto2 upgrade changes its shape (check `_betterproto_fields` then)."""
+    import betterproto2
+
+    assert betterproto2.__version__.startswith("0.10."), betterproto2.__version__
+    specs = {spec.name: spec for spec in codec.fields(pb.MxValue)}
+    assert specs["int32_value"].number == 10 and specs["int32_value"].group is not None
+    assert specs["timestamp_value"].wrapped and specs["timestamp_value"].target.__name__ == \
+        "Timestamp"
+    assert specs["array_value"].target is pb.MxArray
+    assert specs["data_type"].target is pb.MxDataType
+    assert [s.name for s in codec.fields(pb.ReadBulkCommand)] == [
+        "server_handle", "tag_addresses", "timeout_ms"]
+    assert codec.fields(pb.ReadBulkCommand)[1].repeated
+    parsed = pb.RegisterReply.parse(b"\xf8\x06\x01")  # field 111, varint 1
+    assert parsed._unknown_fields == b"\xf8\x06\x01"

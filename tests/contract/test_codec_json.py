@@ -1,4 +1,5 @@
-"""The CLI's fast protobuf-JSON is exactly betterproto2's `to_dict` (minus unset fields)."""
+"""The codec's protobuf-JSON (what the CLI prints) is betterproto2's `to_dict`, minus unset
+fields."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from mxgw import GatewayClient, MxAccessError, SparseArray, pb, to_mx_value
 from mxgw._proto.galaxy_repository import v1 as gr
-from mxgw.cli.protojson import message_json
+from mxgw.contract.codec import to_json as message_json
 from mxgw.galaxy import GalaxyRepositoryClient
 from mxgw.sim import SimServer
 

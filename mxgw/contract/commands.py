@@ -1,0 +1,436 @@
+"""Commands as values: pure, validated builders of every MxCommand kind.
+
+    commands.write(1, 7, 42)                  -> MxCommand(kind=WRITE, write_command=...)
+    commands.subscribe_bulk(1, ["A.X", "B.Y"]) -> MxCommand(kind=SUBSCRIBE_BULK, ...)
+
+Which oneof arm carries which kind is not typed out here: `ARMS` is derived from the
+generated `MxCommand` (arm `<name>_command` carries kind `<NAME>`), so a kind added to
+the proto is known to the client, the CLI and the simulator's dispatch at once. A
+builder checks every input before anything is sent: ConfigurationError (or
+ValueConversionError) for a bad argument, BulkEntryError with the entry's index for a
+bad bulk entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import betterproto2
+
+from .._proto.mxaccess_gateway import v1 as pb
+from ..errors import BulkEntryError, ConfigurationError, ValueConversionError
+from . import checks, codec
+from .values import to_mx_value
+
+K = pb.MxCommandKind
+_ARM_SUFFIX = "_command"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """How one command kind travels: its MxCommand arm and, for a bulk kind, where its
+    entries and results are."""
+
+    kind: pb.MxCommandKind
+    name: str
+    """The MxCommand oneof arm (`write_command`)."""
+    payload_type: type[Any]
+    entries: str | None
+    """The payload's repeated field of entries (bulk kinds), else None."""
+    result: str | None
+    """The MxCommandReply arm holding the typed result, if the kind has one."""
+
+
+_BULK_RESULTS = {
+    K.ADD_ITEM_BULK: "bulk_subscribe", K.ADVISE_ITEM_BULK: "bulk_subscribe",
+    K.REMOVE_ITEM_BULK: "bulk_subscribe", K.UN_ADVISE_ITEM_BULK: "bulk_subscribe",
+    K.SUBSCRIBE_BULK: "bulk_subscribe", K.UNSUBSCRIBE_BULK: "bulk_subscribe",
+    K.WRITE_BULK: "bulk_write", K.WRITE2_BULK: "bulk_write",
+    K.WRITE_SECURED_BULK: "bulk_write", K.WRITE_SECURED2_BULK: "bulk_write",
+    K.READ_BULK: "bulk_read",
+}
+"""The reply arm of each bulk kind (the one fact the generated code does not carry)."""
+
+
+def _derive_arms() -> dict[pb.MxCommandKind, Arm]:
+    reply_arms = {spec.name for spec in codec.oneof_arms(pb.MxCommandReply, "result")}
+    arms: dict[pb.MxCommandKind, Arm] = {}
+    for spec in codec.oneof_arms(pb.MxCommand, "payload"):
+        base = spec.name.removesuffix(_ARM_SUFFIX)
+        kind = pb.MxCommandKind[base.upper()]  # a KeyError here: the proto broke the naming rule
+        repeated = [f.name for f in codec.fields(spec.target) if f.repeated]
+        entries = repeated[0] if len(repeated) == 1 else None
+        result = _BULK_RESULTS.get(kind) or (base if base in reply_arms else None)
+        arms[kind] = Arm(kind, spec.name, spec.target, entries, result)
+    return arms
+
+
+ARMS: dict[pb.MxCommandKind, Arm] = _derive_arms()
+"""Every command kind the contract carries, with its arm."""
+_BY_PAYLOAD = {arm.payload_type: arm for arm in ARMS.values()}
+
+
+def arm(kind: pb.MxCommandKind) -> Arm:
+    """The arm of a command kind (ConfigurationError for a kind with no payload arm)."""
+    found = ARMS.get(kind)
+    if found is None:
+        raise ConfigurationError(f"command kind {kind!r} has no payload in this contract")
+    return found
+
+
+def command(payload: betterproto2.Message) -> pb.MxCommand:
+    """The MxCommand carrying `payload`, its kind and arm derived from the payload's type."""
+    found = _BY_PAYLOAD.get(type(payload))
+    if found is None:
+        raise ConfigurationError(f"{type(payload).__name__} is not an MxCommand payload")
+    arms: dict[str, Any] = {found.name: payload}
+    return pb.MxCommand(kind=found.kind, **arms)
+
+
+def payload_of(cmd: pb.MxCommand) -> tuple[Arm | None, Any]:
+    """The arm of a command's kind and the payload it carries (None, None when unset).
+
+    The arm's name may differ from the arm actually set: callers compare them."""
+    _, payload = betterproto2.which_one_of(cmd, "payload")
+    return ARMS.get(cmd.kind), payload
+
+
+def result_of(reply: pb.MxCommandReply, kind: pb.MxCommandKind) -> Any:
+    """The typed result of a reply to a command of `kind`, or None."""
+    name = arm(kind).result
+    return getattr(reply, name) if name is not None else None
+
+
+def return_int(reply: pb.MxCommandReply) -> int:
+    """The integer return value of a reply without a typed result (0 when none)."""
+    value = reply.return_value
+    if value is not None:
+        for name in ("int32_value", "int64_value"):
+            found = getattr(value, name)
+            if found is not None:
+                return int(found)
+    return 0
+
+
+# ---------------------------------------------------------------------- one item
+
+def register(client_name: str) -> pb.MxCommand:
+    """Register with MXAccess (the reply carries the server handle)."""
+    return command(pb.RegisterCommand(client_name=checks.text("client_name", client_name)))
+
+
+def unregister(server_handle: int) -> pb.MxCommand:
+    return command(pb.UnregisterCommand(
+        server_handle=checks.handle("server_handle", server_handle)))
+
+
+def add_item(server_handle: int, item: str) -> pb.MxCommand:
+    """Add an item by reference (`Tag.Attribute`)."""
+    return command(pb.AddItemCommand(server_handle=checks.handle("server_handle", server_handle),
+                                     item_definition=checks.text("item", item)))
+
+
+def add_item2(server_handle: int, item: str, context: str) -> pb.MxCommand:
+    """Add an item with a context string."""
+    return command(pb.AddItem2Command(
+        server_handle=checks.handle("server_handle", server_handle),
+        item_definition=checks.text("item", item), item_context=_string("context", context)))
+
+
+def add_buffered_item(server_handle: int, item: str, context: str = "") -> pb.MxCommand:
+    """Add a buffered item (updates arrive as OnBufferedDataChange)."""
+    return command(pb.AddBufferedItemCommand(
+        server_handle=checks.handle("server_handle", server_handle),
+        item_definition=checks.text("item", item), item_context=_string("context", context)))
+
+
+def set_buffered_update_interval(server_handle: int, interval_ms: int) -> pb.MxCommand:
+    return command(pb.SetBufferedUpdateIntervalCommand(
+        server_handle=checks.handle("server_handle", server_handle),
+        interval_ms=checks.handle("interval_ms", interval_ms)))
+
+
+def _item(payload_type: type[Any], server_handle: int, item_handle: int) -> pb.MxCommand:
+    return command(payload_type(server_handle=checks.handle("server_handle", server_handle),
+                                item_handle=checks.handle("item_handle", item_handle)))
+
+
+def remove_item(server_handle: int, item_handle: int) -> pb.MxCommand:
+    return _item(pb.RemoveItemCommand, server_handle, item_handle)
+
+
+def advise(server_handle: int, item_handle: int) -> pb.MxCommand:
+    """Start OnDataChange events for an item."""
+    return _item(pb.AdviseCommand, server_handle, item_handle)
+
+
+def advise_supervisory(server_handle: int, item_handle: int) -> pb.MxCommand:
+    return _item(pb.AdviseSupervisoryCommand, server_handle, item_handle)
+
+
+def unadvise(server_handle: int, item_handle: int) -> pb.MxCommand:
+    return _item(pb.UnAdviseCommand, server_handle, item_handle)
+
+
+def suspend(server_handle: int, item_handle: int) -> pb.MxCommand:
+    return _item(pb.SuspendCommand, server_handle, item_handle)
+
+
+def activate(server_handle: int, item_handle: int) -> pb.MxCommand:
+    return _item(pb.ActivateCommand, server_handle, item_handle)
+
+
+def write(server_handle: int, item_handle: int, value: Any, *, type_name: str | None = None,
+          user_id: int = 0) -> pb.MxCommand:
+    """Write a value (`type_name` forces its type: "int64", "float", "double[]"...)."""
+    return command(pb.WriteCommand(
+        server_handle=checks.handle("server_handle", server_handle),
+        item_handle=checks.handle("item_handle", item_handle),
+        value=to_mx_value(value, type_name), user_id=checks.user_id("user_id", user_id)))
+
+
+def write2(server_handle: int, item_handle: int, value: Any, timestamp: dt.datetime, *,
+           type_name: str | None = None, user_id: int = 0) -> pb.MxCommand:
+    """Write a value with a source timestamp."""
+    return command(pb.Write2Command(
+        server_handle=checks.handle("server_handle", server_handle),
+        item_handle=checks.handle("item_handle", item_handle),
+        value=to_mx_value(value, type_name), user_id=checks.user_id("user_id", user_id),
+        timestamp_value=checks.aware_utc("timestamp", timestamp)))
+
+
+def write_secured(server_handle: int, item_handle: int, value: Any, *, current_user_id: int,
+                  verifier_user_id: int = 0, type_name: str | None = None) -> pb.MxCommand:
+    """Write a SecuredWrite / VerifiedWrite attribute as authenticated users."""
+    return command(pb.WriteSecuredCommand(
+        server_handle=checks.handle("server_handle", server_handle),
+        item_handle=checks.handle("item_handle", item_handle),
+        current_user_id=checks.user_id("current_user_id", current_user_id),
+        verifier_user_id=checks.user_id("verifier_user_id", verifier_user_id),
+        value=to_mx_value(value, type_name)))
+
+
+def write_secured2(server_handle: int, item_handle: int, value: Any, timestamp: dt.datetime,
+                   *, current_user_id: int, verifier_user_id: int = 0,
+                   type_name: str | None = None) -> pb.MxCommand:
+    """WriteSecured with a source timestamp."""
+    return command(pb.WriteSecured2Command(
+        server_handle=checks.handle("server_handle", server_handle),
+        item_handle=checks.handle("item_handle", item_handle),
+        current_user_id=checks.user_id("current_user_id", current_user_id),
+        verifier_user_id=checks.user_id("verifier_user_id", verifier_user_id),
+        value=to_mx_value(value, type_name),
+        timestamp_value=checks.aware_utc("timestamp", timestamp)))
+
+
+def authenticate_user(server_handle: int, user_name: str, password: str) -> pb.MxCommand:
+    """Authenticate a user (`DOMAIN\\user` allowed); the reply carries the user id."""
+    return command(pb.AuthenticateUserCommand(
+        server_handle=checks.handle("server_handle", server_handle),
+        user_name=checks.text("user_name", user_name), password=_string("password", password)))
+
+
+def archestra_user_to_id(server_handle: int, user_guid: str) -> pb.MxCommand:
+    """Map an ArchestrA user GUID to a user id."""
+    return command(pb.ArchestrAUserToIdCommand(
+        server_handle=checks.handle("server_handle", server_handle),
+        user_guid=checks.text("user_guid", user_guid)))
+
+
+def _string(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
+# ---------------------------------------------------------------------- bulk
+
+@dataclass(frozen=True)
+class WriteItem:
+    """One entry of a bulk write.
+
+    Fields left at their default take the bulk call's keyword defaults (`type_name`,
+    `user_id`, `timestamp`, `current_user_id`, `verifier_user_id`); a `(item_handle,
+    value)` tuple is the same as `WriteItem(item_handle, value)`.
+    """
+
+    item_handle: int
+    value: Any
+    type_name: str | None = None
+    user_id: int = 0
+    timestamp: dt.datetime | None = None
+    current_user_id: int = 0
+    verifier_user_id: int = 0
+
+
+WriteEntry = WriteItem | tuple[int, Any]
+
+
+def _entries(values: Iterable[Any], what: str) -> list[Any]:
+    if isinstance(values, (str, bytes)):
+        kind = "string" if isinstance(values, str) else "bytes object"
+        raise BulkEntryError(0, f"{what} must be a list of entries, not one {kind}")
+    return list(values)
+
+
+def _tags(tag_addresses: Iterable[str]) -> list[str]:
+    tags = _entries(tag_addresses, "tag_addresses")
+    for index, tag in enumerate(tags):
+        if not isinstance(tag, str) or not tag.strip():
+            raise BulkEntryError(index, f"a tag address must be a non-empty string, got {tag!r}")
+    return tags
+
+
+def _handles(item_handles: Iterable[int]) -> list[int]:
+    handles = _entries(item_handles, "item_handles")
+    for index, value in enumerate(handles):
+        try:
+            checks.handle("item handle", value)
+        except ConfigurationError as exc:
+            raise BulkEntryError(index, str(exc)) from None
+    return handles
+
+
+def _by_tags(payload_type: type[Any], server_handle: int, tags: Iterable[str],
+             **fields: Any) -> pb.MxCommand:
+    return command(payload_type(server_handle=checks.handle("server_handle", server_handle),
+                                tag_addresses=_tags(tags), **fields))
+
+
+def _by_handles(payload_type: type[Any], server_handle: int,
+                item_handles: Iterable[int]) -> pb.MxCommand:
+    return command(payload_type(server_handle=checks.handle("server_handle", server_handle),
+                                item_handles=_handles(item_handles)))
+
+
+def add_item_bulk(server_handle: int, tag_addresses: Iterable[str]) -> pb.MxCommand:
+    return _by_tags(pb.AddItemBulkCommand, server_handle, tag_addresses)
+
+
+def subscribe_bulk(server_handle: int, tag_addresses: Iterable[str]) -> pb.MxCommand:
+    """AddItem + Advise per tag address."""
+    return _by_tags(pb.SubscribeBulkCommand, server_handle, tag_addresses)
+
+
+def read_bulk(server_handle: int, tag_addresses: Iterable[str], *,
+              timeout_ms: int = 0) -> pb.MxCommand:
+    """Read tags once, waiting up to `timeout_ms` for a first value (0: the gateway's
+    default)."""
+    return _by_tags(pb.ReadBulkCommand, server_handle, tag_addresses,
+                    timeout_ms=checks.user_id("timeout_ms", timeout_ms))
+
+
+def advise_item_bulk(server_handle: int, item_handles: Iterable[int]) -> pb.MxCommand:
+    return _by_handles(pb.AdviseItemBulkCommand, server_handle, item_handles)
+
+
+def remove_item_bulk(server_handle: int, item_handles: Iterable[int]) -> pb.MxCommand:
+    return _by_handles(pb.RemoveItemBulkCommand, server_handle, item_handles)
+
+
+def unadvise_item_bulk(server_handle: int, item_handles: Iterable[int]) -> pb.MxCommand:
+    return _by_handles(pb.UnAdviseItemBulkCommand, server_handle, item_handles)
+
+
+def unsubscribe_bulk(server_handle: int, item_handles: Iterable[int]) -> pb.MxCommand:
+    """UnAdvise + RemoveItem per item handle."""
+    return _by_handles(pb.UnsubscribeBulkCommand, server_handle, item_handles)
+
+
+def _as_item(index: int, item: Any) -> WriteItem:
+    if isinstance(item, WriteItem):
+        return item
+    if isinstance(item, tuple) and len(item) == 2:
+        return WriteItem(item[0], item[1])
+    raise BulkEntryError(index, f"expected a WriteItem or an (item_handle, value) tuple, "
+                                f"got {type(item).__name__}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults: WriteItem,
+                   *, secured: bool, timed: bool) -> list[Any]:
+    if isinstance(items, (str, bytes, WriteItem)):
+        raise BulkEntryError(0, "items must be a list of WriteItem or (item_handle, value)")
+    entries: list[Any] = []
+    for index, raw in enumerate(items):
+        item = _as_item(index, raw)
+        try:
+            fields: dict[str, Any] = {
+                "item_handle": checks.handle("item handle", item.item_handle)}
+            try:
+                fields["value"] = to_mx_value(item.value, item.type_name or defaults.type_name)
+            except ValueConversionError as exc:
+                raise ValueConversionError(f"value {_short(item.value)}: {exc}") from None
+            if secured:
+                fields["current_user_id"] = checks.user_id(
+                    "current_user_id", item.current_user_id or defaults.current_user_id)
+                fields["verifier_user_id"] = checks.user_id(
+                    "verifier_user_id", item.verifier_user_id or defaults.verifier_user_id)
+            else:
+                fields["user_id"] = checks.user_id("user_id", item.user_id or defaults.user_id)
+            if timed:
+                when = item.timestamp or defaults.timestamp
+                if when is None:
+                    raise ConfigurationError(
+                        "this write needs a timestamp (per item or timestamp=)")
+                fields["timestamp_value"] = checks.aware_utc("timestamp", when)
+        except ConfigurationError as exc:
+            raise BulkEntryError(index, str(exc)) from None
+        entries.append(entry_type(**fields))
+    return entries
+
+
+def _write_bulk(payload_type: type[Any], server_handle: int, items: Iterable[WriteEntry],
+                defaults: WriteItem, *, secured: bool, timed: bool) -> pb.MxCommand:
+    server = checks.handle("server_handle", server_handle)
+    entry_type = next(f.target for f in codec.fields(payload_type) if f.name == "entries")
+    entries = _write_entries(entry_type, items, defaults, secured=secured, timed=timed)
+    return command(payload_type(server_handle=server, entries=entries))
+
+
+def write_bulk(server_handle: int, items: Iterable[WriteEntry], *,
+               type_name: str | None = None, user_id: int = 0) -> pb.MxCommand:
+    """Write many items; `items` are WriteItem or (item_handle, value) tuples."""
+    return _write_bulk(pb.WriteBulkCommand, server_handle, items,
+                       WriteItem(0, None, type_name=type_name, user_id=user_id),
+                       secured=False, timed=False)
+
+
+def write2_bulk(server_handle: int, items: Iterable[WriteEntry], *,
+                timestamp: dt.datetime | None = None, type_name: str | None = None,
+                user_id: int = 0) -> pb.MxCommand:
+    """Write2 many items; each needs a timestamp (its own or `timestamp=`)."""
+    return _write_bulk(pb.Write2BulkCommand, server_handle, items,
+                       WriteItem(0, None, type_name=type_name, user_id=user_id,
+                                 timestamp=timestamp), secured=False, timed=True)
+
+
+def write_secured_bulk(server_handle: int, items: Iterable[WriteEntry], *,
+                       current_user_id: int = 0, verifier_user_id: int = 0,
+                       type_name: str | None = None) -> pb.MxCommand:
+    """WriteSecured many items as authenticated users."""
+    return _write_bulk(pb.WriteSecuredBulkCommand, server_handle,
+                       items, WriteItem(0, None, type_name=type_name,
+                                        current_user_id=current_user_id,
+                                        verifier_user_id=verifier_user_id),
+                       secured=True, timed=False)
+
+
+def write_secured2_bulk(server_handle: int, items: Iterable[WriteEntry], *,
+                        current_user_id: int = 0, verifier_user_id: int = 0,
+                        timestamp: dt.datetime | None = None,
+                        type_name: str | None = None) -> pb.MxCommand:
+    """WriteSecured2 many items; each needs a timestamp (its own or `timestamp=`)."""
+    return _write_bulk(pb.WriteSecured2BulkCommand, server_handle,
+                       items, WriteItem(0, None, type_name=type_name,
+                                        current_user_id=current_user_id,
+                                        verifier_user_id=verifier_user_id,
+                                        timestamp=timestamp),
+                       secured=True, timed=True)
