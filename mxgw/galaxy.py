@@ -9,27 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from types import TracebackType
 from typing import Any
 
 from grpclib.client import Channel
 
-from . import calls
 from ._proto.galaxy_repository import v1 as gr
-from .client import _Connecting
+from .connection import Connection
+from .contract import checks
 from .errors import ConfigurationError, InvalidArgumentError
-from .options import ApiKey, ClientOptions
-
-SERVICE = "/galaxy_repository.v1.GalaxyRepository/"
-INT32_MAX = 2**31 - 1
-
-
-def _int32(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigurationError(f"{name} must be an int, not {type(value).__name__}")
-    if not minimum <= value <= INT32_MAX:
-        raise ConfigurationError(f"{name} must be between {minimum} and {INT32_MAX}, not {value}")
-    return value
+from .options import ClientOptions
 
 
 def _strings(name: str, values: str | Iterable[str]) -> list[str]:
@@ -41,13 +29,7 @@ def _strings(name: str, values: str | Iterable[str]) -> list[str]:
 
 
 def _aware(name: str, value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, dt.datetime):
-        raise ConfigurationError(f"{name} must be a datetime, not {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ConfigurationError(f"{name} must be timezone-aware (a naive datetime is ambiguous)")
-    return value
+    return None if value is None else checks.aware_utc(name, value)
 
 
 def hierarchy_request(
@@ -80,7 +62,7 @@ def hierarchy_request(
                                           alarm_bearing_only=bool(alarm_bearing_only),
                                           historized_only=bool(historized_only))
     if root_gobject_id is not None:
-        request.root_gobject_id = _int32("root_gobject_id", root_gobject_id, 1)
+        request.root_gobject_id = checks.int_in("root_gobject_id", root_gobject_id, 1)
     for name, value in (("root_tag_name", root_tag_name),
                         ("root_contained_path", root_contained_path)):
         if value is not None:
@@ -88,8 +70,8 @@ def hierarchy_request(
                 raise ConfigurationError(f"{name} must be a non-empty string")
             setattr(request, name, value)
     if max_depth is not None:
-        request.max_depth = _int32("max_depth", max_depth, 0)
-    request.category_ids = [_int32("category_ids[]", c, 0) for c in category_ids]
+        request.max_depth = checks.int_in("max_depth", max_depth, 0)
+    request.category_ids = [checks.int_in("category_ids[]", c, 0) for c in category_ids]
     request.template_chain_contains = _strings("template_chain_contains",
                                                template_chain_contains)
     if tag_name_glob is not None:
@@ -97,7 +79,7 @@ def hierarchy_request(
             raise ConfigurationError("tag_name_glob must be a string")
         request.tag_name_glob = tag_name_glob
     if page_size is not None:
-        request.page_size = _int32("page_size", page_size, 0)
+        request.page_size = checks.int_in("page_size", page_size, 0)
     return request
 
 
@@ -124,71 +106,19 @@ class _SeenIds:
         return byte < len(self._bits) and bool(self._bits[byte] & (1 << (gobject_id & 7)))
 
 
-class GalaxyRepositoryClient:
-    """A connection to the gateway's Galaxy Repository service (scope `metadata:read`)."""
+class GalaxyRepositoryClient(Connection):
+    """A connection to the gateway's Galaxy Repository service (scope `metadata:read`).
 
-    def __init__(self, options: ClientOptions, channel: Channel) -> None:
-        self.options = options
-        self._channel = channel
-        self._closed = False
+    `GalaxyRepositoryClient.connect(...)` takes the options of `GatewayClient.connect`;
+    `GatewayClient.galaxy()` gives one on an existing gateway connection."""
+
+    SERVICE = "/galaxy_repository.v1.GalaxyRepository/"
+
+    def __init__(self, options: ClientOptions, channel: Channel, *,
+                 shares: Connection | None = None) -> None:
+        super().__init__(options, channel, shares=shares)
         self.pages_fetched = 0
         """DiscoverHierarchy / BrowseChildren pages received by this client."""
-
-    def __repr__(self) -> str:
-        return f"GalaxyRepositoryClient({self.options!r})"
-
-    @classmethod
-    def connect(
-        cls,
-        endpoint: str | None = None,
-        *,
-        options: ClientOptions | None = None,
-        api_key: str | ApiKey | None = None,
-        api_key_env: str | None = None,
-        plaintext: bool = False,
-        ca_file: str | None = None,
-        server_name_override: str | None = None,
-        client_cert: str | None = None,
-        client_key: str | None = None,
-        timeout: float | None = ClientOptions.timeout,
-        connect_timeout: float = ClientOptions.connect_timeout,
-        keepalive_time: float | None = ClientOptions.keepalive_time,
-        max_message_bytes: int = ClientOptions.max_message_bytes,
-        eager: bool = True,
-    ) -> _Connecting[GalaxyRepositoryClient]:
-        """Connect as `GatewayClient.connect` does (TLS unless `plaintext=True`)."""
-        if options is not None and endpoint is not None:
-            raise ConfigurationError("give either an endpoint or options, not both")
-        opts = options or ClientOptions(
-            endpoint or "", api_key=api_key, api_key_env=api_key_env,  # type: ignore[arg-type]
-            plaintext=plaintext, ca_file=ca_file, server_name_override=server_name_override,
-            client_cert=client_cert, client_key=client_key, timeout=timeout,
-            connect_timeout=connect_timeout, keepalive_time=keepalive_time,
-            max_message_bytes=max_message_bytes,
-        )
-        return _Connecting(cls, opts, eager)
-
-    async def __aenter__(self) -> GalaxyRepositoryClient:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._channel.close()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ConfigurationError("the client is closed")
-
-    async def _unary(self, method: str, request: Any, reply_type: type[Any]) -> Any:
-        self._check_open()
-        return await calls.unary(
-            self._channel, SERVICE + method, request, reply_type, timeout=self.options.timeout,
-            endpoint=self.options.endpoint, max_bytes=self.options.max_message_bytes)
 
     # ------------------------------------------------------------------ unary calls
 
@@ -293,10 +223,10 @@ class GalaxyRepositoryClient:
         A redeploy while paging restarts once."""
         self._check_open()
         request = gr.BrowseChildrenRequest(
-            parent_gobject_id=_int32("parent_gobject_id", parent_gobject_id, 0),
+            parent_gobject_id=checks.int_in("parent_gobject_id", parent_gobject_id, 0),
             include_attributes=bool(include_attributes))
         if page_size is not None:
-            request.page_size = _int32("page_size", page_size, 0)
+            request.page_size = checks.int_in("page_size", page_size, 0)
         return await self._all_pages(self.browse_children_page, request)
 
     @staticmethod
@@ -332,6 +262,4 @@ class GalaxyRepositoryClient:
         self._check_open()
         request = gr.WatchDeployEventsRequest(
             last_seen_deploy_time=_aware("last_seen_deploy_time", last_seen_deploy_time))
-        return calls.server_stream(
-            self._channel, SERVICE + "WatchDeployEvents", request, gr.DeployEvent,
-            timeout=None, endpoint=self.options.endpoint)
+        return self._server_stream("WatchDeployEvents", request, gr.DeployEvent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .errors import ConfigurationError
 
@@ -55,7 +56,8 @@ class ClientOptions:
     """
 
     endpoint: str
-    api_key: ApiKey | None = None
+    api_key: str | ApiKey | None = None
+    """The API key: a str is wrapped in an ApiKey (read it back as `key`)."""
     plaintext: bool = False
     ca_file: str | None = None
     server_name_override: str | None = None
@@ -112,6 +114,12 @@ class ClientOptions:
             raise ConfigurationError("keepalive_time must be > 0 seconds (or None)")
 
     @property
+    def key(self) -> ApiKey | None:
+        """The API key (never printed), or None."""
+        key = self.api_key
+        return key if isinstance(key, ApiKey) else None
+
+    @property
     def bulk_byte_budget(self) -> int:
         """The byte size each bulk request stays under."""
         return self.max_bulk_bytes or self.max_message_bytes // 2
@@ -124,9 +132,9 @@ class ClientOptions:
     def port(self) -> int:
         return parse_endpoint(self.endpoint)[1]
 
-    def with_changes(self, **changes: object) -> ClientOptions:
+    def with_changes(self, **changes: Any) -> ClientOptions:
         """A copy with some fields changed."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)
 
 
 def _bracket(host: str) -> str:

@@ -140,8 +140,8 @@ def build_channel(options: ClientOptions) -> Channel:
         config=config,
         codec=LimitedProtoCodec(options.max_message_bytes),
     )
-    if options.api_key is not None:
-        header = f"Bearer {options.api_key.reveal()}"
+    if options.key is not None:
+        header = f"Bearer {options.key.reveal()}"
 
         async def add_bearer(event: SendRequest) -> None:
             event.metadata["authorization"] = header

@@ -74,7 +74,7 @@ class ConnectionFlags:
                 raise UsageError(f"environment variable {self.api_key_env} is not set")
         redact.add(key)
         return ClientOptions(
-            endpoint, api_key=key, plaintext=self.plaintext, ca_file=self.ca_file,  # type: ignore[arg-type]
+            endpoint, api_key=key, plaintext=self.plaintext, ca_file=self.ca_file,
             server_name_override=self.server_name_override, client_cert=self.client_cert,
             client_key=self.client_key,
             timeout=self.timeout if self.timeout is not None else ClientOptions.timeout,
@@ -136,7 +136,7 @@ class Context:
         flags.check()
         if flags.sim:
             sim = await self.simulator()
-            return ClientOptions(sim.endpoint, api_key=sim.api_key,  # type: ignore[arg-type]
+            return ClientOptions(sim.endpoint, api_key=sim.api_key,
                                  plaintext=True)
         return flags.client_options(self.redact)
 

@@ -63,7 +63,7 @@ def test_defaults_tls_sixteen_mib_and_a_thousand_entries_per_bulk() -> None:
 def test_the_key_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MXGW_TEST_KEY_VAR", TEST_KEY + "\n")
     options = ClientOptions("gw:1", api_key_env="MXGW_TEST_KEY_VAR")
-    assert options.api_key is not None and options.api_key.reveal() == TEST_KEY
+    assert options.key is not None and options.key.reveal() == TEST_KEY
     monkeypatch.delenv("MXGW_TEST_KEY_VAR")
     with pytest.raises(mxgw.ConfigurationError, match="MXGW_TEST_KEY_VAR is not set"):
         ClientOptions("gw:1", api_key_env="MXGW_TEST_KEY_VAR")
@@ -71,9 +71,9 @@ def test_the_key_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
 def test_an_explicit_key_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MXGW_TEST_KEY_VAR", "mxgw_other_key")
-    options = ClientOptions("gw:1", api_key=TEST_KEY,  # type: ignore[arg-type]
+    options = ClientOptions("gw:1", api_key=TEST_KEY,
                             api_key_env="MXGW_TEST_KEY_VAR")
-    assert options.api_key is not None and options.api_key.reveal() == TEST_KEY
+    assert options.key is not None and options.key.reveal() == TEST_KEY
 
 
 def test_connect_refuses_both_an_endpoint_and_options() -> None:
@@ -151,7 +151,7 @@ async def test_the_api_key_never_appears_in_an_exception_or_repr(sim: SimServer)
     for failure in failures:
         for text in _texts(failure):
             assert TEST_KEY not in text and "s3cr3t" not in text
-    options = ClientOptions(sim.endpoint, api_key=TEST_KEY)  # type: ignore[arg-type]
+    options = ClientOptions(sim.endpoint, api_key=TEST_KEY)
     async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True) as c:
         session = await c.open_session()
         shown = [repr(options), str(options), f"{options.api_key}", repr(c), repr(c.options),
@@ -162,7 +162,7 @@ async def test_the_api_key_never_appears_in_an_exception_or_repr(sim: SimServer)
 
 def test_a_bad_key_is_refused_without_echoing_it() -> None:
     with pytest.raises(mxgw.ConfigurationError) as caught:
-        ClientOptions("gw:1", api_key="mxgw_has a space")  # type: ignore[arg-type]
+        ClientOptions("gw:1", api_key="mxgw_has a space")
     assert "has a space" not in str(caught.value)
     with pytest.raises(TypeError):
         pickle.dumps(mxgw.ApiKey(TEST_KEY))
@@ -179,3 +179,37 @@ async def test_the_key_travels_as_a_bearer_token() -> None:
             await session.register("x")
         await session.close()
     assert key not in str(caught.value) and "SECRET" not in repr(caught.value)
+
+
+def test_both_service_clients_connect_with_every_client_option() -> None:
+    """One keyword list for both clients: every ClientOptions field is a `connect` keyword
+    (with the same default), so an option added once reaches both."""
+    import dataclasses
+    import inspect
+
+    fields = {f.name: f.default for f in dataclasses.fields(ClientOptions)}
+    del fields["endpoint"]
+    for client in (GatewayClient, mxgw.GalaxyRepositoryClient):
+        params = inspect.signature(client.connect).parameters
+        keywords = {name: p.default for name, p in params.items()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("options",
+                                                                                  "eager")}
+        assert keywords == fields, client
+
+
+async def test_other_deadlines_and_the_galaxy_share_the_connection(sim: SimServer) -> None:
+    async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True) as client:
+        quick = client.with_timeout(2.5)
+        galaxy = client.galaxy()
+        assert quick.options.timeout == 2.5 and client.options.timeout == 30.0
+        assert quick.owner is client and galaxy.owner is client
+        async with await quick.open_session("shared") as session:
+            assert await session.register("shared") > 0
+        assert await galaxy.test_connection()
+        await quick.close()  # a sharing client leaves the connection open
+        await galaxy.close()
+        assert quick.closed and not client.closed
+        assert (await client.open_session_raw("still")).session_id
+    assert galaxy.closed and quick.closed  # the owner closed the connection
+    with pytest.raises(mxgw.ConfigurationError, match="closed"):
+        await galaxy.test_connection()
