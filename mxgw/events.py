@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ._proto.mxaccess_gateway import v1 as pb
+from .contract.events import is_replay_gap
 from .errors import (
     AlreadyExistsError,
     ConfigurationError,
     ConnectError,
     ConnectionLostError,
     ReplayGapError,
-    ReplyTooLargeError,
     ResourceExhaustedError,
     UnavailableError,
 )
@@ -25,6 +26,71 @@ if TYPE_CHECKING:
 RESUMABLE = (ConnectionLostError, ConnectError, UnavailableError, ResourceExhaustedError)
 """Failures after which the stream is reopened with `after_worker_sequence`
 (RESOURCE_EXHAUSTED: the gateway cut off a subscriber that fell behind)."""
+
+
+class ResumeCursor:
+    """Where a session's event stream stands, owned by the Session and shared by each of
+    its EventStreams in turn: the gateway streams a session's events to one subscriber,
+    so one position describes them all."""
+
+    def __init__(self) -> None:
+        self.last_sequence = 0
+        """The worker_sequence of the last event delivered on this session."""
+        self.gap: pb.ReplayGap | None = None
+        """The replay gap the last stream hit (its position is then meaningless)."""
+        self.maybe_stale = False
+        """True when a stream of ours on this session was just closed: the gateway may
+        not have seen it go yet, so one ALREADY_EXISTS is retried, not raised."""
+        self._current: weakref.ref[EventStream] | None = None
+        """The last stream opened (weakly: an abandoned one is closed when collected)."""
+
+    def start(self, stream: EventStream) -> EventStream | None:
+        """Make `stream` the current one; returns the one it replaces."""
+        previous = self._current() if self._current is not None else None
+        self._current = weakref.ref(stream)
+        return previous
+
+    def resume_point(self) -> int:
+        """Where a new stream carries on: after the last event delivered, unless the last
+        stream hit a replay gap."""
+        return 0 if self.gap is not None else self.last_sequence
+
+
+class _Reader:
+    """Which task reads an EventStream, so `aclose()` from another task can stop it."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[object] | None = None
+        self.interrupted = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        if self.task is not None:
+            raise RuntimeError("this EventStream is already being read by another task")
+        self.task = asyncio.current_task()
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.task = None
+        self._idle.set()
+
+    async def interrupt(self) -> None:
+        """Cancel another task's wait for the next event (which resets the HTTP/2 stream
+        inside the generator) and wait until its loop has ended."""
+        task = self.task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            self.interrupted = True
+            task.cancel()
+            await self._idle.wait()
+
+    def own_cancel(self) -> bool:
+        """After CancelledError: True if it was our interrupt alone (withdrawn now)."""
+        if not self.interrupted:
+            return False
+        self.interrupted = False
+        uncancel = getattr(self.task, "uncancel", None)  # Python 3.11+; 3.10 does not count
+        return uncancel is None or uncancel() == 0
 
 
 class EventStream:
@@ -48,22 +114,27 @@ class EventStream:
         self,
         client: GatewayClient,
         session_id: str,
-        after_worker_sequence: int = 0,
+        cursor: ResumeCursor,
+        after_worker_sequence: int | None = None,
         *,
         resume: bool = True,
         max_resume_attempts: int = 5,
         resume_backoff: float = 0.2,
-        supersedes: EventStream | None = None,
     ) -> None:
-        if after_worker_sequence < 0:
+        if after_worker_sequence is not None and after_worker_sequence < 0:
             raise ConfigurationError("after_worker_sequence must be >= 0")
         if max_resume_attempts < 0 or resume_backoff < 0:
             raise ConfigurationError("max_resume_attempts and resume_backoff must be >= 0")
         self._client = client
         self._session_id = session_id
-        self.last_sequence = after_worker_sequence
-        """The worker_sequence of the last event delivered (`after_worker_sequence` before
-        the first)."""
+        self._cursor = cursor
+        self._previous = cursor.start(self)
+        cursor.last_sequence = (cursor.resume_point() if after_worker_sequence is None
+                                else after_worker_sequence)
+        cursor.gap = None
+        self.last_sequence = cursor.last_sequence
+        """The worker_sequence of the last event this stream delivered (where it started
+        before the first)."""
         self.resumes = 0
         """How many times the stream was reopened after a dropped connection."""
         self.replay_gap: pb.ReplayGap | None = None
@@ -73,16 +144,8 @@ class EventStream:
         self._backoff = resume_backoff
         self._stream: AsyncGenerator[pb.MxEvent, None] | None = None
         self._closed = False
-        self._busy = False
-        self._reader: asyncio.Task[object] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._interrupted = False
         self._opened = False
-        self._supersedes = supersedes
-        self._may_be_stale = False
-        """True when a stream of ours on this session was just closed: the gateway may
-        not have seen it go yet, so one ALREADY_EXISTS is retried, not raised."""
+        self._reader = _Reader()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -112,13 +175,7 @@ class EventStream:
         Safe to call from another task while one is waiting for the next event: that
         task's loop then ends (StopAsyncIteration)."""
         self._closed = True
-        reader = self._reader
-        if reader is not None and reader is not asyncio.current_task() and not reader.done():
-            # Another task waits in __anext__: cancel its wait (which resets the HTTP/2
-            # stream inside the generator) and let it end its loop quietly.
-            self._interrupted = True
-            reader.cancel()
-            await self._idle.wait()
+        await self._reader.interrupt()
         await self._drop_stream()
 
     async def _drop_stream(self) -> None:
@@ -126,59 +183,44 @@ class EventStream:
         if stream is not None:
             await stream.aclose()
 
-    async def _close_superseded(self) -> None:
-        previous, self._supersedes = self._supersedes, None
+    async def _close_previous(self) -> None:
+        previous, self._previous = self._previous, None
         if previous is not None and previous._opened:
-            self._may_be_stale = True
+            self._cursor.maybe_stale = True
             if not previous._closed:
                 await previous.aclose()
 
     async def __anext__(self) -> pb.MxEvent:
-        if self._busy:
-            raise RuntimeError("this EventStream is already being read by another task")
-        self._busy = True
-        self._reader = asyncio.current_task()
-        self._idle.clear()
+        self._reader.enter()
         try:
             return await self._next()
         except asyncio.CancelledError:
-            if not self._interrupted:
-                raise
-            self._interrupted = False  # our own cancel, from aclose() in another task
-            if not _uncancel(self._reader):
-                raise  # someone else cancelled this task too
-            raise StopAsyncIteration from None
+            if not self._reader.own_cancel():
+                raise  # someone else cancelled this task
+            raise StopAsyncIteration from None  # aclose() from another task
         finally:
-            self._busy = False
-            self._reader = None
-            self._idle.set()
+            self._reader.leave()
+
+    def _open(self) -> AsyncGenerator[pb.MxEvent, None]:
+        stream = self._client.stream_events_raw(self._session_id, self._cursor.last_sequence)
+        self._opened = True
+        return stream  # type: ignore[return-value]
 
     async def _next(self) -> pb.MxEvent:
-        await self._close_superseded()
+        await self._close_previous()
+        cursor = self._cursor
         attempts = 0
         while True:
             if self._closed:
                 raise StopAsyncIteration
             if self._stream is None:
-                self._stream = self._client.stream_events_raw(  # type: ignore[assignment]
-                    self._session_id, self.last_sequence
-                )
-                self._opened = True
-            assert self._stream is not None
+                self._stream = self._open()
             try:
                 event = await self._stream.__anext__()
             except asyncio.CancelledError:
                 # The generator has already reset the HTTP/2 stream on its way out.
                 self._stream = None
-                self._may_be_stale = True
-                raise
-            except StopAsyncIteration:
-                self._stream = None
-                self._closed = True
-                raise
-            except ReplyTooLargeError:
-                self._stream = None
-                self._closed = True
+                cursor.maybe_stale = True
                 raise
             except (*RESUMABLE, AlreadyExistsError) as exc:
                 await self._drop_stream()
@@ -188,34 +230,28 @@ class EventStream:
                 attempts += 1
                 # ALREADY_EXISTS right after one of our streams went: the gateway has not
                 # yet seen it go. Otherwise it is a real second subscriber.
-                stale = isinstance(exc, AlreadyExistsError) and self._may_be_stale
+                stale = isinstance(exc, AlreadyExistsError) and cursor.maybe_stale
                 retry = stale or (self._resume and not isinstance(exc, AlreadyExistsError))
                 if not retry or attempts > self._max_attempts:
                     self._closed = True
                     raise
-                self._may_be_stale = True
+                cursor.maybe_stale = True
                 await asyncio.sleep(self._backoff * (attempts - 1))  # the first at once
                 if not stale:
                     self.resumes += 1
                 continue
-            except BaseException:
+            except BaseException:  # the end of the stream, a reply too large, ...
                 self._stream = None
                 self._closed = True
                 raise
-            if event.replay_gap is not None and event.family == pb.MxEventFamily.UNSPECIFIED:
-                self.replay_gap = event.replay_gap
+            if is_replay_gap(event):
+                gap = event.replay_gap
+                assert gap is not None
+                self.replay_gap = cursor.gap = gap
                 await self.aclose()
-                raise ReplayGapError(
-                    event.replay_gap.requested_after_sequence,
-                    event.replay_gap.oldest_available_sequence,
-                )
-            if self.last_sequence and event.worker_sequence <= self.last_sequence:
+                raise ReplayGapError(gap.requested_after_sequence,
+                                     gap.oldest_available_sequence)
+            if cursor.last_sequence and event.worker_sequence <= cursor.last_sequence:
                 continue  # already delivered before a resume
-            self.last_sequence = event.worker_sequence
+            cursor.last_sequence = self.last_sequence = event.worker_sequence
             return event
-
-
-def _uncancel(task: asyncio.Task[object] | None) -> bool:
-    """Withdraw the one cancel request aclose() made; False if others are pending too."""
-    uncancel = getattr(task, "uncancel", None)  # Python 3.11+; 3.10 does not count
-    return uncancel is None or uncancel() == 0

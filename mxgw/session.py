@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,7 @@ from ._proto.mxaccess_gateway import v1 as pb
 from .contract import commands
 from .contract.commands import WriteItem
 from .errors import ConfigurationError
-from .events import EventStream
+from .events import EventStream, ResumeCursor
 from .failures import raise_for_mxaccess
 
 if TYPE_CHECKING:
@@ -31,8 +30,8 @@ class Session:
         self.id = session_id
         self.open_reply = open_reply
         self.close_reply: pb.CloseSessionReply | None = None
-        self._events: weakref.ref[EventStream] | None = None
-        """The last stream opened (weakly: an abandoned one is closed when collected)."""
+        self.events_cursor = ResumeCursor()
+        """Where this session's event stream stands (shared by its EventStreams)."""
 
     def __repr__(self) -> str:
         return f"Session(id={self.id!r})"
@@ -83,14 +82,10 @@ class Session:
         After a lost connection it retries `max_resume_attempts` times, waiting
         `resume_backoff` seconds more each time (the first retry at once).
         """
-        previous = self._events() if self._events is not None else None
-        if after_worker_sequence == 0 and previous is not None and not previous.replay_gap:
-            after_worker_sequence = previous.last_sequence
-        stream = EventStream(self.client, self.id, after_worker_sequence, resume=resume,
-                             max_resume_attempts=max_resume_attempts,
-                             resume_backoff=resume_backoff, supersedes=previous)
-        self._events = weakref.ref(stream)
-        return stream
+        return EventStream(self.client, self.id, self.events_cursor,
+                           after_worker_sequence or None, resume=resume,
+                           max_resume_attempts=max_resume_attempts,
+                           resume_backoff=resume_backoff)
 
     # ------------------------------------------------------------------ commands
 
