@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import betterproto2
@@ -72,15 +73,11 @@ class _Protocol(H2Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.spoke_http2 = asyncio.get_running_loop().create_future()
         super().connection_made(transport)
-        feed = self.connection.feed
 
-        def feed_and_note(data: bytes) -> Any:
-            events = feed(data)  # raises h2's ProtocolError on bytes that are not HTTP/2
-            if not self.spoke_http2.done():
-                self.spoke_http2.set_result(True)
-            return events
-
-        self.connection.feed = feed_and_note  # type: ignore[method-assign]
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # bytes that are not HTTP/2 close the connection here
+        if not self.spoke_http2.done():
+            self.spoke_http2.set_result(not getattr(self.handler, "connection_lost", False))
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.lost_reason = exc
@@ -89,16 +86,38 @@ class _Protocol(H2Protocol):
         super().connection_lost(exc)
 
 
+Connect = Callable[[], Awaitable[H2Protocol]]
+
+
+def _adopt(channel: Channel) -> Connect:
+    """The one function that reaches into grpclib's Channel (grpclib is pinned to 0.4.x;
+    tests/client/test_transport.py fails when these change shape):
+
+    - `_h2_config.normalize_outbound_headers`: grpclib turns h2's outbound normalization
+      off, and it is what sends `authorization` as an HPACK never-indexed field: kept out
+      of the compression table (no CRIME-style oracle) and shown as SENSITIVE_REDACTED in
+      hpack's debug log instead of the key. grpclib has no setting for it.
+    - `_protocol_factory` and `_config`: grpclib has no hook for the protocol of a new
+      connection; ours tells a gateway that hangs up from one that speaks HTTP/2.
+    - `__connect__`: grpclib's only way to connect before the first call.
+
+    Returns the channel's connect coroutine function.
+    """
+    h2_config = channel._h2_config
+    h2_config.normalize_outbound_headers = True
+    config = channel._config
+    channel._protocol_factory = (  # type: ignore[method-assign]
+        lambda: _Protocol(Handler(), config, h2_config))
+    connect: Connect = channel.__connect__
+    return connect
+
+
 class _Channel(Channel):
+    """grpclib's Channel, with our protocol and a way to connect now."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # grpclib turns h2's outbound normalization off; it is what sends `authorization`
-        # as an HPACK never-indexed field: kept out of the compression table (no CRIME-style
-        # oracle) and shown as SENSITIVE_REDACTED in hpack's debug log instead of the key.
-        self._h2_config.normalize_outbound_headers = True
-
-    def _protocol_factory(self) -> H2Protocol:
-        return _Protocol(Handler(), self._config, self._h2_config)
+        self.connect_now = _adopt(self)
 
 
 async def open_connection(channel: Channel, options: ClientOptions) -> None:
@@ -108,7 +127,9 @@ async def open_connection(channel: Channel, options: ClientOptions) -> None:
     certificate refused after a TLS 1.3 handshake) fails here with a typed error that
     says what to check, rather than as a lost connection on the first call.
     """
-    protocol = await channel.__connect__()
+    if not isinstance(channel, _Channel):
+        raise TypeError("open_connection needs a channel from build_channel")
+    protocol = await channel.connect_now()
     if not isinstance(protocol, _Protocol) or await protocol.spoke_http2:
         return
     endpoint, reason = options.endpoint, protocol.lost_reason
