@@ -15,8 +15,7 @@ from .._proto.galaxy_repository import v1 as gr
 from .auth import KeyStore, generate_key, parse_key_spec
 from .connections import SizeLimitedCodec, TrackingServer
 from .faults import FaultConfig
-from .galaxy import DEFAULT_OBJECTS, GalaxyModel
-from .galaxy_service import GalaxyService
+from .galaxy import DEFAULT_OBJECTS, GalaxyModel, GalaxyService
 from .gateway_service import GatewayService
 from .runtime import GatewayRuntime, RuntimeConfig
 from .tls import check_sim_tls, sim_server_context

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from mxgw import gr
 from mxgw.contract.codec import parse
-from mxgw.sim.galaxy_wire import varint
+from mxgw.sim.galaxy.encoding import varint
 
 INT32 = st.integers(-(2**31), 2**31 - 1)
 TEXT = st.text(max_size=12)

@@ -11,7 +11,7 @@ from grpclib.events import RecvRequest, listen
 
 from mxgw import DeployEvent, GalaxyRepositoryClient, InvalidArgumentError, gr
 from mxgw.sim import SimServer
-from mxgw.sim.galaxy_service import WATCH_BUFFER
+from mxgw.sim.galaxy.service import WATCH_BUFFER
 
 from .conftest import Opener
 

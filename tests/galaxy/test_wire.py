@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mxgw import gr
 from mxgw.sim.galaxy import DATA_TYPE_NAMES, GalaxyModel
-from mxgw.sim.galaxy_templates import SHAPES
-from mxgw.sim.galaxy_wire import encode_object, encode_reply
+from mxgw.sim.galaxy.encoding import encode_object, encode_reply
+from mxgw.sim.galaxy.templates import SHAPES
 
 
 def reference(model: GalaxyModel, pos: int, attributes: bool) -> bytes:

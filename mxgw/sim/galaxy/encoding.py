@@ -11,10 +11,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from .._proto.galaxy_repository import v1 as gr
-from .galaxy_defs import ATTRIBUTE_CATEGORY_DYNAMIC, CATEGORY_AREA, DATA_TYPE_NAMES
-from .galaxy_snapshot import Snapshot
-from .galaxy_templates import SHAPES
+from ..._proto.galaxy_repository import v1 as gr
+from .defs import ATTRIBUTE_CATEGORY_DYNAMIC, CATEGORY_AREA, DATA_TYPE_NAMES
+from .snapshot import Snapshot
+from .templates import SHAPES
 
 ReplyT = TypeVar("ReplyT", gr.DiscoverHierarchyReply, gr.BrowseChildrenReply)
 

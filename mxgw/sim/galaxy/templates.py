@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .galaxy_defs import (
+from .defs import (
     CATEGORY_APP_ENGINE,
     CATEGORY_APPLICATION_OBJECT,
     CATEGORY_AREA,

@@ -14,8 +14,8 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .galaxy_defs import CATEGORY_AREA, GalaxyObjectDef
-from .galaxy_templates import (
+from .defs import CATEGORY_AREA, GalaxyObjectDef
+from .templates import (
     CONTAINED,
     ENGINE,
     LINE,

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from .._proto.galaxy_repository import v1 as gr
-from .galaxy_snapshot import Snapshot
-from .galaxy_templates import SHAPES
-from .galaxy_wire import encode_object
+from ..._proto.galaxy_repository import v1 as gr
+from .encoding import encode_object
+from .snapshot import Snapshot
+from .templates import SHAPES
 
 DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 5000

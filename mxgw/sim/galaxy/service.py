@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator, Callable
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from .._proto.galaxy_repository import v1 as gr
-from .galaxy import GalaxyModel
-from .galaxy_query import (
+from ..._proto.galaxy_repository import v1 as gr
+from ..streams import ClosingServerStreams
+from .encoding import encode_reply
+from .model import GalaxyModel
+from .query import (
     MAX_PAGE_ATTRIBUTES,
     HierarchyFilter,
     SelectionCache,
@@ -21,8 +23,6 @@ from .galaxy_query import (
     page_size,
     read_token,
 )
-from .galaxy_wire import encode_reply
-from .streams import ClosingServerStreams
 
 log = logging.getLogger("mxgw.sim.galaxy")
 

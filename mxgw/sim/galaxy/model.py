@@ -8,7 +8,7 @@ lines), platforms, engines, and application objects derived from `$Pump`, `$VFDP
 `$Analyzer`, with 5-50 attributes each. It always holds `Plant`, `Platform_001`,
 `AppEngine_001`, `TestMachine_001`..`TestMachine_006` (with `TestChangingInt`, an integer
 that changes on its own) and `TestChildObject` (`TestMachine_001.TestChild`).
-Objects are derived from a compact snapshot on demand (see galaxy_snapshot).
+Objects are derived from a compact snapshot on demand (see `snapshot`).
 """
 
 from __future__ import annotations
@@ -19,36 +19,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .galaxy_defs import (
-    CATEGORY_AREA,
-    CONFIGURE,
-    DATA_TYPE_NAMES,
-    FREE_ACCESS,
-    MX_BOOLEAN,
-    MX_DOUBLE,
-    MX_ELAPSED,
-    MX_FLOAT,
-    MX_INTEGER,
-    MX_STRING,
-    MX_TIME,
-    OPERATE,
-    SECURED_WRITE,
-    TUNE,
-    VERIFIED_WRITE,
-    VIEW_ONLY,
-    AttributeDef,
-    GalaxyObjectDef,
-)
-from .galaxy_snapshot import FIRST_DEPLOY, FIXED_COUNT, Counters, Snapshot, generate, redeployed
-from .galaxy_templates import SHAPES, TEST_MACHINE_ATTRIBUTES
-
-__all__ = [
-    "CATEGORY_AREA", "CONFIGURE", "DATA_TYPE_NAMES", "DEFAULT_OBJECTS", "FREE_ACCESS",
-    "INDEX_OUT_OF_RANGE", "INVALID_INDEX", "INVALID_REFERENCE", "MX_BOOLEAN", "MX_DOUBLE",
-    "MX_ELAPSED", "MX_FLOAT", "MX_INTEGER", "MX_STRING", "MX_TIME", "OPERATE",
-    "SECURED_WRITE", "TEST_MACHINE_ATTRIBUTES", "TUNE", "VERIFIED_WRITE", "VIEW_ONLY",
-    "AttributeDef", "GalaxyModel", "GalaxyObjectDef", "ResolveError", "Resolved", "Snapshot",
-]
+from .defs import AttributeDef, GalaxyObjectDef
+from .snapshot import FIRST_DEPLOY, FIXED_COUNT, Counters, Snapshot, generate, redeployed
+from .templates import SHAPES
 
 DEFAULT_OBJECTS = 200
 """Objects in `GalaxyModel.default()` unless told otherwise."""
