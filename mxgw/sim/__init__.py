@@ -3,7 +3,7 @@
 It uses the generated code only and never imports the client.
 """
 
-from .events import EventLimits
+from .event_log import EventLimits
 from .faults import FaultConfig
 from .runtime import RuntimeConfig
 from .server import SimConfig, SimServer

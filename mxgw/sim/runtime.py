@@ -13,7 +13,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
-from .events import EventLimits
+from .event_log import EventLimits
 from .faults import FaultConfig
 from .galaxy import GalaxyModel
 from .session import SimSession

@@ -15,7 +15,7 @@ from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
 from . import wire
-from .events import EventLog
+from .event_log import EventLog
 from .galaxy import Resolved, ResolveError
 from .tags import TagState
 from .writes import USER_LACKS_RIGHTS, WriteOutcome, write_outcome

@@ -157,7 +157,7 @@ async def test_a_deadline_exits_7(cli: Cli, sim: SimServer) -> None:
 
 async def test_a_replay_gap_exits_8() -> None:
     from mxgw.sim import RuntimeConfig, SimConfig
-    from mxgw.sim.events import EventLimits
+    from mxgw.sim.event_log import EventLimits
 
     config = SimConfig(api_keys=[TEST_KEY], runtime=RuntimeConfig(
         first_value_delay=0.01, event_rate=50.0, events=EventLimits(replay_capacity=2)))

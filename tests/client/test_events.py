@@ -10,14 +10,14 @@ import pytest
 import mxgw
 from mxgw import EventStream, GatewayClient, Session
 from mxgw.sim import RuntimeConfig, SimConfig, SimServer
-from mxgw.sim.events import EventLimits
+from mxgw.sim.event_log import EventLimits
 
 from ..conftest import TEST_KEY, eventually
 
 TAG = "TestMachine_001.TestInt"
 
 
-def log_of(sim: SimServer, session: Session) -> mxgw.sim.events.EventLog:
+def log_of(sim: SimServer, session: Session) -> mxgw.sim.event_log.EventLog:
     return sim.runtime.sessions[session.id].events
 
 

@@ -8,7 +8,7 @@ from grpclib.const import Status
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
 from mxgw.sim import RuntimeConfig
-from mxgw.sim.events import EventLimits
+from mxgw.sim.event_log import EventLimits
 from mxgw.sim.faults import FaultConfig
 
 from ..conftest import eventually

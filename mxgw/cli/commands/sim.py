@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ...sim import RuntimeConfig, SimConfig, SimServer
-from ...sim.events import EventLimits
+from ...sim.event_log import EventLimits
 from ...sim.faults import FaultConfig, parse_status
 from ...sim.galaxy import DEFAULT_OBJECTS
 from ..context import ConnectionFlags, Context
