@@ -8,9 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 from .._proto.mxaccess_gateway import v1 as pb
-from . import wire
 from .auth import refused_reference
 from .galaxy import ResolveError
+from .mx_status import (
+    CAT_COMMUNICATION,
+    CAT_CONFIGURATION,
+    CAT_SECURITY,
+    SRC_REQUESTING_LMX,
+    SRC_RESPONDING_LMX,
+    status,
+)
+from .mx_values import QUALITY_BAD, QUALITY_GOOD, QUALITY_WAITING, null_value
 from .registry import InvalidRequest, Result, handles
 from .session import USER_LACKS_RIGHTS, CommandFailure, Item, SimSession
 
@@ -40,8 +48,8 @@ def checked(session: SimSession, reference: str) -> None:
     """Refuse (as an MXAccess failure) a reference outside the caller's Galaxy subtrees."""
     refusal = refused_reference(session.runtime.galaxy, reference)
     if refusal is not None:
-        raise CommandFailure(E_ACCESSDENIED, refusal, [wire.status(
-            wire.CAT_SECURITY, wire.SRC_REQUESTING_LMX, USER_LACKS_RIGHTS, refusal)])
+        raise CommandFailure(E_ACCESSDENIED, refusal, [status(
+            CAT_SECURITY, SRC_REQUESTING_LMX, USER_LACKS_RIGHTS, refusal)])
 
 
 def _by_tag(session: SimSession, server_handle: int, tags: list[str],
@@ -134,7 +142,7 @@ def _write_bulk(session: SimSession, server_handle: int, entries: list[Any], *, 
                 statuses=failure.statuses))
         else:
             results.append(pb.BulkWriteResult(item_handle=entry.item_handle,
-                                              was_successful=True, statuses=[wire.status()]))
+                                              was_successful=True, statuses=[status()]))
     return None, "bulk_write", pb.BulkWriteReply(results=results)
 
 
@@ -162,7 +170,7 @@ async def _write_secured2_bulk(session: SimSession, cmd: pb.WriteSecured2BulkCom
 
 def _read_result(session: SimSession, tag: str, item: Item, cached: bool) -> pb.BulkReadResult:
     value, quality, timestamp, statuses = session.current(item)
-    good = quality == wire.QUALITY_GOOD
+    good = quality == QUALITY_GOOD
     return pb.BulkReadResult(
         tag_address=tag, was_successful=good, was_cached=cached, value=value, quality=quality,
         source_timestamp=timestamp, statuses=statuses,
@@ -171,8 +179,8 @@ def _read_result(session: SimSession, tag: str, item: Item, cached: bool) -> pb.
 
 
 def _read_failure(tag: str, message: str, status: pb.MxStatusProxy,
-                  quality: int = wire.QUALITY_BAD) -> pb.BulkReadResult:
-    return pb.BulkReadResult(tag_address=tag, was_successful=False, value=wire.null_value(),
+                  quality: int = QUALITY_BAD) -> pb.BulkReadResult:
+    return pb.BulkReadResult(tag_address=tag, was_successful=False, value=null_value(),
                              quality=quality, statuses=[status], error_message=message)
 
 
@@ -196,8 +204,8 @@ async def _read_bulk(session: SimSession, cmd: pb.ReadBulkCommand) -> Result:
     for index, tag in enumerate(cmd.tag_addresses):
         refusal = refused_reference(session.runtime.galaxy, tag)
         if refusal is not None:
-            results[index] = _read_failure(tag, refusal, wire.status(
-                wire.CAT_SECURITY, wire.SRC_REQUESTING_LMX, USER_LACKS_RIGHTS, refusal))
+            results[index] = _read_failure(tag, refusal, status(
+                CAT_SECURITY, SRC_REQUESTING_LMX, USER_LACKS_RIGHTS, refusal))
             continue
         cached = advised.get(tag.strip().lower())
         if cached is not None:
@@ -206,8 +214,8 @@ async def _read_bulk(session: SimSession, cmd: pb.ReadBulkCommand) -> Result:
         try:
             resolved = session.runtime.galaxy.resolve(tag)
         except ResolveError as exc:
-            results[index] = _read_failure(tag, str(exc), wire.status(
-                wire.CAT_CONFIGURATION, wire.SRC_RESPONDING_LMX, exc.detail, str(exc)))
+            results[index] = _read_failure(tag, str(exc), status(
+                CAT_CONFIGURATION, SRC_RESPONDING_LMX, exc.detail, str(exc)))
             continue
         probe = Item(0, cmd.server_handle, tag, "", resolved, None,
                      state=session.runtime.tags.state(resolved.obj, resolved.attribute))
@@ -218,9 +226,8 @@ async def _read_bulk(session: SimSession, cmd: pb.ReadBulkCommand) -> Result:
         for index, probe in waiting:
             if delay > timeout:
                 message = f"no first value within {round(timeout * 1000)} ms"
-                results[index] = _read_failure(probe.reference, message, wire.status(
-                    wire.CAT_COMMUNICATION, wire.SRC_REQUESTING_LMX, 1, message),
-                    wire.QUALITY_WAITING)
+                results[index] = _read_failure(probe.reference, message, status(
+                    CAT_COMMUNICATION, SRC_REQUESTING_LMX, 1, message), QUALITY_WAITING)
             else:
                 results[index] = _read_result(session, probe.reference, probe, False)
     return None, "bulk_read", pb.BulkReadReply(results=[r for r in results if r is not None])

@@ -7,9 +7,10 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
-from . import wire
 from .auth import refused_reference
 from .bulk import write_one  # importing bulk also registers the bulk handlers
+from .mx_status import CAT_SECURITY, SRC_REQUESTING_LMX, status
+from .mx_values import null_value, to_mx
 from .registry import HANDLERS, SCOPES, InvalidRequest, Result, handles, scope_of
 from .session import E_INVALIDARG, MX_E_FAILURE, USER_LACKS_RIGHTS, CommandFailure, SimSession
 
@@ -20,7 +21,7 @@ OK = pb.ProtocolStatusCode.OK
 
 
 def _int_result(value: int) -> pb.MxValue:
-    return wire.to_mx(value, 2)
+    return to_mx(value, 2)
 
 
 def _allowed(session: SimSession, reference: str) -> None:
@@ -140,8 +141,8 @@ async def _authenticate(session: SimSession, cmd: pb.AuthenticateUserCommand) ->
     user_id = session.runtime.users.authenticate(cmd.user_name, cmd.password)
     if user_id is None:
         raise CommandFailure(MX_E_FAILURE, "authentication failed", [
-            wire.status(wire.CAT_SECURITY, wire.SRC_REQUESTING_LMX, USER_LACKS_RIGHTS,
-                        "user name or password is wrong")])
+            status(CAT_SECURITY, SRC_REQUESTING_LMX, USER_LACKS_RIGHTS,
+                   "user name or password is wrong")])
     return (_int_result(user_id), "authenticate_user",
             pb.AuthenticateUserReply(user_id=user_id))
 
@@ -193,11 +194,11 @@ async def execute(session: SimSession, request: pb.MxCommandRequest) -> pb.MxCom
         reply.protocol_status = pb.ProtocolStatus(
             code=pb.ProtocolStatusCode.MXACCESS_FAILURE, message=str(failure))
         reply.hresult = failure.hresult
-        reply.return_value = wire.null_value()
+        reply.return_value = null_value()
         reply.statuses = failure.statuses
         reply.diagnostic_message = str(failure)
         return reply
-    reply.statuses = [wire.status()]
+    reply.statuses = [status()]
     if result is not None:
         value, result_arm, typed = result
         reply.return_value = value

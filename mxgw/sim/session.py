@@ -14,9 +14,19 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
-from . import wire
 from .event_log import EventLog
 from .galaxy import Resolved, ResolveError
+from .mx_status import (
+    CAT_CONFIGURATION,
+    CAT_OK,
+    CAT_OPERATIONAL,
+    CAT_PENDING,
+    SRC_REQUESTING_LMX,
+    SRC_RESPONDING_AO,
+    SRC_RESPONDING_LMX,
+    status,
+)
+from .mx_values import QUALITY_BAD, QUALITY_GOOD, null_value, to_mx
 from .tags import TagState
 from .writes import USER_LACKS_RIGHTS, WriteOutcome, write_outcome
 
@@ -43,8 +53,7 @@ class CommandFailure(Exception):
                  statuses: list[pb.MxStatusProxy] | None = None) -> None:
         super().__init__(message)
         self.hresult = hresult
-        self.statuses = statuses or [wire.status(wire.CAT_OPERATIONAL, wire.SRC_REQUESTING_LMX,
-                                                 text=message)]
+        self.statuses = statuses or [status(CAT_OPERATIONAL, SRC_REQUESTING_LMX, text=message)]
 
 
 @dataclass(eq=False)
@@ -224,29 +233,27 @@ class SimSession:
         asyncio.get_running_loop().call_soon(
             lambda: self.emit(pb.MxEventFamily.OPERATION_COMPLETE, item,
                               operation_complete=pb.OperationCompleteEvent(
-                                  statuses=[wire.status()])))
+                                  statuses=[status()])))
 
     def current(self, item: Item) -> tuple[pb.MxValue, int, dt.datetime, list[pb.MxStatusProxy]]:
         """The item's value, quality, timestamp and statuses as a data change reports them."""
         now = dt.datetime.now(dt.timezone.utc)
         if item.resolved is None or item.state is None:
             detail = item.error.detail if item.error else INVALID_REFERENCE
-            return (wire.null_value(), wire.QUALITY_BAD, now,
-                    [wire.status(wire.CAT_CONFIGURATION, wire.SRC_RESPONDING_LMX, detail,
-                                 str(item.error) if item.error else "unresolved")])
+            return (null_value(), QUALITY_BAD, now,
+                    [status(CAT_CONFIGURATION, SRC_RESPONDING_LMX, detail,
+                            str(item.error) if item.error else "unresolved")])
         state = self.runtime.tags.refresh(item.state)
         attribute = item.resolved.attribute
         value: Any = state.value
         if item.resolved.index is not None:
             if item.resolved.index > len(state.value):
-                return (wire.null_value(), wire.QUALITY_BAD, now,
-                        [wire.status(wire.CAT_CONFIGURATION, wire.SRC_RESPONDING_AO,
-                                     INDEX_OUT_OF_RANGE,
-                                     f"{item.reference}: the array has {len(state.value)} "
-                                     "elements")])
+                return (null_value(), QUALITY_BAD, now,
+                        [status(CAT_CONFIGURATION, SRC_RESPONDING_AO, INDEX_OUT_OF_RANGE,
+                                f"{item.reference}: the array has {len(state.value)} "
+                                "elements")])
             value = state.value[item.resolved.index - 1]
-        return (wire.to_mx(value, attribute.data_type), wire.QUALITY_GOOD, state.timestamp,
-                [wire.status()])
+        return to_mx(value, attribute.data_type), QUALITY_GOOD, state.timestamp, [status()]
 
     def _report(self, item: Item) -> None:
         """Report the item's current value: a data change, or a buffered sample."""
@@ -264,7 +271,7 @@ class SimSession:
                           value=value, quality=quality, source_timestamp=timestamp,
                           statuses=statuses))
         item.type_resolved = item.type_resolved or (item.resolved is not None
-                                                    and quality == wire.QUALITY_GOOD)
+                                                    and quality == QUALITY_GOOD)
 
     def _flush(self, item: Item, statuses: list[pb.MxStatusProxy] | None = None) -> None:
         """Send the samples gathered since the last flush as one OnBufferedDataChange."""
@@ -276,7 +283,7 @@ class SimSession:
         self.emit(pb.MxEventFamily.ON_BUFFERED_DATA_CHANGE, item,
                   on_buffered_data_change=pb.OnBufferedDataChangeEvent(
                       data_type=data_type, samples=samples,
-                      statuses=statuses or [wire.status()]))
+                      statuses=statuses or [status()]))
 
     async def _advise_loop(self, item: Item) -> None:
         loop = asyncio.get_running_loop()
@@ -322,7 +329,7 @@ class SimSession:
                                 user_id=user_id, verifier_id=verifier_id)
         loop = asyncio.get_running_loop()
         if self.runtime.config.write_pending_first:
-            pending = wire.status(wire.CAT_PENDING, wire.SRC_RESPONDING_AO, text="pending")
+            pending = status(CAT_PENDING, SRC_RESPONDING_AO, text="pending")
             loop.call_soon(self._report_write, item, pending)
         loop.call_later(self.runtime.config.write_complete_delay, self._complete_write, item,
                         outcome, timestamp)
@@ -343,7 +350,7 @@ class SimSession:
             log.warning("session %s: item %d removed before its OnWriteComplete", self.id,
                         item.handle)
             return
-        failed = status.raw_category not in (wire.CAT_OK, wire.CAT_PENDING)
+        failed = status.raw_category not in (CAT_OK, CAT_PENDING)
         self.emit(pb.MxEventFamily.ON_WRITE_COMPLETE, item,
                   hresult=MX_E_FAILURE if failed else 0,
                   on_write_complete=pb.OnWriteCompleteEvent(statuses=[status]))

@@ -19,7 +19,7 @@ from .galaxy import (
     AttributeDef,
     GalaxyObjectDef,
 )
-from .wire import default_value
+from .mx_values import default_value
 
 Listener = Callable[[], None]
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._proto.mxaccess_gateway import v1 as pb
-from . import wire
 from .galaxy import SECURED_WRITE, VERIFIED_WRITE, VIEW_ONLY, Resolved
+from .mx_status import CAT_OK, CAT_OPERATIONAL, CAT_SECURITY, SRC_RESPONDING_AO, status
+from .mx_values import WrongType, coerce, default_value
 from .users import Users
 
 # MXAccess detail codes (MXACCESS.md).
@@ -28,7 +29,7 @@ class WriteOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status.raw_category == wire.CAT_OK
+        return self.status.raw_category == CAT_OK
 
     def applied_to(self, current: Any) -> Any:
         """The attribute's value after this write."""
@@ -41,7 +42,7 @@ class WriteOutcome:
 
 
 def _refuse(detail: int, text: str) -> WriteOutcome:
-    return WriteOutcome(wire.status(wire.CAT_SECURITY, wire.SRC_RESPONDING_AO, detail, text))
+    return WriteOutcome(status(CAT_SECURITY, SRC_RESPONDING_AO, detail, text))
 
 
 def write_outcome(resolved: Resolved, current: Any, *, supervisory: bool, secured: bool,
@@ -64,30 +65,28 @@ def write_outcome(resolved: Resolved, current: Any, *, supervisory: bool, secure
             if verifier_id == user_id or not users.can_verify(verifier_id):
                 return _refuse(VERIFIER_LACKS_RIGHTS,
                                f"verifier {verifier_id} lacks verify rights")
-    ok = wire.status(wire.CAT_OK, wire.SRC_RESPONDING_AO)
+    ok = status(CAT_OK, SRC_RESPONDING_AO)
     try:
         if resolved.index is not None:
             if resolved.index > len(current):
-                raise wire.WrongType(f"index {resolved.index} (out of range)")
-            return WriteOutcome(ok, wire.coerce(value, attribute.data_type, False),
-                                resolved.index)
+                raise WrongType(f"index {resolved.index} (out of range)")
+            return WriteOutcome(ok, coerce(value, attribute.data_type, False), resolved.index)
         return WriteOutcome(ok, _coerce_whole(value, attribute.data_type, attribute.is_array))
-    except wire.WrongType as exc:
-        return WriteOutcome(wire.status(wire.CAT_OPERATIONAL, wire.SRC_RESPONDING_AO,
-                                        WRONG_DATA_TYPE,
-                                        f"cannot convert {exc} to {attribute.name}'s type"))
+    except WrongType as exc:
+        return WriteOutcome(status(CAT_OPERATIONAL, SRC_RESPONDING_AO, WRONG_DATA_TYPE,
+                                   f"cannot convert {exc} to {attribute.name}'s type"))
 
 
 def _coerce_whole(value: pb.MxValue, data_type: int, is_array: bool) -> Any:
     """A whole value (`Attr` or `Attr[]`); a sparse array resets unlisted positions."""
     if value.sparse_array_value is None:
-        return wire.coerce(value, data_type, is_array)
+        return coerce(value, data_type, is_array)
     if not is_array:
-        raise wire.WrongType("a sparse array")
+        raise WrongType("a sparse array")
     sparse = value.sparse_array_value
-    result = [wire.default_value(data_type)] * sparse.total_length
+    result = [default_value(data_type)] * sparse.total_length
     for element in sparse.elements:
         if element.index >= sparse.total_length or element.value is None:
-            raise wire.WrongType(f"sparse index {element.index}")
-        result[element.index] = wire.coerce(element.value, data_type, False)
+            raise WrongType(f"sparse index {element.index}")
+        result[element.index] = coerce(element.value, data_type, False)
     return result

@@ -1,7 +1,8 @@
-"""Simulator-side value and status building: Python values <-> MxValue for an attribute's type.
+"""Simulator-side MxValue building: Python values <-> MxValue for an attribute's type.
 
 The simulator never imports the client; this is its own, type-driven conversion
-(coercion to the attribute's declared type, as MXAccess does on a write).
+(coercion to the attribute's declared type, as MXAccess does on a write). Statuses are
+built by `mx_status`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,6 @@ from .galaxy import (
 
 # Native enums travel shifted by 2 in MxDataType / MxStatusCategory / MxStatusSource.
 SHIFT = 2
-CAT_OK, CAT_PENDING, CAT_WARNING, CAT_COMMUNICATION, CAT_CONFIGURATION = 0, 1, 2, 3, 4
-CAT_OPERATIONAL, CAT_SECURITY, CAT_SOFTWARE, CAT_OTHER = 5, 6, 7, 8
-SRC_REQUESTING_LMX, SRC_RESPONDING_LMX, SRC_REQUESTING_NMX, SRC_RESPONDING_NMX = 0, 1, 2, 3
-SRC_RESPONDING_AO = 5
 
 QUALITY_GOOD, QUALITY_BAD, QUALITY_WAITING = 192, 0, 0x20
 
@@ -39,20 +36,6 @@ _VARIANTS = {
     MX_TIME: ("VT_DATE", "timestamp_value", "timestamp_values"),
     MX_ELAPSED: ("VT_R8", "elapsed_value", "elapsed_values"),
 }
-
-
-def status(category: int = CAT_OK, source: int = SRC_RESPONDING_LMX, detail: int = 0,
-           text: str = "") -> pb.MxStatusProxy:
-    """An MXSTATUS_PROXY with both the proto enums and the native integers."""
-    return pb.MxStatusProxy(
-        success=-1 if category == CAT_OK else 0,
-        category=pb.MxStatusCategory(category + SHIFT),
-        detected_by=pb.MxStatusSource(source + SHIFT),
-        detail=detail,
-        raw_category=category,
-        raw_detected_by=source,
-        diagnostic_text=text,
-    )
 
 
 def default_value(data_type: int) -> Any:
