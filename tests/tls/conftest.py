@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mxgw.sim.tls import Pki, write_test_pki
+from mxgw.sim.pki import Pki, write_test_pki
 
 
 @pytest.fixture(scope="session")

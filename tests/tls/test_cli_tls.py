@@ -67,7 +67,7 @@ async def test_smoke_over_tls_against_a_self_signed_simulator(tmp_path: Path) ->
 
 
 async def test_mutual_tls_from_the_command_line(tmp_path: Path) -> None:
-    from mxgw.sim.tls import write_test_pki
+    from mxgw.sim.pki import write_test_pki
 
     pki = write_test_pki(tmp_path, client=True)
     assert pki.client_cert and pki.client_key

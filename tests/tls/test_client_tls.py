@@ -20,7 +20,7 @@ from mxgw import (
     TransportError,
 )
 from mxgw.sim import SimConfig, SimServer
-from mxgw.sim.tls import Pki
+from mxgw.sim.pki import Pki
 
 from ..conftest import TEST_KEY
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mxgw.sim.tls import Pki, server_context, write_test_pki
+from mxgw.sim.pki import Pki, server_context, write_test_pki
 
 
 async def _handshake(
