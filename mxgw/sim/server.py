@@ -17,8 +17,8 @@ from .connections import SizeLimitedCodec, TrackingServer
 from .faults import FaultConfig
 from .galaxy import DEFAULT_OBJECTS, GalaxyModel, GalaxyService
 from .gateway_service import GatewayService
-from .pki import check_sim_tls, sim_server_context
 from .runtime import GatewayRuntime, RuntimeConfig
+from .tls import check_sim_tls, sim_server_context
 
 log = logging.getLogger("mxgw.sim")
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mxgw.sim.pki import Pki, server_context, write_test_pki
+from mxgw.sim.pki import Pki, write_test_pki
+from mxgw.sim.tls import server_context
 
 
 async def _handshake(
