@@ -8,7 +8,7 @@ from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
 from .auth import refused_reference
-from .bulk import write_one  # importing bulk also registers the bulk handlers
+from .bulk_commands import write_one  # importing bulk_commands also registers its handlers
 from .mx_status import CAT_SECURITY, SRC_REQUESTING_LMX, status
 from .mx_values import null_value, to_mx
 from .registry import HANDLERS, SCOPES, InvalidRequest, Result, handles, scope_of
