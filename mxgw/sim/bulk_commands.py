@@ -19,23 +19,16 @@ from .mx_status import (
     status,
 )
 from .mx_values import QUALITY_BAD, QUALITY_GOOD, QUALITY_WAITING, null_value
-from .registry import InvalidRequest, Result, handles
+from .registry import HandlerTable, InvalidRequest, Result
 from .session import USER_LACKS_RIGHTS, CommandFailure, Item, SimSession
+from .single_commands import write_one
 
 K = pb.MxCommandKind
 E_ACCESSDENIED = -2147024891  # 0x80070005
 
-
-def write_one(session: SimSession, server_handle: int, cmd: Any, *, secured: bool,
-              timed: bool) -> None:
-    """One Write/Write2/WriteSecured/WriteSecured2 (a command or a bulk entry)."""
-    item = session.item(server_handle, cmd.item_handle)
-    session.write(
-        item, cmd.value,
-        user_id=cmd.current_user_id if secured else cmd.user_id,
-        verifier_id=cmd.verifier_user_id if secured else 0,
-        secured=secured, timestamp=cmd.timestamp_value if timed else None,
-    )
+HANDLERS = HandlerTable()
+"""The handlers of this module, by command kind."""
+handles = HANDLERS.handles
 
 
 # ---------------------------------------------------------------- subscribe-style bulks

@@ -12,10 +12,10 @@ from grpclib.exceptions import GRPCError
 from .._proto.mxaccess_gateway import v1 as pb
 from .auth import require
 from .connections import PeerAddress, current_peer
+from .invoke import execute, reply_for
 from .registry import scope_of
 from .runtime import GatewayRuntime
 from .session import SimSession
-from .single_commands import execute, reply_for
 from .streams import ClosingServerStreams
 
 log = logging.getLogger("mxgw.sim")

@@ -1,4 +1,9 @@
-"""The command registry: which handler runs each MxCommandKind, and the scope it needs."""
+"""How command handlers are declared, what they return, and the scope each command kind needs.
+
+Each handler module keeps its own `HandlerTable` and declares its coroutines with
+`@handles(kind, arm)` (`handles = HANDLERS.handles`); `invoke` merges the tables of the
+handler modules it imports into the one table `execute` dispatches on.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +30,6 @@ class Entry:
     entries: str | None = None
 
 
-HANDLERS: dict[pb.MxCommandKind, Entry] = {}
-"""Command kind -> its handler."""
-
 SCOPES: dict[pb.MxCommandKind, str] = {
     K.WRITE: "invoke:write", K.WRITE2: "invoke:write",
     K.WRITE_BULK: "invoke:write", K.WRITE2_BULK: "invoke:write",
@@ -46,10 +48,29 @@ class InvalidRequest(Exception):
     """A request the gateway refuses before MXAccess sees it (protocol INVALID_REQUEST)."""
 
 
-def handles(kind: pb.MxCommandKind, arm: str,
-            entries: str | None = None) -> Callable[[Handler], Handler]:
-    """Register the decorated coroutine as the handler of `kind` (payload arm `arm`)."""
-    def register(func: Handler) -> Handler:
-        HANDLERS[kind] = Entry(arm, func, entries)
-        return func
-    return register
+class HandlerTable:
+    """The handlers one module declares, by command kind."""
+
+    def __init__(self) -> None:
+        self.entries: dict[pb.MxCommandKind, Entry] = {}
+
+    def handles(self, kind: pb.MxCommandKind, arm: str,
+                entries: str | None = None) -> Callable[[Handler], Handler]:
+        """Declare the decorated coroutine as the handler of `kind` (payload arm `arm`)."""
+        def register(func: Handler) -> Handler:
+            if kind in self.entries:
+                raise ValueError(f"two handlers for {kind.name}")
+            self.entries[kind] = Entry(arm, func, entries)
+            return func
+        return register
+
+
+def merged(*tables: HandlerTable) -> dict[pb.MxCommandKind, Entry]:
+    """One table of the handlers of every module's table (a kind may appear only once)."""
+    handlers: dict[pb.MxCommandKind, Entry] = {}
+    for table in tables:
+        twice = handlers.keys() & table.entries.keys()
+        if twice:
+            raise ValueError(f"two handlers for {', '.join(sorted(k.name for k in twice))}")
+        handlers.update(table.entries)
+    return handlers

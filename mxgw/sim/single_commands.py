@@ -1,23 +1,36 @@
-"""Invoke: the single-item MXAccess commands, and `execute`, which runs any command kind."""
+"""The single (not bulk) MXAccess commands' handlers: register, items, advise, writes, users."""
 
 from __future__ import annotations
 
-import betterproto2
+from typing import Any
+
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
 from .auth import refused_reference
-from .bulk_commands import write_one  # importing bulk_commands also registers its handlers
 from .mx_status import CAT_SECURITY, SRC_REQUESTING_LMX, status
-from .mx_values import null_value, to_mx
-from .registry import HANDLERS, SCOPES, InvalidRequest, Result, handles, scope_of
+from .mx_values import to_mx
+from .registry import HandlerTable, Result
 from .session import E_INVALIDARG, MX_E_FAILURE, USER_LACKS_RIGHTS, CommandFailure, SimSession
 
-__all__ = ["HANDLERS", "SCOPES", "execute", "reply_for", "scope_of"]
-
 K = pb.MxCommandKind
-OK = pb.ProtocolStatusCode.OK
+
+HANDLERS = HandlerTable()
+"""The handlers of this module, by command kind."""
+handles = HANDLERS.handles
+
+
+def write_one(session: SimSession, server_handle: int, cmd: Any, *, secured: bool,
+              timed: bool) -> None:
+    """One Write/Write2/WriteSecured/WriteSecured2 (a command or a bulk entry)."""
+    item = session.item(server_handle, cmd.item_handle)
+    session.write(
+        item, cmd.value,
+        user_id=cmd.current_user_id if secured else cmd.user_id,
+        verifier_id=cmd.verifier_user_id if secured else 0,
+        secured=secured, timestamp=cmd.timestamp_value if timed else None,
+    )
 
 
 def _int_result(value: int) -> pb.MxValue:
@@ -155,53 +168,3 @@ async def _user_to_id(session: SimSession, cmd: pb.ArchestrAUserToIdCommand) -> 
         raise CommandFailure(E_INVALIDARG, f"unknown user GUID {cmd.user_guid}")
     return (_int_result(user_id), "archestra_user_to_id",
             pb.ArchestrAUserToIdReply(user_id=user_id))
-
-
-def reply_for(session_id: str, request: pb.MxCommandRequest, kind: pb.MxCommandKind,
-              code: pb.ProtocolStatusCode = OK, message: str = "") -> pb.MxCommandReply:
-    """A reply skeleton with the request's ids and a protocol status."""
-    return pb.MxCommandReply(
-        session_id=session_id, correlation_id=request.client_correlation_id, kind=kind,
-        protocol_status=pb.ProtocolStatus(code=code, message=message),
-    )
-
-
-async def execute(session: SimSession, request: pb.MxCommandRequest) -> pb.MxCommandReply:
-    """Run one command; MXAccess failures come back as data, never as exceptions."""
-    command = request.command or pb.MxCommand()
-    kind = command.kind
-    entry = HANDLERS.get(kind)
-    arm, payload = betterproto2.which_one_of(command, "payload")
-    if entry is None or arm != entry.arm or payload is None:
-        expected = entry.arm if entry else "a supported command kind"
-        return reply_for(session.id, request, kind, pb.ProtocolStatusCode.INVALID_REQUEST,
-                         f"kind {kind.proto_name if kind else kind} needs payload {expected}, "
-                         f"got {arm or 'none'}")
-    if entry.entries is not None:
-        count = len(getattr(payload, entry.entries))
-        limit = session.runtime.config.max_bulk
-        if count > limit:
-            return reply_for(session.id, request, kind, pb.ProtocolStatusCode.INVALID_REQUEST,
-                             f"{kind.proto_name} has {count} entries; the gateway accepts at "
-                             f"most {limit} per command: split it")
-    reply = reply_for(session.id, request, kind)
-    try:
-        result = await entry.handler(session, payload)
-    except InvalidRequest as exc:
-        return reply_for(session.id, request, kind, pb.ProtocolStatusCode.INVALID_REQUEST,
-                         str(exc))
-    except CommandFailure as failure:
-        reply.protocol_status = pb.ProtocolStatus(
-            code=pb.ProtocolStatusCode.MXACCESS_FAILURE, message=str(failure))
-        reply.hresult = failure.hresult
-        reply.return_value = null_value()
-        reply.statuses = failure.statuses
-        reply.diagnostic_message = str(failure)
-        return reply
-    reply.statuses = [status()]
-    if result is not None:
-        value, result_arm, typed = result
-        reply.return_value = value
-        if result_arm is not None:
-            setattr(reply, result_arm, typed)
-    return reply

@@ -1,0 +1,34 @@
+"""The command table is assembled explicitly from the handler modules' own tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from mxgw._proto.mxaccess_gateway import v1 as pb
+from mxgw.sim import bulk_commands, single_commands
+from mxgw.sim.invoke import HANDLERS
+from mxgw.sim.registry import HandlerTable, Result, merged
+from mxgw.sim.session import SimSession
+
+K = pb.MxCommandKind
+
+
+def test_the_table_holds_every_handler_module_and_nothing_else() -> None:
+    assert HANDLERS == {**single_commands.HANDLERS.entries, **bulk_commands.HANDLERS.entries}
+    assert K.REGISTER in single_commands.HANDLERS.entries
+    assert K.WRITE_BULK in bulk_commands.HANDLERS.entries
+    assert K.UNSPECIFIED not in HANDLERS
+
+
+async def _nothing(session: SimSession, cmd: object) -> Result:
+    return None
+
+
+def test_a_kind_handled_twice_is_refused() -> None:
+    one, other = HandlerTable(), HandlerTable()
+    one.handles(K.REGISTER, "register_command")(_nothing)
+    other.handles(K.REGISTER, "register_command")(_nothing)
+    with pytest.raises(ValueError, match="REGISTER"):
+        merged(one, other)
+    with pytest.raises(ValueError, match="REGISTER"):
+        one.handles(K.REGISTER, "register_command")(_nothing)
