@@ -42,7 +42,7 @@ E_INVALIDARG = -2147024809  # 0x80070057
 E_FAIL = -2147467259  # 0x80004005
 MX_E_FAILURE = -2147220992  # 0x80040200
 
-# MXAccess detail codes (MXACCESS.md).
+# MXAccess detail codes (MxStatusProxy.detail) of a bad reference or array index.
 INVALID_REFERENCE, INDEX_OUT_OF_RANGE = 6, 1003
 
 

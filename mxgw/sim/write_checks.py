@@ -11,7 +11,7 @@ from .mx_status import CAT_OK, CAT_OPERATIONAL, CAT_SECURITY, SRC_RESPONDING_AO,
 from .mx_values import WrongType, coerce, default_value
 from .users import Users
 
-# MXAccess detail codes (MXACCESS.md).
+# MXAccess detail codes (MxStatusProxy.detail) of a write that is refused.
 WRONG_DATA_TYPE, NOT_WRITEABLE = 13, 1007
 SECURED_WRITE_DETAIL, VERIFIED_WRITE_DETAIL = 1012, 1013
 USER_LACKS_RIGHTS, VERIFIER_LACKS_RIGHTS = 1016, 1017

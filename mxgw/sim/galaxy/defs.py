@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Native MxDataType numbers (MXACCESS.md).
+# MXAccess's native data type numbers (the MxDataType enum on the wire is each plus 2).
 MX_BOOLEAN, MX_INTEGER, MX_FLOAT, MX_DOUBLE, MX_STRING, MX_TIME, MX_ELAPSED = 1, 2, 3, 4, 5, 6, 7
 DATA_TYPE_NAMES = {
     -1: "Unknown", 0: "NoData", 1: "Boolean", 2: "Integer", 3: "Float", 4: "Double",
