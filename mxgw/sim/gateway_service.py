@@ -11,12 +11,12 @@ from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
 from .auth import require
+from .closing_streams import ClosingServerStreams
 from .connections import PeerAddress, current_peer
 from .invoke import execute, reply_for
 from .registry import scope_of
 from .runtime import GatewayRuntime
 from .session import SimSession
-from .streams import ClosingServerStreams
 
 log = logging.getLogger("mxgw.sim")
 

@@ -17,7 +17,7 @@ from .event_log import EventLimits
 from .faults import FaultConfig
 from .galaxy import GalaxyModel
 from .session import SimSession
-from .tags import TagStore
+from .tag_values import TagStore
 from .users import Users
 
 log = logging.getLogger("mxgw.sim")

@@ -27,7 +27,7 @@ from .mx_status import (
     status,
 )
 from .mx_values import QUALITY_BAD, QUALITY_GOOD, null_value, to_mx
-from .tags import TagState
+from .tag_values import TagState
 from .write_checks import USER_LACKS_RIGHTS, WriteOutcome, write_outcome
 
 __all__ = ["E_FAIL", "E_INVALIDARG", "MX_E_FAILURE", "USER_LACKS_RIGHTS", "CommandFailure",

@@ -11,7 +11,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from ..._proto.galaxy_repository import v1 as gr
-from ..streams import ClosingServerStreams
+from ..closing_streams import ClosingServerStreams
 from .encoding import encode_reply
 from .model import GalaxyModel
 from .query import (
