@@ -1,6 +1,7 @@
 """The simulated MXAccess Gateway: both services over real gRPC, for trying and testing.
 
-It uses the generated code only and never imports the client.
+It uses the generated code only and never imports the client. What each module holds:
+see docs/simulator.md.
 """
 
 from .event_log import EventLimits
