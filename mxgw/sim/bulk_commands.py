@@ -34,7 +34,7 @@ handles = HANDLERS.handles
 # ---------------------------------------------------------------- subscribe-style bulks
 
 def _subscribe_reply(results: list[pb.SubscribeResult]) -> Result:
-    return None, "bulk_subscribe", pb.BulkSubscribeReply(results=results)
+    return None, pb.BulkSubscribeReply(results=results)
 
 
 def checked(session: SimSession, reference: str) -> None:
@@ -80,13 +80,13 @@ def _by_handle(session: SimSession, server_handle: int, handles_: list[int],
     return _subscribe_reply(results)
 
 
-@handles(K.ADD_ITEM_BULK, "add_item_bulk_command", "tag_addresses")
+@handles(K.ADD_ITEM_BULK)
 async def _add_item_bulk(session: SimSession, cmd: pb.AddItemBulkCommand) -> Result:
     return _by_tag(session, cmd.server_handle, cmd.tag_addresses,
                    lambda tag: session.add_item(cmd.server_handle, tag))
 
 
-@handles(K.SUBSCRIBE_BULK, "subscribe_bulk_command", "tag_addresses")
+@handles(K.SUBSCRIBE_BULK)
 async def _subscribe_bulk(session: SimSession, cmd: pb.SubscribeBulkCommand) -> Result:
     def subscribe(tag: str) -> Item:
         item = session.add_item(cmd.server_handle, tag)
@@ -95,24 +95,24 @@ async def _subscribe_bulk(session: SimSession, cmd: pb.SubscribeBulkCommand) -> 
     return _by_tag(session, cmd.server_handle, cmd.tag_addresses, subscribe)
 
 
-@handles(K.ADVISE_ITEM_BULK, "advise_item_bulk_command", "item_handles")
+@handles(K.ADVISE_ITEM_BULK)
 async def _advise_bulk(session: SimSession, cmd: pb.AdviseItemBulkCommand) -> Result:
     return _by_handle(session, cmd.server_handle, cmd.item_handles,
                       lambda item: session.advise(item, supervisory=False))
 
 
-@handles(K.UN_ADVISE_ITEM_BULK, "un_advise_item_bulk_command", "item_handles")
+@handles(K.UN_ADVISE_ITEM_BULK)
 async def _unadvise_bulk(session: SimSession, cmd: pb.UnAdviseItemBulkCommand) -> Result:
     return _by_handle(session, cmd.server_handle, cmd.item_handles, session.unadvise)
 
 
-@handles(K.REMOVE_ITEM_BULK, "remove_item_bulk_command", "item_handles")
+@handles(K.REMOVE_ITEM_BULK)
 async def _remove_bulk(session: SimSession, cmd: pb.RemoveItemBulkCommand) -> Result:
     return _by_handle(session, cmd.server_handle, cmd.item_handles,
                       lambda item: session.remove_item(cmd.server_handle, item.handle))
 
 
-@handles(K.UNSUBSCRIBE_BULK, "unsubscribe_bulk_command", "item_handles")
+@handles(K.UNSUBSCRIBE_BULK)
 async def _unsubscribe_bulk(session: SimSession, cmd: pb.UnsubscribeBulkCommand) -> Result:
     def unsubscribe(item: Item) -> None:
         session.unadvise(item)
@@ -136,25 +136,25 @@ def _write_bulk(session: SimSession, server_handle: int, entries: list[Any], *, 
         else:
             results.append(pb.BulkWriteResult(item_handle=entry.item_handle,
                                               was_successful=True, statuses=[status()]))
-    return None, "bulk_write", pb.BulkWriteReply(results=results)
+    return None, pb.BulkWriteReply(results=results)
 
 
-@handles(K.WRITE_BULK, "write_bulk_command", "entries")
+@handles(K.WRITE_BULK)
 async def _write_bulk1(session: SimSession, cmd: pb.WriteBulkCommand) -> Result:
     return _write_bulk(session, cmd.server_handle, cmd.entries, secured=False, timed=False)
 
 
-@handles(K.WRITE2_BULK, "write2_bulk_command", "entries")
+@handles(K.WRITE2_BULK)
 async def _write_bulk2(session: SimSession, cmd: pb.Write2BulkCommand) -> Result:
     return _write_bulk(session, cmd.server_handle, cmd.entries, secured=False, timed=True)
 
 
-@handles(K.WRITE_SECURED_BULK, "write_secured_bulk_command", "entries")
+@handles(K.WRITE_SECURED_BULK)
 async def _write_secured_bulk(session: SimSession, cmd: pb.WriteSecuredBulkCommand) -> Result:
     return _write_bulk(session, cmd.server_handle, cmd.entries, secured=True, timed=False)
 
 
-@handles(K.WRITE_SECURED2_BULK, "write_secured2_bulk_command", "entries")
+@handles(K.WRITE_SECURED2_BULK)
 async def _write_secured2_bulk(session: SimSession, cmd: pb.WriteSecured2BulkCommand) -> Result:
     return _write_bulk(session, cmd.server_handle, cmd.entries, secured=True, timed=True)
 
@@ -177,7 +177,7 @@ def _read_failure(tag: str, message: str, status: pb.MxStatusProxy,
                              quality=quality, statuses=[status], error_message=message)
 
 
-@handles(K.READ_BULK, "read_bulk_command", "tag_addresses")
+@handles(K.READ_BULK)
 async def _read_bulk(session: SimSession, cmd: pb.ReadBulkCommand) -> Result:
     """Cached values for tags advised in the session; otherwise add, advise, wait for the
     first value (up to timeout_ms) and remove again (no events reach the stream)."""
@@ -190,7 +190,7 @@ async def _read_bulk(session: SimSession, cmd: pb.ReadBulkCommand) -> Result:
     try:
         session.server_handle(cmd.server_handle)
     except CommandFailure as failure:
-        return None, "bulk_read", pb.BulkReadReply(results=[
+        return None, pb.BulkReadReply(results=[
             _read_failure(tag, str(failure), failure.statuses[0])
             for tag in cmd.tag_addresses])
     advised = session.advised_items()
@@ -223,4 +223,4 @@ async def _read_bulk(session: SimSession, cmd: pb.ReadBulkCommand) -> Result:
                     CAT_COMMUNICATION, SRC_REQUESTING_LMX, 1, message), QUALITY_WAITING)
             else:
                 results[index] = _read_result(session, probe.reference, probe, False)
-    return None, "bulk_read", pb.BulkReadReply(results=[r for r in results if r is not None])
+    return None, pb.BulkReadReply(results=[r for r in results if r is not None])

@@ -38,13 +38,13 @@ async def execute(session: SimSession, request: pb.MxCommandRequest) -> pb.MxCom
     kind = command.kind
     entry = HANDLERS.get(kind)
     arm, payload = betterproto2.which_one_of(command, "payload")
-    if entry is None or arm != entry.arm or payload is None:
-        expected = entry.arm if entry else "a supported command kind"
+    if entry is None or arm != entry.arm.name or payload is None:
+        expected = entry.arm.name if entry else "a supported command kind"
         return reply_for(session.id, request, kind, pb.ProtocolStatusCode.INVALID_REQUEST,
                          f"kind {kind.proto_name if kind else kind} needs payload {expected}, "
                          f"got {arm or 'none'}")
-    if entry.entries is not None:
-        count = len(getattr(payload, entry.entries))
+    if entry.arm.entries is not None:
+        count = len(getattr(payload, entry.arm.entries))
         limit = session.runtime.config.max_bulk
         if count > limit:
             return reply_for(session.id, request, kind, pb.ProtocolStatusCode.INVALID_REQUEST,
@@ -66,8 +66,8 @@ async def execute(session: SimSession, request: pb.MxCommandRequest) -> pb.MxCom
         return reply
     reply.statuses = [status()]
     if result is not None:
-        value, result_arm, typed = result
+        value, typed = result
         reply.return_value = value
-        if result_arm is not None:
-            setattr(reply, result_arm, typed)
+        if typed is not None and entry.arm.result is not None:
+            setattr(reply, entry.arm.result, typed)
     return reply

@@ -1,7 +1,8 @@
 """Simulator-side MxValue building: Python values <-> MxValue for an attribute's type.
 
-The simulator never imports the client; this is its own, type-driven conversion
-(coercion to the attribute's declared type, as MXAccess does on a write). Statuses are
+The MxValue table is the contract layer's (`mxgw.contract.values`); what is the
+simulator's own is the type-driven coercion of a written value to the attribute's
+declared type, as MXAccess does on a write. Statuses are
 built by `mx_status`.
 """
 
@@ -12,6 +13,7 @@ import math
 from typing import Any
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..contract.values import BY_DATA_TYPE, TYPES, array_items, scalar_of
 from .galaxy import (
     MX_BOOLEAN,
     MX_DOUBLE,
@@ -27,17 +29,6 @@ SHIFT = 2
 
 QUALITY_GOOD, QUALITY_BAD, QUALITY_WAITING = 192, 0, 0x20
 
-_VARIANTS = {
-    MX_BOOLEAN: ("VT_BOOL", "bool_value", "bool_values"),
-    MX_INTEGER: ("VT_I4", "int32_value", "int32_values"),
-    MX_FLOAT: ("VT_R4", "float_value", "float_values"),
-    MX_DOUBLE: ("VT_R8", "double_value", "double_values"),
-    MX_STRING: ("VT_BSTR", "string_value", "string_values"),
-    MX_TIME: ("VT_DATE", "timestamp_value", "timestamp_values"),
-    MX_ELAPSED: ("VT_R8", "elapsed_value", "elapsed_values"),
-}
-
-
 def default_value(data_type: int) -> Any:
     """The value an attribute of a type starts from / resets to."""
     return {
@@ -49,16 +40,16 @@ def default_value(data_type: int) -> Any:
 
 def to_mx(value: Any, data_type: int) -> pb.MxValue:
     """A Python value of an attribute's type as an MxValue (list -> array)."""
-    variant, scalar_field, array_field = _VARIANTS.get(data_type, ("VT_I4", "int32_value",
-                                                                   "int32_values"))
     wire_type = pb.MxDataType(data_type + SHIFT)
+    mx_type = BY_DATA_TYPE.get(wire_type, TYPES["int32"])
     if isinstance(value, list):
         array = pb.MxArray(element_data_type=wire_type)
-        setattr(array, array_field, list(value))
-        return pb.MxValue(data_type=wire_type, variant_type=f"VT_ARRAY|{variant}",
+        setattr(array, mx_type.array_field, list(value))
+        return pb.MxValue(data_type=wire_type, variant_type=f"VT_ARRAY|{mx_type.variant}",
                           raw_data_type=data_type, array_value=array)
-    message = pb.MxValue(data_type=wire_type, variant_type=variant, raw_data_type=data_type)
-    setattr(message, scalar_field, value)
+    message = pb.MxValue(data_type=wire_type, variant_type=mx_type.variant,
+                         raw_data_type=data_type)
+    setattr(message, mx_type.scalar_field, value)
     return message
 
 
@@ -69,15 +60,6 @@ def null_value() -> pb.MxValue:
 
 class WrongType(Exception):
     """The value cannot be coerced to the attribute's type (MXAccess WrongDataType)."""
-
-
-def _scalar_of(value: pb.MxValue) -> Any:
-    for name in ("bool_value", "int32_value", "int64_value", "float_value", "double_value",
-                 "string_value", "timestamp_value", "elapsed_value", "bytes_value"):
-        found = getattr(value, name)
-        if found is not None:
-            return found
-    return None
 
 
 def coerce_scalar(raw: Any, data_type: int) -> Any:
@@ -123,19 +105,6 @@ def coerce_scalar(raw: Any, data_type: int) -> Any:
     raise WrongType(repr(raw))
 
 
-def array_items(value: pb.MxValue) -> list[Any] | None:
-    """The items of an array MxValue, or None if it is not an array."""
-    if value.array_value is None:
-        return None
-    array = value.array_value
-    for name in ("bool_values", "int32_values", "int64_values", "float_values",
-                 "double_values", "string_values", "timestamp_values", "elapsed_values"):
-        items = getattr(array, name)
-        if items:
-            return list(items)
-    return []
-
-
 def coerce(value: pb.MxValue, data_type: int, is_array: bool) -> Any:
     """Coerce a written MxValue to an attribute's type (a list for an array)."""
     items = array_items(value)
@@ -147,7 +116,7 @@ def coerce(value: pb.MxValue, data_type: int, is_array: bool) -> Any:
         raise WrongType("a scalar attribute cannot take an array")
     if value.is_null:
         raise WrongType("null")
-    raw = _scalar_of(value)
+    raw = scalar_of(value)
     if raw is None:
         raise WrongType("empty value")
     return coerce_scalar(raw, data_type)

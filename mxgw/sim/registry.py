@@ -1,8 +1,10 @@
 """How command handlers are declared, what they return, and the scope each command kind needs.
 
 Each handler module keeps its own `HandlerTable` and declares its coroutines with
-`@handles(kind, arm)` (`handles = HANDLERS.handles`); `invoke` merges the tables of the
-handler modules it imports into the one table `execute` dispatches on.
+`@handles(kind)` (`handles = HANDLERS.handles`); `invoke` merges the tables of the
+handler modules it imports into the one table `execute` dispatches on. Which payload arm
+carries a kind, where a bulk kind's entries are and which reply arm holds its typed
+result all come from the contract layer (`mxgw.contract.commands.ARMS`).
 """
 
 from __future__ import annotations
@@ -12,22 +14,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..contract import commands
 from .session import SimSession
 
 K = pb.MxCommandKind
 
-Result = tuple[pb.MxValue | None, str | None, Any] | None
-"""What a handler returns: (return_value, typed-result arm name, typed result) or None."""
+Result = tuple[pb.MxValue | None, Any] | None
+"""What a handler returns: (return_value, typed result or None), or None."""
 Handler = Callable[[SimSession, Any], Awaitable[Result]]
 
 
 @dataclass(frozen=True)
 class Entry:
-    """A registered handler: its payload arm and, for bulks, the repeated field of entries."""
+    """A registered handler, with how its kind travels."""
 
-    arm: str
+    arm: commands.Arm
     handler: Handler
-    entries: str | None = None
 
 
 SCOPES: dict[pb.MxCommandKind, str] = {
@@ -54,13 +56,14 @@ class HandlerTable:
     def __init__(self) -> None:
         self.entries: dict[pb.MxCommandKind, Entry] = {}
 
-    def handles(self, kind: pb.MxCommandKind, arm: str,
-                entries: str | None = None) -> Callable[[Handler], Handler]:
-        """Declare the decorated coroutine as the handler of `kind` (payload arm `arm`)."""
+    def handles(self, kind: pb.MxCommandKind) -> Callable[[Handler], Handler]:
+        """Declare the decorated coroutine as the handler of `kind`."""
+        arm = commands.arm(kind)
+
         def register(func: Handler) -> Handler:
             if kind in self.entries:
                 raise ValueError(f"two handlers for {kind.name}")
-            self.entries[kind] = Entry(arm, func, entries)
+            self.entries[kind] = Entry(arm, func)
             return func
         return register
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,44 +14,13 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
+from mxgw.contract.commands import command
 from mxgw.sim import RuntimeConfig, SimConfig, SimServer
 from mxgw.sim.faults import FaultConfig
 
 KEY = "mxgw_simtest_S3cretForSimTests"
 K = pb.MxCommandKind
 OK = pb.ProtocolStatusCode.OK
-
-KINDS: dict[type[Any], pb.MxCommandKind] = {
-    pb.RegisterCommand: K.REGISTER, pb.UnregisterCommand: K.UNREGISTER,
-    pb.AddItemCommand: K.ADD_ITEM, pb.AddItem2Command: K.ADD_ITEM2,
-    pb.RemoveItemCommand: K.REMOVE_ITEM, pb.AdviseCommand: K.ADVISE,
-    pb.UnAdviseCommand: K.UN_ADVISE, pb.AdviseSupervisoryCommand: K.ADVISE_SUPERVISORY,
-    pb.AddBufferedItemCommand: K.ADD_BUFFERED_ITEM,
-    pb.SetBufferedUpdateIntervalCommand: K.SET_BUFFERED_UPDATE_INTERVAL,
-    pb.SuspendCommand: K.SUSPEND, pb.ActivateCommand: K.ACTIVATE,
-    pb.WriteCommand: K.WRITE, pb.Write2Command: K.WRITE2,
-    pb.WriteSecuredCommand: K.WRITE_SECURED, pb.WriteSecured2Command: K.WRITE_SECURED2,
-    pb.AuthenticateUserCommand: K.AUTHENTICATE_USER,
-    pb.ArchestrAUserToIdCommand: K.ARCHESTRA_USER_TO_ID,
-    pb.AddItemBulkCommand: K.ADD_ITEM_BULK, pb.AdviseItemBulkCommand: K.ADVISE_ITEM_BULK,
-    pb.RemoveItemBulkCommand: K.REMOVE_ITEM_BULK,
-    pb.UnAdviseItemBulkCommand: K.UN_ADVISE_ITEM_BULK,
-    pb.SubscribeBulkCommand: K.SUBSCRIBE_BULK, pb.UnsubscribeBulkCommand: K.UNSUBSCRIBE_BULK,
-    pb.WriteBulkCommand: K.WRITE_BULK, pb.Write2BulkCommand: K.WRITE2_BULK,
-    pb.WriteSecuredBulkCommand: K.WRITE_SECURED_BULK,
-    pb.WriteSecured2BulkCommand: K.WRITE_SECURED2_BULK, pb.ReadBulkCommand: K.READ_BULK,
-}
-
-
-def arm_of(payload: Any) -> str:
-    """`AddItem2Command` -> `add_item2_command` (the MxCommand oneof arm)."""
-    name = type(payload).__name__.replace("ArchestrA", "Archestra")
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-
-
-def command(payload: Any) -> pb.MxCommand:
-    return pb.MxCommand(kind=KINDS[type(payload)], **{arm_of(payload): payload})
-
 
 def mx_int(value: int) -> pb.MxValue:
     return pb.MxValue(data_type=pb.MxDataType.INTEGER, variant_type="VT_I4", int32_value=value)

@@ -26,9 +26,20 @@ async def _nothing(session: SimSession, cmd: object) -> Result:
 
 def test_a_kind_handled_twice_is_refused() -> None:
     one, other = HandlerTable(), HandlerTable()
-    one.handles(K.REGISTER, "register_command")(_nothing)
-    other.handles(K.REGISTER, "register_command")(_nothing)
+    one.handles(K.REGISTER)(_nothing)
+    other.handles(K.REGISTER)(_nothing)
     with pytest.raises(ValueError, match="REGISTER"):
         merged(one, other)
     with pytest.raises(ValueError, match="REGISTER"):
-        one.handles(K.REGISTER, "register_command")(_nothing)
+        one.handles(K.REGISTER)(_nothing)
+
+
+def test_the_dispatch_table_takes_arms_from_the_contract_layer() -> None:
+    """Payload arms, bulk entries and result arms are the contract layer's, not retyped."""
+    from mxgw.contract import commands
+
+    for kind, entry in HANDLERS.items():
+        assert entry.arm is commands.ARMS[kind]
+    assert HANDLERS[K.READ_BULK].arm.entries == "tag_addresses"
+    assert HANDLERS[K.WRITE_BULK].arm.result == "bulk_write"
+    assert HANDLERS[K.REGISTER].arm.name == "register_command"
