@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
+from betterproto2.casing import snake_case
+from grpclib.const import Cardinality, Handler
 from grpclib.server import Stream
+
+StreamHandler = Callable[[Stream[Any, Any]], Awaitable[None]]
 
 
 class ClosingServerStreams:
@@ -14,13 +18,25 @@ class ClosingServerStreams:
     betterproto2's base iterates the handler's generator and sends each message; when a
     send fails (the peer went away, a GOAWAY) the generator is left suspended and its
     `finally` (detaching the subscriber) runs only when the garbage collector finds it.
-    Until then the session looks subscribed and every resume gets ALREADY_EXISTS.
+    Until then the session looks subscribed and every resume gets ALREADY_EXISTS. So the
+    server-stream routes of grpclib's public `__mapping__` are served here instead: the
+    method named after the RPC (`StreamEvents` -> `stream_events`) is iterated, and its
+    generator closed however the stream ends.
     """
 
-    async def _call_rpc_handler_server_stream(
-        self, handler: Callable[[Any], Any], stream: Stream[Any, Any], request: Any
-    ) -> None:
-        responses = handler(request)
+    def __mapping__(self) -> dict[str, Handler]:
+        mapping: dict[str, Handler] = super().__mapping__()  # type: ignore[misc]
+        for route, handler in mapping.items():
+            if handler.cardinality is Cardinality.UNARY_STREAM:
+                method = getattr(self, snake_case(route.rsplit("/", 1)[1]))
+                mapping[route] = handler._replace(func=_closing(method))
+        return mapping
+
+
+def _closing(method: Callable[[Any], Any]) -> StreamHandler:
+    async def serve(stream: Stream[Any, Any]) -> None:
+        request = await stream.recv_message()
+        responses = method(request)
         if not isinstance(responses, AsyncGenerator):
             return
         try:
@@ -28,3 +44,4 @@ class ClosingServerStreams:
                 await stream.send_message(message)
         finally:
             await responses.aclose()
+    return serve

@@ -1,7 +1,7 @@
 """A grpclib Server that keeps track of its HTTP/2 connections, so tests can break them.
 
-grpclib creates one `H2Protocol` per accepted TCP connection in `Server._protocol_factory`;
-this subclass remembers each one. `drop()` aborts the TCP connections (no GOAWAY, no
+grpclib creates one `H2Protocol` per accepted TCP connection; this subclass remembers
+each one (see `_adopt`). `drop()` aborts the TCP connections (no GOAWAY, no
 trailers: the client sees the connection vanish); `goaway()` sends an HTTP/2 GOAWAY, as a
 gateway does when it shuts down gracefully.
 """
@@ -12,12 +12,10 @@ import asyncio
 import contextvars
 import weakref
 from asyncio import Transport
+from collections.abc import Callable
 from typing import Any
 
-from grpclib.const import Status
-from grpclib.encoding.proto import ProtoCodec
 from grpclib.events import RecvRequest
-from grpclib.exceptions import GRPCError
 from grpclib.protocol import H2Protocol
 from grpclib.server import Server
 from h2.errors import ErrorCodes
@@ -31,27 +29,38 @@ current_peer: contextvars.ContextVar[PeerAddress] = contextvars.ContextVar(
 """The remote address of the connection the current request arrived on."""
 
 
-class SizeLimitedCodec(ProtoCodec):
-    """grpclib's protobuf codec, refusing received messages over `limit` bytes with
-    RESOURCE_EXHAUSTED (as the gateway's 16 MiB limit does)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-    def decode(self, data: bytes, message_type: Any) -> Any:
-        if len(data) > self.limit:
-            raise GRPCError(Status.RESOURCE_EXHAUSTED,
-                            f"the request is {len(data)} bytes, over the gateway's "
-                            f"{self.limit}-byte message limit: split it")
-        return super().decode(data, message_type)
+Parts = Callable[[H2Protocol], "tuple[Transport | None, Any]"]
+"""A connection's TCP transport (None once closing) and its h2 connection."""
 
 
-def _transport(protocol: H2Protocol) -> Transport | None:
-    connection = getattr(protocol, "connection", None)
-    transport = getattr(connection, "_transport", None)  # removed by grpclib once closed
-    if transport is None or transport.is_closing():
-        return None
-    return transport  # type: ignore[no-any-return]
+def _adopt(server: Server, protocols: weakref.WeakSet[H2Protocol]) -> Parts:
+    """The one function that reaches into grpclib's server internals (grpclib is pinned to
+    0.4.x; tests/sim/test_connection_faults.py fails when these change shape):
+
+    - `Server._protocol_factory`: grpclib has no hook for accepted connections; each new
+      protocol is remembered in `protocols`.
+    - `Connection._transport` and `Connection._connection` (the h2 state machine): grpclib
+      offers no way to abort a connection or send GOAWAY on it, which is what tests of a
+      dying gateway need.
+
+    Returns the accessor of a connection's transport and h2 connection.
+    """
+    make = server._protocol_factory
+
+    def track() -> H2Protocol:
+        protocol = make()
+        protocols.add(protocol)
+        return protocol
+
+    server._protocol_factory = track  # type: ignore[method-assign]
+
+    def parts(protocol: H2Protocol) -> tuple[Transport | None, Any]:
+        connection = getattr(protocol, "connection", None)
+        transport = getattr(connection, "_transport", None)  # removed once closed
+        if transport is not None and transport.is_closing():
+            transport = None
+        return transport, getattr(connection, "_connection", None)
+    return parts
 
 
 class TrackingServer(Server):
@@ -60,11 +69,7 @@ class TrackingServer(Server):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._protocols: weakref.WeakSet[H2Protocol] = weakref.WeakSet()
-
-    def _protocol_factory(self) -> H2Protocol:
-        protocol = super()._protocol_factory()
-        self._protocols.add(protocol)
-        return protocol
+        self._parts = _adopt(self, self._protocols)
 
     async def record_peer(self, event: RecvRequest) -> None:
         """A RecvRequest hook: remember which connection the request came on."""
@@ -72,7 +77,7 @@ class TrackingServer(Server):
 
     def live(self) -> list[H2Protocol]:
         """The connections still open."""
-        return [p for p in list(self._protocols) if _transport(p) is not None]
+        return [p for p in list(self._protocols) if self._parts(p)[0] is not None]
 
     def drop(self, peer: PeerAddress = None, *, flush: bool = False) -> int:
         """Abort every open TCP connection (only `peer`'s when given); returns how many.
@@ -82,7 +87,7 @@ class TrackingServer(Server):
         """
         count = 0
         for protocol in self.live():
-            transport = _transport(protocol)
+            transport = self._parts(protocol)[0]
             if transport is None:
                 continue
             if peer is not None and transport.get_extra_info("peername") != peer:
@@ -99,13 +104,12 @@ class TrackingServer(Server):
         count = 0
         loop = asyncio.get_running_loop()
         for protocol in self.live():
-            h2 = getattr(protocol.connection, "_connection", None)
+            transport, h2 = self._parts(protocol)
             if h2 is None:
                 continue
             h2.close_connection(error_code=ErrorCodes.NO_ERROR)
             protocol.connection.flush()
             count += 1
-            transport = _transport(protocol)
             if close_after is not None and transport is not None:
                 loop.call_later(close_after, transport.close)
         return count

@@ -13,10 +13,11 @@ from grpclib.events import RecvRequest, listen
 
 from .._proto.galaxy_repository import v1 as gr
 from .auth import KeyStore, generate_key, parse_key_spec
-from .connections import SizeLimitedCodec, TrackingServer
+from .connections import TrackingServer
 from .faults import FaultConfig
 from .galaxy import DEFAULT_OBJECTS, GalaxyModel, GalaxyService
 from .gateway_service import GatewayService
+from .message_codec import SizeLimitedCodec
 from .runtime import GatewayRuntime, RuntimeConfig
 from .tls import check_sim_tls, sim_server_context
 

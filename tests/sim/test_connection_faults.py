@@ -104,3 +104,16 @@ async def test_a_session_faults_after_n_commands_when_asked(make_gateway: Gatewa
     assert reply.protocol_status is not None
     assert reply.protocol_status.code == pb.ProtocolStatusCode.SESSION_NOT_READY
     assert "FAULTED" in reply.protocol_status.message
+
+
+def test_the_adopted_server_internals_are_the_pinned_grpclibs() -> None:
+    """`connections._adopt` reaches into grpclib's Server and Connection: this fails when
+    a grpclib upgrade changes what it uses."""
+    import grpclib
+    import grpclib.protocol
+    import grpclib.server
+
+    assert grpclib.__version__.startswith("0.4."), grpclib.__version__
+    assert "_protocol_factory" in vars(grpclib.server.Server)
+    init = grpclib.protocol.Connection.__init__.__code__
+    assert "_transport" in init.co_names and "_connection" in init.co_names
