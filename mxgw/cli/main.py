@@ -15,7 +15,8 @@ from typing import Any, NoReturn
 from argparse_dataclass import _add_dataclass_options
 
 from .commands import Command, load_all
-from .context import ConnectionFlags, Context
+from .context import Context
+from .flags import ConnectionFlags
 from .output import EXIT_OK, UsageError, dumps, error_envelope, exit_code, render
 
 

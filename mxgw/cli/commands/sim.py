@@ -11,7 +11,8 @@ from ...sim import RuntimeConfig, SimConfig, SimServer
 from ...sim.event_log import EventLimits
 from ...sim.faults import FaultConfig, parse_status
 from ...sim.galaxy import DEFAULT_OBJECTS
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 from ..output import UsageError, dumps
 from . import command
 
