@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import TextIO
 
 from .context import Context
-from .main import Parser, build_parser, dispatch, report
+from .main import RootParser, build_parser, dispatch, report
 from .output import UsageError
 
 EOR = "__MXGW_BATCH_EOR__"
@@ -83,7 +83,7 @@ def command_line(line: str) -> list[str]:
     return argv
 
 
-async def run_one(ctx: Context, parser: Parser, line: str) -> None:
+async def run_one(ctx: Context, parser: RootParser, line: str) -> None:
     """Run one batch line and print its result (or envelope) and the end-of-record marker."""
     try:
         argv = command_line(line)

@@ -1,13 +1,8 @@
-"""Shared connection flags, and the per-process context that owns connections.
+"""The per-process context of the CLI: output, the cached connections, the in-process
+simulator (`--sim`), and the session attached by id that the commands use."""
 
-No `from __future__ import annotations` here: argparse-dataclass reads field types at run time.
-"""
-
-
-import os
 import sys
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from .._proto.mxaccess_gateway import v1 as pb
@@ -15,78 +10,11 @@ from ..client import GatewayClient
 from ..galaxy import GalaxyRepositoryClient
 from ..options import ClientOptions
 from ..session import Session
-from .output import Redactor, UsageError
+from .flags import ConnectionFlags
+from .redaction import Redactor
 
 if TYPE_CHECKING:
     from ..sim import SimServer
-
-ENDPOINT_ENV = "MXGATEWAY_ENDPOINT"
-
-
-@dataclass
-class ConnectionFlags:
-    """Flags every subcommand that talks to a gateway takes."""
-
-    endpoint: Optional[str] = field(default=None, metadata={
-        "help": f"gateway HOST:PORT (default: ${ENDPOINT_ENV})"})
-    api_key: Optional[str] = field(default=None, metadata={
-        "help": "API key (prefer --api-key-env: a key on the command line is visible to ps)"})
-    api_key_env: Optional[str] = field(default=None, metadata={
-        "help": "name of an environment variable holding the API key"})
-    plaintext: bool = field(default=False, metadata={
-        "help": "unencrypted HTTP/2 (TLS is the default)"})
-    tls: bool = field(default=False, metadata={
-        "help": "TLS (the default; contradicts --plaintext)"})
-    ca_file: Optional[str] = field(default=None, metadata={
-        "help": "PEM file of CA certificates to trust instead of the system roots"})
-    server_name_override: Optional[str] = field(default=None, metadata={
-        "help": "host name to verify in the server certificate"})
-    client_cert: Optional[str] = field(default=None, metadata={
-        "help": "PEM client certificate for mutual TLS"})
-    client_key: Optional[str] = field(default=None, metadata={
-        "help": "PEM private key of --client-cert"})
-    timeout: Optional[float] = field(default=None, metadata={
-        "help": "deadline of each call in seconds (default 30)"})
-    json: bool = field(default=False, metadata={"help": "print deterministic JSON"})
-    sim: bool = field(default=False, metadata={
-        "help": "run against an in-process simulated gateway on a free loopback port"})
-
-    def connection_key(self) -> tuple[Any, ...]:
-        """What distinguishes one connection from another (output and deadline excluded)."""
-        return tuple(getattr(self, f.name) for f in fields(self)
-                     if f.name not in ("json", "timeout"))
-
-    def check(self) -> None:
-        """Refuse contradicting flags."""
-        if self.plaintext and self.tls:
-            raise UsageError("--plaintext and --tls contradict each other")
-
-    def client_options(self, redact: Redactor) -> ClientOptions:
-        """The ClientOptions these flags describe (the key read from its variable)."""
-        self.check()
-        endpoint = self.endpoint or os.environ.get(ENDPOINT_ENV)
-        if not endpoint:
-            raise UsageError(f"give --endpoint HOST:PORT (or set {ENDPOINT_ENV}), or use --sim")
-        key = self.api_key
-        if key is None and self.api_key_env:
-            key = os.environ.get(self.api_key_env)
-            if not key:
-                raise UsageError(f"environment variable {self.api_key_env} is not set")
-        redact.add(key)
-        return ClientOptions(
-            endpoint, api_key=key, plaintext=self.plaintext, ca_file=self.ca_file,
-            server_name_override=self.server_name_override, client_cert=self.client_cert,
-            client_key=self.client_key,
-            timeout=self.timeout if self.timeout is not None else ClientOptions.timeout,
-        )
-
-
-@dataclass
-class SessionFlags:
-    """The flag of every command that works in an existing session."""
-
-    session_id: str = field(metadata={
-        "metavar": "ID", "help": "the session to use (from open-session)"})
 
 
 class CliSession(Session):

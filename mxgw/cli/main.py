@@ -9,14 +9,17 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import MISSING, fields
+from dataclasses import dataclass, fields, make_dataclass
 from typing import Any, NoReturn
 
-from argparse_dataclass import _add_dataclass_options
+import argparse_dataclass
 
 from .commands import Command, load_all
-from .context import ConnectionFlags, Context
+from .context import Context
+from .flags import ConnectionFlags
 from .output import EXIT_OK, UsageError, dumps, error_envelope, exit_code, render
+
+CONNECTION_FLAGS = frozenset(f.name for f in fields(ConnectionFlags))
 
 
 class HelpShown(Exception):
@@ -35,44 +38,97 @@ class Parser(argparse.ArgumentParser):
         raise HelpShown()
 
 
-class RootParser(Parser):
-    """The `mxgw` parser. A subcommand's flags are added the first time a command line
-    names it: building all of them costs more than most commands take to run."""
+class FlagsParser(Parser, argparse_dataclass.ArgumentParser):  # type: ignore[misc]  # untyped
+    """A subcommand's parser: argparse-dataclass's parser of the command's flags dataclass
+    (`parse_known_args` returns an instance of it), raising instead of exiting like `Parser`.
+
+    Two touches as argparse-dataclass adds each flag: a number flag without a metavar shows
+    `N` or `SECONDS` (`--max-events N`, not `--max-events MAX_EVENTS`), and the connection
+    flags of a dataclass that has them (see `flags_class`) go under their own heading.
+    """
+
+    def __init__(self, options_class: type[Any], **kwargs: Any) -> None:
+        # Set before argparse's __init__, which adds --help through add_argument below.
+        self.connection_flags = (CONNECTION_FLAGS if issubclass(options_class, ConnectionFlags)
+                                 else frozenset())
+        # The "connection" argument group, once needed (Any: argparse's class of it is private).
+        self.connection_group: Any = None
+        # The next class in the MRO is argparse-dataclass's (mypy sees argparse's signature).
+        super().__init__(options_class, **kwargs)  # type: ignore[arg-type]
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        if kwargs.get("metavar") is None and kwargs.get("type") in (int, float):
+            kwargs["metavar"] = "N" if kwargs["type"] is int else "SECONDS"
+        # argparse's documented rule: dest is the first long option without `--`, `-` -> `_`.
+        long = next((a for a in args if a.startswith("--")), args[0])
+        dest = kwargs.get("dest") or long.lstrip("-").replace("-", "_")
+        if dest in self.connection_flags:
+            if self.connection_group is None:
+                self.connection_group = self.add_argument_group("connection")
+            action: argparse.Action = self.connection_group.add_argument(*args, **kwargs)
+            return action
+        return super().add_argument(*args, **kwargs)
+
+
+@dataclass
+class NotNamed:
+    """The flags of a subcommand the command line does not name: none are built."""
+
+
+def flags_class(cmd: Command) -> type[Any]:
+    """The dataclass of everything `mxgw NAME` takes: the command's own flags and, for a
+    command that connects, the connection flags after them."""
+    # `command` is the namespace's subcommand name; connection flags are added below.
+    taken = {"command"} | (CONNECTION_FLAGS if cmd.connects else set())
+    clash = taken.intersection(f.name for f in fields(cmd.flags))
+    if clash:
+        raise TypeError(f"{cmd.name}: {', '.join(sorted(clash))}: flag name(s) already taken")
+    if not cmd.connects:
+        return cmd.flags
+    # Fields are collected from the last base to the first: the command's flags come first.
+    return make_dataclass(f"{cmd.flags.__name__}WithConnection", [],
+                          bases=(ConnectionFlags, cmd.flags))
+
+
+class RootParser:
+    """The `mxgw` parser. Only the subcommand a command line names gets its flags: building
+    all of them costs more than most commands take to run. So each named subcommand has a
+    parser tree of its own, in which the others are listed (for --help and invalid-choice
+    errors) without flags; the trees are kept for the next command line (batch)."""
 
     def __init__(self) -> None:
-        super().__init__(prog="mxgw", description="MXAccess Gateway client, CLI and simulator.",
-                         epilog="run `mxgw COMMAND --help` for a command's flags and an example")
-        self._commands = self.add_subparsers(dest="command", metavar="COMMAND",
-                                               parser_class=Parser)
-        self._pending: dict[str, tuple[Parser, Command]] = {}
-        for cmd in load_all().values():
-            sub = self._commands.add_parser(
-                cmd.name, help=cmd.summary.split(". ")[0].rstrip(".") + ".",
+        self.commands = load_all()
+        self.trees: dict[str | None, Parser] = {}
+
+    def tree(self, name: str | None) -> Parser:
+        """The parser tree in which subcommand `name` (None: no subcommand) has its flags."""
+        key = name if name in self.commands else None
+        if key not in self.trees:
+            self.trees[key] = self.build(key)
+        return self.trees[key]
+
+    def build(self, name: str | None) -> Parser:
+        root = Parser(prog="mxgw", description="MXAccess Gateway client, CLI and simulator.",
+                      epilog="run `mxgw COMMAND --help` for a command's flags and an example")
+        commands = root.add_subparsers(dest="command", metavar="COMMAND",
+                                       parser_class=FlagsParser)
+        for cmd in self.commands.values():
+            brief = cmd.summary.split(". ")[0].rstrip(".") + "."
+            if cmd.name != name:
+                commands.add_parser(cmd.name, help=brief, options_class=NotNamed,
+                                    add_help=False)
+                continue
+            commands.add_parser(
+                cmd.name, help=brief, options_class=flags_class(cmd),
                 description=textwrap.fill(cmd.summary, 88), epilog=f"example:\n  {cmd.example}",
-                formatter_class=argparse.RawDescriptionHelpFormatter,
-            )
-            sub.set_defaults(_command=cmd)
-            self._pending[cmd.name] = (sub, cmd)
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+        return root
 
-    def complete(self, name: str) -> None:
-        """Add the flags of subcommand `name` (once)."""
-        entry = self._pending.pop(name, None)
-        if entry is not None:
-            sub, cmd = entry
-            _add_dataclass_options(cmd.flags, sub)
-            if cmd.connects:
-                _add_dataclass_options(ConnectionFlags, sub.add_argument_group("connection"))
-            for action in sub._actions:  # `--max-events N` rather than `MAX_EVENTS`
-                if action.metavar is None and action.type in (int, float):
-                    action.metavar = "N" if action.type is int else "SECONDS"
-
-    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
-                   namespace: None = None) -> argparse.Namespace:
-        argv = list(sys.argv[1:] if args is None else args)
+    def parse_args(self, argv: Sequence[str]) -> argparse.Namespace:
+        """The namespace of one command line: `command` and every flag of that command."""
+        argv = list(argv)
         name = next((a for a in argv if not a.startswith("-")), None)
-        if name is not None:
-            self.complete(name)
-        return super().parse_args(argv)
+        return self.tree(name).parse_args(argv)
 
 
 def build_parser() -> RootParser:
@@ -80,25 +136,20 @@ def build_parser() -> RootParser:
     return RootParser()
 
 
-def _split(namespace: argparse.Namespace) -> tuple[Command, ConnectionFlags, Any]:
-    cmd: Command = namespace._command
-    values = vars(namespace)
+def parse(parser: RootParser, argv: Sequence[str]) -> tuple[Command, ConnectionFlags, Any]:
+    """Parse one command line (raises UsageError, or HelpShown after printing help)."""
+    namespace = parser.parse_args(argv)
+    if namespace.command is None:
+        raise UsageError("give a subcommand; see mxgw --help")
+    cmd = parser.commands[namespace.command]
+    values = vars(namespace)  # the command's flags dataclass, as argparse merged it in
 
     def build(cls: type[Any]) -> Any:
-        return cls(**{f.name: values[f.name] for f in fields(cls)
-                      if values.get(f.name, MISSING) is not MISSING})
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
     conn = build(ConnectionFlags) if cmd.connects else ConnectionFlags(
         json=values.get("json") is True)
     return cmd, conn, build(cmd.flags)
-
-
-def parse(parser: Parser, argv: Sequence[str]) -> tuple[Command, ConnectionFlags, Any]:
-    """Parse one command line (raises UsageError, or HelpShown after printing help)."""
-    namespace = parser.parse_args(list(argv))
-    if getattr(namespace, "_command", None) is None:
-        raise UsageError("give a subcommand; see mxgw --help")
-    return _split(namespace)
 
 
 async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any) -> None:
@@ -118,7 +169,7 @@ def report(ctx: Context, exc: BaseException, as_json: bool) -> int:
     return exit_code(exc)
 
 
-async def dispatch(ctx: Context, parser: Parser, argv: Sequence[str], *,
+async def dispatch(ctx: Context, parser: RootParser, argv: Sequence[str], *,
                    force_json: bool = False) -> int:
     """Parse and run one command line; print its result or its failure; return the exit code."""
     as_json = force_json or "--json" in argv

@@ -20,19 +20,17 @@ from typing import Any
 
 from .._proto.mxaccess_gateway import v1 as pb
 from ..errors import ValueConversionError
-from ..values import TYPE_NAMES, to_mx_value
+from ..values import TYPE_NAMES, canonical_type, to_mx_value
 
 CLI_TYPES = ("bool", "int32", "int64", "float", "double", "string", "datetime", "duration",
              "bytes-hex")
 """Type names on the command line (each also as an array, `int32[]`)."""
 
-_ALIASES = {
-    "boolean": "bool", "int": "int32", "integer": "int32", "i4": "int32", "long": "int64",
-    "i8": "int64", "single": "float", "real": "float", "r4": "float", "r8": "double",
-    "str": "string", "bstr": "string", "time": "datetime", "timestamp": "datetime",
-    "date": "datetime", "elapsed": "duration", "elapsedtime": "duration", "timespan": "duration",
-    "bytes": "bytes-hex", "hex": "bytes-hex",
-}
+_CLI_ALIASES = {"bytes-hex": "bytes", "hex": "bytes"}
+"""The CLI's own spellings (bytes are hex text on the command line), mapped to library type
+names; every other alias is the library's (`mxgw.values.canonical_type`)."""
+_CLI_NAMES = {"bytes": "bytes-hex"}
+"""Library type names spelled otherwise on the command line."""
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 _DURATION = re.compile(r"^([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*(ms|s|m|h|d)?$")
@@ -44,8 +42,9 @@ def normalize_type(name: str) -> str:
     """A CLI type name (aliases and case accepted) in its canonical spelling."""
     text = name.strip().lower()
     array = text.endswith("[]")
-    base = text[:-2] if array else text
-    base = _ALIASES.get(base, base)
+    base = text.removesuffix("[]").strip()
+    base = canonical_type(_CLI_ALIASES.get(base, base))  # one table of spellings: the library's
+    base = _CLI_NAMES.get(base, base)
     if base not in CLI_TYPES:
         raise ValueConversionError(
             f"unknown --type {name!r}; expected one of {', '.join(CLI_TYPES)} "
@@ -55,7 +54,7 @@ def normalize_type(name: str) -> str:
 
 def _library_type(cli_type: str) -> str:
     base = cli_type.removesuffix("[]")
-    name = "bytes" if base == "bytes-hex" else base
+    name = _CLI_ALIASES.get(base, base)
     assert name in TYPE_NAMES, name
     return name + ("[]" if cli_type.endswith("[]") else "")
 

@@ -17,6 +17,7 @@ from mxgw.cli.parsing import (
     parse_values,
     str_list,
 )
+from mxgw.values import canonical_type
 
 UTC = dt.timezone.utc
 
@@ -80,6 +81,19 @@ def test_type_aliases_from_other_clis() -> None:
     assert [normalize_type(n) for n in ("Int", "LONG", "single", "Timestamp", "bytes",
                                         "Integer[]")] == [
         "int32", "int64", "float", "datetime", "bytes-hex", "int32[]"]
+
+
+@pytest.mark.parametrize(("spelling", "cli_type"), [
+    # the library's aliases (mxgw.values.canonical_type), bytes spelled bytes-hex
+    ("timedelta", "duration"), ("Record", "bytes-hex"), ("r8[]", "double[]"),
+    ("BSTR", "string"), ("date", "datetime"), ("timespan[]", "duration[]"),
+    # the CLI's own: hex bytes
+    ("hex", "bytes-hex"), ("bytes-hex[]", "bytes-hex[]"),
+])
+def test_type_names_are_the_librarys_plus_the_clis_own(spelling: str, cli_type: str) -> None:
+    assert normalize_type(spelling) == cli_type
+    if not cli_type.startswith("bytes"):
+        assert canonical_type(cli_type) == cli_type  # a library type name as it is
 
 
 def test_durations_and_timestamps() -> None:

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 
 Action = Callable[[Context, ConnectionFlags, Any], Awaitable[Any]]
 TextRenderer = Callable[[Any], str]

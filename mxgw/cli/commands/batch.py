@@ -4,7 +4,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 from . import command
 
 

@@ -9,7 +9,8 @@ from typing import Any, Optional
 from ...errors import MxGatewayError
 from ...session import Session
 from ..bounded import bounded
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 from ..output import UsageError
 from ..parsing import str_list
 from . import command

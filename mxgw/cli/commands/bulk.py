@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ... import WriteItem
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 from ..parsing import int_list, parse_values, str_list
 from ..text import read_result_text, subscribe_result_text, write_result_text
 from . import Action, command

@@ -6,7 +6,8 @@ from typing import Any, Optional
 
 from ..._proto.mxaccess_gateway import v1 as pb
 from ..bounded import bounded
-from ..context import ConnectionFlags, Context, SessionFlags
+from ..context import Context
+from ..flags import ConnectionFlags, SessionFlags
 from ..output import UsageError, dumps
 from ..parsing import str_list
 from ..text import event_text

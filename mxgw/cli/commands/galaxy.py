@@ -7,7 +7,8 @@ from typing import Any, Optional
 from ..._proto.galaxy_repository import v1 as gr
 from ...galaxy import hierarchy_request
 from ..bounded import bounded
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 from ..output import UsageError, dumps
 from ..parsing import int_list, parse_timestamp, str_list
 from ..text import deploy_event_text, galaxy_object_text, when

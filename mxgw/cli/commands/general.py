@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import __version__
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 from . import command
 
 

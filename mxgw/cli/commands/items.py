@@ -7,7 +7,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..context import ConnectionFlags, Context, SessionFlags
+from ..context import Context
+from ..flags import ConnectionFlags, SessionFlags
 from ..output import UsageError
 from ..text import reply_text
 from . import Action, command

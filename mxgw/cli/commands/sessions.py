@@ -5,7 +5,8 @@ from typing import Any
 
 from ..._proto.mxaccess_gateway import v1 as pb
 from ...errors import protocol_error
-from ..context import ConnectionFlags, Context, SessionFlags
+from ..context import Context
+from ..flags import ConnectionFlags, SessionFlags
 from ..text import name
 from . import command
 

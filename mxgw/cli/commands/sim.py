@@ -1,19 +1,24 @@
-"""`sim`: serve the simulated gateway."""
+"""`sim`: serve the simulated gateway.
+
+`mxgw.sim` is imported when the command runs, not with this module: every command line loads
+the registry, and only `sim` (and `--sim`, see Context.simulator) pays for the simulator.
+"""
 
 import asyncio
 import logging
 import signal
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from ...sim import RuntimeConfig, SimConfig, SimServer
-from ...sim.event_log import EventLimits
-from ...sim.faults import FaultConfig, parse_status
-from ...sim.galaxy import DEFAULT_OBJECTS
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 from ..output import UsageError, dumps
 from . import command
+
+if TYPE_CHECKING:
+    from ...sim import RuntimeConfig, SimServer
+    from ...sim.faults import FaultConfig
 
 log = logging.getLogger("mxgw.sim")
 
@@ -37,7 +42,7 @@ class SimFlags:
         "help": "accepted API key, with its scopes (default: every scope); repeatable. "
                 "Without it one key with every scope is generated and printed once"})
     json: bool = field(default=False, metadata={"help": "announce the endpoint as JSON"})
-    objects: int = field(default=DEFAULT_OBJECTS, metadata={
+    objects: Optional[int] = field(default=None, metadata={  # None: the simulator's default
         "metavar": "N", "help": "objects in the generated Galaxy (at least the 10 upstream "
                                 "test objects; 100000 is fine)"})
     seed: int = field(default=0, metadata={"metavar": "S", "help": "seed of the generated Galaxy"})
@@ -83,7 +88,10 @@ class SimFlags:
         "metavar": "S", "help": "fault: seed of the random choice of failing commands"})
 
 
-def _runtime(flags: SimFlags) -> RuntimeConfig:
+def _runtime(flags: SimFlags) -> "RuntimeConfig":
+    from ...sim import RuntimeConfig
+    from ...sim.event_log import EventLimits
+
     return RuntimeConfig(
         first_value_delay=flags.first_value_delay, event_rate=flags.event_rate,
         write_pending_first=flags.write_pending_first,
@@ -94,7 +102,9 @@ def _runtime(flags: SimFlags) -> RuntimeConfig:
                            queue_capacity=flags.queue_capacity, overflow_policy=flags.overflow))
 
 
-def _faults(flags: SimFlags) -> FaultConfig:
+def _faults(flags: SimFlags) -> "FaultConfig":
+    from ...sim.faults import FaultConfig, parse_status
+
     try:
         status = parse_status(flags.fault_fail_status)
     except ValueError as exc:
@@ -127,16 +137,20 @@ def _check_tls(flags: SimFlags) -> None:
          "mxgw sim --port 0 --plaintext --api-key mxgw_dev_secret=session:open,events:read",
          SimFlags, connects=False, streams=True)
 async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
+    from ...sim import SimConfig, SimServer
+    from ...sim.galaxy import DEFAULT_OBJECTS
+
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    objects = DEFAULT_OBJECTS if flags.objects is None else flags.objects
     try:
         _check_tls(flags)
-        if flags.objects < 0 or (flags.redeploy_every is not None and flags.redeploy_every <= 0):
+        if objects < 0 or (flags.redeploy_every is not None and flags.redeploy_every <= 0):
             raise UsageError("--objects must be >= 0 and --redeploy-every > 0")
         config = SimConfig(host=flags.host, port=flags.port, api_keys=list(flags.api_key),
                            tls_cert=flags.tls_cert, tls_key=flags.tls_key,
                            self_signed_ca=flags.self_signed, client_ca=flags.client_ca,
-                           galaxy_objects=flags.objects, seed=flags.seed,
+                           galaxy_objects=objects, seed=flags.seed,
                            redeploy_interval=flags.redeploy_every,
                            runtime=_runtime(flags), faults=_faults(flags))
         server = SimServer(config)
@@ -170,7 +184,7 @@ async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
     return None
 
 
-def _tls_line(server: SimServer, flags: SimFlags) -> str:
+def _tls_line(server: "SimServer", flags: SimFlags) -> str:
     if not server.tls:
         return "tls: off (plaintext: clients need --plaintext)"
     mutual = ", client certificates required" if flags.client_ca else ""

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import DeadlineExceededError
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 from ..text import event_text, name
 from . import command
 

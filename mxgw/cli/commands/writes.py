@@ -8,7 +8,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..context import ConnectionFlags, Context
+from ..context import Context
+from ..flags import ConnectionFlags
 from ..parsing import CLI_TYPES, parse_timestamp, parse_value
 from ..text import reply_text
 from . import command
