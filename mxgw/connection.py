@@ -33,7 +33,7 @@ class Connection:
     def __init__(self, options: ClientOptions, channel: Channel, *,
                  shares: Connection | None = None) -> None:
         self.options = options
-        self._channel = channel
+        self._grpc = channel
         self._owner = shares.owner if shares is not None else self
         self._closed = False
 
@@ -93,7 +93,7 @@ class Connection:
         return self._sharing(type(self), self.options.with_changes(timeout=timeout))
 
     def _sharing(self, cls: type[ConnectionT], options: ClientOptions) -> ConnectionT:
-        return cls(options, self._channel, shares=self)
+        return cls(options, self._grpc, shares=self)
 
     async def __aenter__(self: ConnectionT) -> ConnectionT:
         return self
@@ -114,7 +114,7 @@ class Connection:
         if not self._closed:
             self._closed = True
             if self._owner is self:
-                self._channel.close()
+                self._grpc.close()
 
     def _check_open(self) -> None:
         if self.closed:
@@ -124,7 +124,7 @@ class Connection:
                      timeout: float | None = None) -> ReplyT:
         self._check_open()
         return await calls.unary(
-            self._channel, self.SERVICE + method, request, reply_type,
+            self._grpc, self.SERVICE + method, request, reply_type,
             timeout=self.options.timeout if timeout is None else timeout,
             endpoint=self.options.endpoint, max_bytes=self.options.max_message_bytes,
         )
@@ -132,7 +132,7 @@ class Connection:
     def _server_stream(self, method: str, request: Any, reply_type: type[ReplyT], *,
                        timeout: float | None = None) -> AsyncIterator[ReplyT]:
         self._check_open()
-        return calls.server_stream(self._channel, self.SERVICE + method, request, reply_type,
+        return calls.server_stream(self._grpc, self.SERVICE + method, request, reply_type,
                                    timeout=timeout, endpoint=self.options.endpoint)
 
 

@@ -1,5 +1,5 @@
 """The per-process context of the CLI: output, the cached connections, the in-process
-simulator (`--sim`), and the session attached by id that the commands use."""
+simulator (`--sim`), and the sessions attached by id that the commands use."""
 
 import sys
 from contextlib import AsyncExitStack
@@ -15,24 +15,6 @@ from .redaction import Redactor
 
 if TYPE_CHECKING:
     from ..sim import SimServer
-
-
-class CliSession(Session):
-    """A Session attached by id that keeps the last command reply, so the CLI prints it whole."""
-
-    last_reply: Optional[pb.MxCommandReply] = None
-
-    async def invoke(self, cmd: pb.MxCommand, *, timeout: Optional[float] = None
-                     ) -> pb.MxCommandReply:
-        self.last_reply = None
-        reply = await super().invoke(cmd, timeout=timeout)
-        self.last_reply = reply
-        return reply
-
-    def reply(self) -> pb.MxCommandReply:
-        """The reply of the last command (which succeeded)."""
-        assert self.last_reply is not None, "no command was invoked"
-        return self.last_reply
 
 
 class Context:
@@ -72,35 +54,30 @@ class Context:
         """The one connection for these flags' endpoint, TLS and key (opened once)."""
         key = flags.connection_key()
         if key not in self._connections:
-            options = await self._options(flags)
-            client = await GatewayClient.connect(options=options.with_changes(
-                timeout=ClientOptions.timeout))
+            client = await GatewayClient.connect(options=await self._options(flags))
             self._connections[key] = await self._stack.enter_async_context(client)
         return self._connections[key]
-
-    @staticmethod
-    def _deadline(options: ClientOptions, flags: ConnectionFlags) -> ClientOptions:
-        if flags.timeout is None or flags.timeout == options.timeout:
-            return options
-        return options.with_changes(timeout=flags.timeout)
 
     async def client(self, flags: ConnectionFlags) -> GatewayClient:
         """A gateway client for these flags, on the cached connection (`--timeout` applied)."""
         base = await self._connection(flags)
-        options = self._deadline(base.options, flags)
-        # Same HTTP/2 channel, other default deadline; only the base client closes it.
-        return base if options is base.options else GatewayClient(options, base._channel)
+        if flags.timeout is None or flags.timeout == base.options.timeout:
+            return base
+        return base.with_timeout(flags.timeout)  # same connection, other default deadline
 
     async def galaxy(self, flags: ConnectionFlags) -> GalaxyRepositoryClient:
         """A Galaxy Repository client for these flags, on the same cached connection."""
-        base = await self._connection(flags)
-        return GalaxyRepositoryClient(self._deadline(base.options, flags), base._channel)
+        return (await self.client(flags)).galaxy()
 
-    async def session(self, flags: ConnectionFlags, session_id: str) -> CliSession:
+    async def session(self, flags: ConnectionFlags, session_id: str) -> Session:
         """Attach to a session opened earlier (by this process or another one)."""
-        client = await self.client(flags)
-        session = client.session(session_id)
-        return CliSession(client, session.id, None)
+        return (await self.client(flags)).session(session_id)
+
+    async def invoke(self, flags: ConnectionFlags, session_id: str,
+                     cmd: pb.MxCommand) -> pb.MxCommandReply:
+        """Invoke a built command in a session; the whole reply (MxAccessError when
+        MXAccess reports a failure)."""
+        return await (await self.session(flags, session_id)).invoke(cmd)
 
     def write(self, text: str) -> None:
         """Print a line (redacted) on stdout and flush it."""

@@ -54,7 +54,8 @@ class ConnectionFlags:
             raise UsageError("--plaintext and --tls contradict each other")
 
     def client_options(self, redact: Redactor) -> ClientOptions:
-        """The ClientOptions these flags describe (the key read from its variable)."""
+        """The ClientOptions of the connection these flags describe (the key read from its
+        variable); `--timeout` is applied per command, on the cached connection."""
         self.check()
         endpoint = self.endpoint or os.environ.get(ENDPOINT_ENV)
         if not endpoint:
@@ -69,7 +70,6 @@ class ConnectionFlags:
             endpoint, api_key=key, plaintext=self.plaintext, ca_file=self.ca_file,
             server_name_override=self.server_name_override, client_cert=self.client_cert,
             client_key=self.client_key,
-            timeout=self.timeout if self.timeout is not None else ClientOptions.timeout,
         )
 
 

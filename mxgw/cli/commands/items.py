@@ -4,9 +4,12 @@ Each prints the whole MxCommandReply (`register.serverHandle`, `addItem.itemHand
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..._proto.mxaccess_gateway import v1 as pb
+from ...contract import commands
 from ..context import Context
 from ..flags import ConnectionFlags, SessionFlags
 from ..output import UsageError
@@ -24,9 +27,7 @@ class RegisterFlags(SessionFlags):
 @command("register", "Register with MXAccess; prints the reply with register.serverHandle.",
          f"mxgw register {S} --client-name my-app --json", RegisterFlags, text=reply_text)
 async def register(ctx: Context, conn: ConnectionFlags, flags: RegisterFlags) -> Any:
-    session = await ctx.session(conn, flags.session_id)
-    await session.register(flags.client_name)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.register(flags.client_name))
 
 
 @dataclass
@@ -37,9 +38,7 @@ class ServerHandleFlags(SessionFlags):
 @command("unregister", "Unregister a server handle.", f"mxgw unregister {S} --server-handle 1",
          ServerHandleFlags, text=reply_text)
 async def unregister(ctx: Context, conn: ConnectionFlags, flags: ServerHandleFlags) -> Any:
-    session = await ctx.session(conn, flags.session_id)
-    await session.unregister(flags.server_handle)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.unregister(flags.server_handle))
 
 
 @dataclass
@@ -54,9 +53,8 @@ class AddItemFlags(ServerHandleFlags):
          f"mxgw add-item {S} --server-handle 1 --item TestChildObject.TestInt --json",
          AddItemFlags, text=reply_text)
 async def add_item(ctx: Context, conn: ConnectionFlags, flags: AddItemFlags) -> Any:
-    session = await ctx.session(conn, flags.session_id)
-    await session.add_item(flags.server_handle, flags.item)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id,
+                            commands.add_item(flags.server_handle, flags.item))
 
 
 @dataclass
@@ -70,9 +68,8 @@ class AddItemContextFlags(AddItemFlags):
          f"mxgw add-item2 {S} --server-handle 1 --item TestChildObject.TestInt --context ctx",
          AddItemContextFlags, text=reply_text)
 async def add_item2(ctx: Context, conn: ConnectionFlags, flags: AddItemContextFlags) -> Any:
-    session = await ctx.session(conn, flags.session_id)
-    await session.add_item2(flags.server_handle, flags.item, flags.context)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id,
+                            commands.add_item2(flags.server_handle, flags.item, flags.context))
 
 
 @command("add-buffered-item", "Add a buffered item (updates arrive as OnBufferedDataChange); "
@@ -81,9 +78,8 @@ async def add_item2(ctx: Context, conn: ConnectionFlags, flags: AddItemContextFl
          AddItemContextFlags, text=reply_text)
 async def add_buffered_item(ctx: Context, conn: ConnectionFlags,
                             flags: AddItemContextFlags) -> Any:
-    session = await ctx.session(conn, flags.session_id)
-    await session.add_buffered_item(flags.server_handle, flags.item, flags.context)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.add_buffered_item(
+        flags.server_handle, flags.item, flags.context))
 
 
 @dataclass
@@ -91,28 +87,29 @@ class ItemHandleFlags(ServerHandleFlags):
     item_handle: int = field(metadata={"metavar": "N", "help": "item handle (from add-item)"})
 
 
-def _item_action(method: str) -> Action:
+def _item_action(builder: Callable[[int, int], pb.MxCommand]) -> Action:
     async def action(ctx: Context, conn: ConnectionFlags, flags: ItemHandleFlags) -> Any:
-        session = await ctx.session(conn, flags.session_id)
-        await getattr(session, method)(flags.server_handle, flags.item_handle)
-        return session.reply()
-    action.__name__ = method
+        return await ctx.invoke(conn, flags.session_id,
+                                builder(flags.server_handle, flags.item_handle))
+    action.__name__ = builder.__name__
     return action
 
 
-for _name, _method, _summary in (
-    ("remove-item", "remove_item", "Remove an item (after its OnWriteComplete, if written)."),
-    ("advise", "advise", "Start OnDataChange events for an item (read them with "
-                         "stream-events)."),
-    ("advise-supervisory", "advise_supervisory",
+for _name, _builder, _summary in (
+    ("remove-item", commands.remove_item,
+     "Remove an item (after its OnWriteComplete, if written)."),
+    ("advise", commands.advise,
+     "Start OnDataChange events for an item (read them with stream-events)."),
+    ("advise-supervisory", commands.advise_supervisory,
      "Start a supervisory subscription: writes are attributed to the client."),
-    ("unadvise", "unadvise", "Stop an item's events."),
-    ("suspend", "suspend", "Pause an item's updates (completion arrives as OperationComplete)."),
-    ("activate", "activate", "Resume an item's updates (completion arrives as "
-                             "OperationComplete)."),
+    ("unadvise", commands.unadvise, "Stop an item's events."),
+    ("suspend", commands.suspend,
+     "Pause an item's updates (completion arrives as OperationComplete)."),
+    ("activate", commands.activate,
+     "Resume an item's updates (completion arrives as OperationComplete)."),
 ):
     command(_name, _summary, f"mxgw {_name} {S} --server-handle 1 --item-handle 1 --json",
-            ItemHandleFlags, text=reply_text)(_item_action(_method))
+            ItemHandleFlags, text=reply_text)(_item_action(_builder))
 
 
 @dataclass
@@ -125,9 +122,8 @@ class IntervalFlags(ServerHandleFlags):
          IntervalFlags, text=reply_text)
 async def set_buffered_update_interval(ctx: Context, conn: ConnectionFlags,
                                        flags: IntervalFlags) -> Any:
-    session = await ctx.session(conn, flags.session_id)
-    await session.set_buffered_update_interval(flags.server_handle, flags.interval_ms)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.set_buffered_update_interval(
+        flags.server_handle, flags.interval_ms))
 
 
 @dataclass
@@ -156,9 +152,8 @@ async def authenticate_user(ctx: Context, conn: ConnectionFlags,
         password = os.environ[flags.password_env]
     if len(password) >= 6:  # shorter ones would mangle unrelated text; none is ever printed
         ctx.redact.add(password)
-    session = await ctx.session(conn, flags.session_id)
-    await session.authenticate_user(flags.server_handle, flags.user_name, password)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.authenticate_user(
+        flags.server_handle, flags.user_name, password))
 
 
 @dataclass
@@ -172,6 +167,5 @@ class UserGuidFlags(ServerHandleFlags):
          f"mxgw archestra-user-to-id {S} --server-handle 1 "
          "--user-guid 6f1c2a9e-0000-4000-8000-000000000001", UserGuidFlags, text=reply_text)
 async def archestra_user_to_id(ctx: Context, conn: ConnectionFlags, flags: UserGuidFlags) -> Any:
-    session = await ctx.session(conn, flags.session_id)
-    await session.archestra_user_to_id(flags.server_handle, flags.user_guid)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.archestra_user_to_id(
+        flags.server_handle, flags.user_guid))

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ...contract import commands
 from ..context import Context
 from ..flags import ConnectionFlags
 from ..parsing import CLI_TYPES, parse_timestamp, parse_value
@@ -61,9 +62,8 @@ def timestamp_of(text: Optional[str]) -> dt.datetime:
          text=reply_text)
 async def write(ctx: Context, conn: ConnectionFlags, flags: WriteFlags) -> Any:
     value = parse_value(flags.value, flags.type_name)
-    session = await ctx.session(conn, flags.session_id)
-    await session.write(flags.server_handle, flags.item_handle, value, user_id=flags.user_id)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.write(
+        flags.server_handle, flags.item_handle, value, user_id=flags.user_id))
 
 
 @command("write2", "Write a value with a source timestamp.",
@@ -72,10 +72,8 @@ async def write(ctx: Context, conn: ConnectionFlags, flags: WriteFlags) -> Any:
 async def write2(ctx: Context, conn: ConnectionFlags, flags: Write2Flags) -> Any:
     value = parse_value(flags.value, flags.type_name)
     timestamp = timestamp_of(flags.timestamp)
-    session = await ctx.session(conn, flags.session_id)
-    await session.write2(flags.server_handle, flags.item_handle, value, timestamp,
-                         user_id=flags.user_id)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.write2(
+        flags.server_handle, flags.item_handle, value, timestamp, user_id=flags.user_id))
 
 
 @command("write-secured", "Write a SecuredWrite / VerifiedWrite attribute as authenticated "
@@ -83,11 +81,9 @@ async def write2(ctx: Context, conn: ConnectionFlags, flags: Write2Flags) -> Any
          WriteSecuredFlags, text=reply_text)
 async def write_secured(ctx: Context, conn: ConnectionFlags, flags: WriteSecuredFlags) -> Any:
     value = parse_value(flags.value, flags.type_name)
-    session = await ctx.session(conn, flags.session_id)
-    await session.write_secured(flags.server_handle, flags.item_handle, value,
-                                current_user_id=flags.current_user_id,
-                                verifier_user_id=flags.verifier_user_id)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.write_secured(
+        flags.server_handle, flags.item_handle, value, current_user_id=flags.current_user_id,
+        verifier_user_id=flags.verifier_user_id))
 
 
 @command("write-secured2", "write-secured with a source timestamp.",
@@ -96,8 +92,6 @@ async def write_secured(ctx: Context, conn: ConnectionFlags, flags: WriteSecured
 async def write_secured2(ctx: Context, conn: ConnectionFlags, flags: WriteSecured2Flags) -> Any:
     value = parse_value(flags.value, flags.type_name)
     timestamp = timestamp_of(flags.timestamp)
-    session = await ctx.session(conn, flags.session_id)
-    await session.write_secured2(flags.server_handle, flags.item_handle, value, timestamp,
-                                 current_user_id=flags.current_user_id,
-                                 verifier_user_id=flags.verifier_user_id)
-    return session.reply()
+    return await ctx.invoke(conn, flags.session_id, commands.write_secured2(
+        flags.server_handle, flags.item_handle, value, timestamp,
+        current_user_id=flags.current_user_id, verifier_user_id=flags.verifier_user_id))
