@@ -16,7 +16,7 @@ from grpclib.client import Channel
 from . import calls
 from .errors import ConfigurationError, DeadlineExceededError
 from .options import ApiKey, ClientOptions
-from .transport import build_channel, open_connection
+from .transport import channel_for, open_connection
 
 ConnectionT = TypeVar("ConnectionT", bound="Connection")
 ReplyT = TypeVar("ReplyT")
@@ -146,7 +146,7 @@ class Connecting(Generic[ConnectionT]):
         self._client: ConnectionT | None = None
 
     async def _open(self) -> ConnectionT:
-        channel = build_channel(self._options)
+        channel = channel_for(self._options)
         if self._eager:
             try:
                 await asyncio.wait_for(

@@ -128,7 +128,7 @@ async def open_connection(channel: Channel, options: ClientOptions) -> None:
     says what to check, rather than as a lost connection on the first call.
     """
     if not isinstance(channel, _Channel):
-        raise TypeError("open_connection needs a channel from build_channel")
+        raise TypeError("open_connection needs a channel from channel_for")
     protocol = await channel.connect_now()
     if not isinstance(protocol, _Protocol) or await protocol.spoke_http2:
         return
@@ -146,7 +146,7 @@ async def open_connection(channel: Channel, options: ClientOptions) -> None:
         "--client-cert/--client-key) or refuse the one given", endpoint)
 
 
-def build_channel(options: ClientOptions) -> Channel:
+def channel_for(options: ClientOptions) -> Channel:
     """A channel to the options' endpoint, adding `authorization` to every call."""
     config = Configuration(
         _keepalive_time=options.keepalive_time,

@@ -8,14 +8,14 @@ import grpclib.client
 from h2.config import H2Configuration
 
 from mxgw import ClientOptions
-from mxgw.transport import _Protocol, build_channel
+from mxgw.transport import _Protocol, channel_for
 
 from ..conftest import TEST_KEY
 
 
 async def test_the_adopted_channel_internals_are_the_pinned_grpclibs() -> None:
     assert grpclib.__version__.startswith("0.4."), grpclib.__version__
-    channel = build_channel(ClientOptions("127.0.0.1:1", api_key=TEST_KEY, plaintext=True))
+    channel = channel_for(ClientOptions("127.0.0.1:1", api_key=TEST_KEY, plaintext=True))
     try:
         assert isinstance(channel._h2_config, H2Configuration)
         assert channel._h2_config.normalize_outbound_headers is True
