@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 import mxgw
 from mxgw import EventStream, GatewayClient, Session, pb
-from mxgw.sim import RuntimeConfig, SimConfig, SimServer
+from mxgw.sim import RuntimeConfig, SimServer
 from mxgw.sim.event_log import EventLimits
 
-from ..conftest import TEST_KEY, eventually
+from ..conftest import TEST_KEY, eventually, first_data_change
+from .conftest import GatewayOpener
 
 TAG = "TestMachine_001.TestInt"
 
@@ -27,10 +28,8 @@ async def advised_item(session: Session, events: EventStream) -> tuple[int, int]
     server = await session.register("events")
     item = await session.add_item(server, TAG)
     await session.advise(server, item)
-    async for event in events:
-        if event.on_data_change is not None:
-            return server, item
-    raise AssertionError("stream ended")
+    await first_data_change(events, item)
+    return server, item
 
 
 def int_value(event: pb.MxEvent) -> int:
@@ -87,12 +86,6 @@ class Collector:
             await asyncio.wait_for(self.task, 10)
 
 
-@pytest.fixture
-async def session(client: GatewayClient) -> AsyncIterator[Session]:
-    async with await client.open_session("events") as s:
-        yield s
-
-
 @pytest.mark.parametrize("cut", ["drop", "goaway"])
 async def test_events_resume_after_the_connection_is_cut_with_nothing_lost_or_repeated(
     sim: SimServer, session: Session, cut: str,
@@ -144,32 +137,30 @@ async def test_events_resume_after_the_connection_is_cut_with_nothing_lost_or_re
     assert collector.received[-1].on_data_change is not None
 
 
-async def test_a_replay_gap_raises_replay_gap_error_with_the_gap() -> None:
+async def test_a_replay_gap_raises_replay_gap_error_with_the_gap(
+    open_gateway: GatewayOpener,
+) -> None:
     limits = EventLimits(replay_capacity=4, queue_capacity=5)
-    config = SimConfig(api_keys=[TEST_KEY],
-                       runtime=RuntimeConfig(first_value_delay=0.01, events=limits))
-    async with SimServer(config) as sim, GatewayClient.connect(
-        sim.endpoint, api_key=TEST_KEY, plaintext=True
-    ) as c, await c.open_session() as session:
-        async with session.events() as events:
-            server, item = await advised_item(session, events)
-            seen = events.last_sequence
-            await sim.drop_connections()
-            await eventually(lambda: not log_of(sim, session).subscribed)
-            for value in range(10):  # ~20 events, more than the gateway keeps
-                await session.write(server, item, 100_000 + value)
-            await eventually(lambda: log_of(sim, session).sequence >= seen + 10)
-            with pytest.raises(mxgw.ReplayGapError) as caught:
-                await events.__anext__()
-            assert events.closed
-        requested, oldest = caught.value.gap
-        assert requested == seen
-        assert seen + 1 < oldest <= log_of(sim, session).sequence - 4  # the queue keeps 5
-        # The session is still usable: a fresh stream delivers new events.
-        async with session.events() as fresh:
-            await session.write(server, item, 99)
-            event = await asyncio.wait_for(fresh.__anext__(), 10)
-        assert event.worker_sequence > oldest
+    sim, session = await open_gateway(RuntimeConfig(first_value_delay=0.01, events=limits))
+    async with session.events() as events:
+        server, item = await advised_item(session, events)
+        seen = events.last_sequence
+        await sim.drop_connections()
+        await eventually(lambda: not log_of(sim, session).subscribed)
+        for value in range(10):  # ~20 events, more than the gateway keeps
+            await session.write(server, item, 100_000 + value)
+        await eventually(lambda: log_of(sim, session).sequence >= seen + 10)
+        with pytest.raises(mxgw.ReplayGapError) as caught:
+            await events.__anext__()
+        assert events.closed
+    requested, oldest = caught.value.gap
+    assert requested == seen
+    assert seen + 1 < oldest <= log_of(sim, session).sequence - 4  # the queue keeps 5
+    # The session is still usable: a fresh stream delivers new events.
+    async with session.events() as fresh:
+        await session.write(server, item, 99)
+        event = await asyncio.wait_for(fresh.__anext__(), 10)
+    assert event.worker_sequence > oldest
 
 
 async def _consume_forever(events: EventStream, started: asyncio.Event) -> None:
