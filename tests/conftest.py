@@ -1,4 +1,5 @@
-"""Shared fixtures: a simulated gateway on a real loopback socket, and clients of it."""
+"""Shared fixtures (a simulated gateway on a real loopback socket, and a client of it) and
+helpers for every test package."""
 
 from __future__ import annotations
 
@@ -11,17 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from mxgw import GatewayClient
+from mxgw import GatewayClient, pb
 from mxgw.sim import RuntimeConfig, SimConfig, SimServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_KEY = "mxgw_test_s3cr3tTESTKEYvalue"
 
 
+def sim_config(runtime: RuntimeConfig | None = None) -> SimConfig:
+    """The tests' simulated gateway: TEST_KEY, and first values after 20 ms by default."""
+    return SimConfig(api_keys=[TEST_KEY],
+                     runtime=runtime or RuntimeConfig(first_value_delay=0.02))
+
+
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
-    config = SimConfig(api_keys=[TEST_KEY], runtime=RuntimeConfig(first_value_delay=0.02))
-    async with SimServer(config) as server:
+    async with SimServer(sim_config()) as server:
         yield server
 
 
@@ -49,3 +55,23 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> No
         while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     await asyncio.wait_for(poll(), timeout)
+
+
+async def first_data_change(events: AsyncIterator[pb.MxEvent], *item_handles: int,
+                            timeout: float = 10.0) -> pb.MxEvent:
+    """Read `events` until each of `item_handles` (any item, if none are given) has sent
+    its first OnDataChange, and return the last of those; the events before it are
+    consumed. Fails if the stream ends first or after `timeout` seconds.
+    """
+    waiting = set(item_handles)
+
+    async def read() -> pb.MxEvent:
+        async for event in events:
+            if event.on_data_change is not None:
+                waiting.discard(event.item_handle)
+                if not waiting:
+                    return event
+        raise AssertionError(f"the stream ended before the first data change of "
+                             f"{sorted(waiting) or 'any item'}")
+
+    return await asyncio.wait_for(read(), timeout)

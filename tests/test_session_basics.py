@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 import mxgw
 from mxgw import GatewayClient, pb
 from mxgw.sim import SimConfig, SimServer
 
-from .conftest import TEST_KEY
-
-
-async def _first_data_change(events: mxgw.EventStream, item_handle: int) -> pb.MxEvent:
-    async for event in events:
-        if event.on_data_change is not None and event.item_handle == item_handle:
-            return event
-    raise AssertionError("stream ended")
+from .conftest import TEST_KEY, first_data_change
 
 
 async def test_register_add_advise_and_receive_a_good_data_change(client: GatewayClient) -> None:
@@ -29,7 +20,7 @@ async def test_register_add_advise_and_receive_a_good_data_change(client: Gatewa
         assert server_handle > 0 and item_handle > 0
         await session.advise(server_handle, item_handle)
         async with session.events() as events:
-            event = await asyncio.wait_for(_first_data_change(events, item_handle), 10)
+            event = await first_data_change(events, item_handle)
         assert event.on_data_change is not None
         assert event.on_data_change.quality == 192
         assert isinstance(mxgw.from_mx_value(event.on_data_change.value), int)
@@ -46,7 +37,7 @@ async def test_unknown_reference_is_added_and_fails_in_its_data_change(
         item_handle = await session.add_item(server_handle, "NoSuchObject.Nothing")
         await session.advise(server_handle, item_handle)
         async with session.events() as events:
-            event = await asyncio.wait_for(_first_data_change(events, item_handle), 10)
+            event = await first_data_change(events, item_handle)
     assert event.on_data_change is not None
     assert event.on_data_change.quality == 0
     status = event.on_data_change.statuses[0]

@@ -13,34 +13,14 @@ import pytest
 import mxgw
 from mxgw import GatewayClient, Session, WriteItem, pb
 from mxgw.bulk import chunk_bounds
-from mxgw.sim import RuntimeConfig, SimConfig, SimServer
+from mxgw.sim import RuntimeConfig
 
-from ..conftest import TEST_KEY
+from ..conftest import TEST_KEY, first_data_change
+from .conftest import GatewayOpener
 
 MACHINES = [f"TestMachine_{n:03d}" for n in range(1, 7)]
 INTS = [f"{m}.TestInt" for m in MACHINES]
 STRINGS = [f"{m}.TestString" for m in MACHINES]
-
-
-async def wait_for_first_values(session: Session, item_handles: set[int]) -> None:
-    """Consume events until every item has had its first data change."""
-    waiting = set(item_handles)
-
-    async def consume() -> None:
-        async with session.events() as events:
-            async for event in events:
-                if event.on_data_change is not None:
-                    waiting.discard(event.item_handle)
-                    if not waiting:
-                        return
-
-    await asyncio.wait_for(consume(), 10)
-
-
-@pytest.fixture
-async def session(client: GatewayClient) -> AsyncIterator[Session]:
-    async with await client.open_session("bulk") as s:
-        yield s
 
 
 # ------------------------------------------------------------------ splitting (pure)
@@ -112,34 +92,35 @@ async def test_an_empty_bulk_sends_nothing(unreachable: Session) -> None:
 
 # ------------------------------------------------------------------ against the simulator
 
-async def test_subscribe_family_returns_one_result_per_entry_in_order(sim: SimServer) -> None:
-    async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True,
-                                     max_bulk_entries=4) as c, \
-            await c.open_session("bulk") as session:
-        server = await session.register("bulk")
-        tags = [*INTS, "NoSuchObject.Nothing", *STRINGS]  # 13 entries: 4 chunks
-        added = await session.add_item_bulk(server, tags)
-        assert [r.tag_address for r in added] == tags
-        assert all(r.was_successful and r.item_handle > 0 for r in added)  # unknown ref adds
-        handles = [r.item_handle for r in added]
-        assert len(set(handles)) == len(handles)
+async def test_subscribe_family_returns_one_result_per_entry_in_order(
+    open_gateway: GatewayOpener,
+) -> None:
+    _, session = await open_gateway(max_bulk_entries=4)
+    server = await session.register("bulk")
+    tags = [*INTS, "NoSuchObject.Nothing", *STRINGS]  # 13 entries: 4 chunks
+    added = await session.add_item_bulk(server, tags)
+    assert [r.tag_address for r in added] == tags
+    assert all(r.was_successful and r.item_handle > 0 for r in added)  # unknown ref adds
+    handles = [r.item_handle for r in added]
+    assert len(set(handles)) == len(handles)
 
-        advised = await session.advise_item_bulk(server, [*handles, 99_999])
-        assert [r.item_handle for r in advised] == [*handles, 99_999]
-        assert [r.was_successful for r in advised] == [True] * len(handles) + [False]
-        assert advised[-1].error_message
+    advised = await session.advise_item_bulk(server, [*handles, 99_999])
+    assert [r.item_handle for r in advised] == [*handles, 99_999]
+    assert [r.was_successful for r in advised] == [True] * len(handles) + [False]
+    assert advised[-1].error_message
 
-        unadvised = await session.unadvise_item_bulk(server, handles)
-        removed = await session.remove_item_bulk(server, handles)
-        assert [r.was_successful for r in unadvised + removed] == [True] * 2 * len(handles)
-        again = await session.remove_item_bulk(server, handles[:2])
-        assert [r.was_successful for r in again] == [False, False]
+    unadvised = await session.unadvise_item_bulk(server, handles)
+    removed = await session.remove_item_bulk(server, handles)
+    assert [r.was_successful for r in unadvised + removed] == [True] * 2 * len(handles)
+    again = await session.remove_item_bulk(server, handles[:2])
+    assert [r.was_successful for r in again] == [False, False]
 
-        subscribed = await session.subscribe_bulk(server, INTS)
-        assert [r.tag_address for r in subscribed] == INTS
-        await wait_for_first_values(session, {r.item_handle for r in subscribed})
-        gone = await session.unsubscribe_bulk(server, [r.item_handle for r in subscribed])
-        assert all(r.was_successful for r in gone)
+    subscribed = await session.subscribe_bulk(server, INTS)
+    assert [r.tag_address for r in subscribed] == INTS
+    async with session.events() as events:
+        await first_data_change(events, *(r.item_handle for r in subscribed))
+    gone = await session.unsubscribe_bulk(server, [r.item_handle for r in subscribed])
+    assert all(r.was_successful for r in gone)
 
 
 async def test_read_bulk_reports_cached_fresh_and_failed_tags_in_order(
@@ -147,7 +128,8 @@ async def test_read_bulk_reports_cached_fresh_and_failed_tags_in_order(
 ) -> None:
     server = await session.register("read")
     [advised] = await session.subscribe_bulk(server, [INTS[0]])
-    await wait_for_first_values(session, {advised.item_handle})
+    async with session.events() as events:
+        await first_data_change(events, advised.item_handle)
     await session.write_bulk(server, [(advised.item_handle, 4321)])
     tags = [INTS[0], INTS[1], "NoSuchObject.Nothing"]
 
@@ -171,7 +153,8 @@ async def test_write_family_applies_keyword_defaults_and_item_overrides(
     server = await session.register("writes")
     subscribed = await session.subscribe_bulk(server, [*INTS[:3], *STRINGS[:1]])
     a, b, c, s = (r.item_handle for r in subscribed)
-    await wait_for_first_values(session, {a, b, c, s})
+    async with session.events() as events:
+        await first_data_change(events, a, b, c, s)
 
     results = await session.write_bulk(
         server, [(a, 1), WriteItem(b, 2.0, type_name="double"), (99_999, 3), (s, "text")],
@@ -203,53 +186,51 @@ async def test_write_family_applies_keyword_defaults_and_item_overrides(
     assert all(r.was_successful for r in secured + secured2)
 
 
-async def test_a_whole_call_failure_raises_with_the_results_already_applied() -> None:
+async def test_a_whole_call_failure_raises_with_the_results_already_applied(
+    open_gateway: GatewayOpener,
+) -> None:
     # The gateway takes 5 entries per command; the client is told it may send 10, and
     # its 32 KiB budget puts the first of two 20 kB addresses alone in the first chunk:
     # that chunk goes through, the second (10 entries) is refused as a whole.
-    config = SimConfig(api_keys=[TEST_KEY], runtime=RuntimeConfig(max_bulk=5))
-    async with SimServer(config) as sim, GatewayClient.connect(
-        sim.endpoint, api_key=TEST_KEY, plaintext=True, max_bulk_entries=10,
-        max_message_bytes=64 * 1024,
-    ) as c, await c.open_session() as session:
-        server = await session.register("x")
-        long_name = "Nothing." + "n" * 20_000
-        with pytest.raises(mxgw.InvalidRequestError) as caught:
-            await session.add_item_bulk(server, [long_name, long_name + "2", *INTS * 2])
-        assert caught.value.partial_results is not None
-        assert [r.tag_address for r in caught.value.partial_results] == [long_name]
-        assert isinstance(caught.value.reply, pb.MxCommandReply)
-        with pytest.raises(mxgw.SessionNotFoundError):
-            await c.session("session-" + "0" * 32).add_item_bulk(1, INTS)
+    _, session = await open_gateway(RuntimeConfig(max_bulk=5), max_bulk_entries=10,
+                                    max_message_bytes=64 * 1024)
+    server = await session.register("x")
+    long_name = "Nothing." + "n" * 20_000
+    with pytest.raises(mxgw.InvalidRequestError) as caught:
+        await session.add_item_bulk(server, [long_name, long_name + "2", *INTS * 2])
+    assert caught.value.partial_results is not None
+    assert [r.tag_address for r in caught.value.partial_results] == [long_name]
+    assert isinstance(caught.value.reply, pb.MxCommandReply)
+    with pytest.raises(mxgw.SessionNotFoundError):
+        await session.client.session("session-" + "0" * 32).add_item_bulk(1, INTS)
 
 
-async def test_requests_split_by_size_stay_under_the_gateways_limit() -> None:
+async def test_requests_split_by_size_stay_under_the_gateways_limit(
+    open_gateway: GatewayOpener,
+) -> None:
     # The gateway refuses requests over 40,000 bytes; the client's budget is 32 KiB.
-    config = SimConfig(api_keys=[TEST_KEY],
-                       runtime=RuntimeConfig(first_value_delay=0.01, max_message_bytes=40_000))
-    async with SimServer(config) as sim, GatewayClient.connect(
-        sim.endpoint, api_key=TEST_KEY, plaintext=True, max_message_bytes=64 * 1024,
-    ) as c, await c.open_session() as session:
-        server = await session.register("size")
-        [item] = await session.subscribe_bulk(server, [STRINGS[0]])
-        await wait_for_first_values(session, {item.item_handle})
-        values = [f"{i:04d}" + "x" * 996 for i in range(200)]  # 200 kB in all
-        results = await session.write_bulk(server, [(item.item_handle, v) for v in values])
-        assert len(results) == 200 and all(r.was_successful for r in results)
-        with pytest.raises(mxgw.BulkEntryError) as caught:
-            await session.write_bulk(server, [(item.item_handle, "y" * 40_000)])
-        assert caught.value.index == 0
+    _, session = await open_gateway(
+        RuntimeConfig(first_value_delay=0.01, max_message_bytes=40_000),
+        max_message_bytes=64 * 1024)
+    server = await session.register("size")
+    [item] = await session.subscribe_bulk(server, [STRINGS[0]])
+    async with session.events() as events:
+        await first_data_change(events, item.item_handle)
+    values = [f"{i:04d}" + "x" * 996 for i in range(200)]  # 200 kB in all
+    results = await session.write_bulk(server, [(item.item_handle, v) for v in values])
+    assert len(results) == 200 and all(r.was_successful for r in results)
+    with pytest.raises(mxgw.BulkEntryError) as caught:
+        await session.write_bulk(server, [(item.item_handle, "y" * 40_000)])
+    assert caught.value.index == 0
 
 
 @pytest.fixture
-async def roomy_session() -> AsyncIterator[Session]:
+async def roomy_session(open_gateway: GatewayOpener) -> Session:
     """A session on a gateway that keeps detached sessions for long (a slow test)."""
-    config = SimConfig(api_keys=[TEST_KEY], runtime=RuntimeConfig(
-        first_value_delay=0.01, write_complete_delay=0.0, detach_grace_seconds=600))
-    async with SimServer(config) as sim, GatewayClient.connect(
-        sim.endpoint, api_key=TEST_KEY, plaintext=True, timeout=60,
-    ) as c, await c.open_session() as s:
-        yield s
+    _, session = await open_gateway(RuntimeConfig(
+        first_value_delay=0.01, write_complete_delay=0.0, detach_grace_seconds=600),
+        timeout=60)
+    return session
 
 
 async def test_fifty_thousand_writes_come_back_as_fifty_thousand_ordered_results(
@@ -259,7 +240,8 @@ async def test_fifty_thousand_writes_come_back_as_fifty_thousand_ordered_results
     server = await session.register("many")
     subscribed = await session.subscribe_bulk(server, INTS)
     handles = [r.item_handle for r in subscribed]
-    await wait_for_first_values(session, set(handles))
+    async with session.events() as events:
+        await first_data_change(events, *handles)
     # every 997th entry names an item that does not exist: a per-entry failure
     items = [(99_999 if i % 997 == 0 else handles[i % len(handles)], i % 1000)
              for i in range(50_000)]

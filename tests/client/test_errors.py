@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,17 +16,12 @@ from mxgw import GatewayClient, Session, pb
 from mxgw.calls import translate
 from mxgw.errors import PROTOCOL_ERRORS, RPC_ERRORS
 from mxgw.failures import check_reply
-from mxgw.sim import RuntimeConfig, SimConfig, SimServer
+from mxgw.sim import RuntimeConfig, SimServer
 
-from ..conftest import TEST_KEY
+from ..conftest import TEST_KEY, first_data_change
+from .conftest import GatewayOpener
 
 P = pb.ProtocolStatusCode
-
-
-@pytest.fixture
-async def session(client: GatewayClient) -> AsyncIterator[Session]:
-    async with await client.open_session("errors") as s:
-        yield s
 
 
 # ------------------------------------------------------------------ gRPC status
@@ -44,13 +38,10 @@ def test_every_grpc_status_has_its_own_exception(status: Status) -> None:
                                                                        status.name)
 
 
-async def test_too_many_sessions_is_resource_exhausted() -> None:
-    config = SimConfig(api_keys=[TEST_KEY], runtime=RuntimeConfig(max_sessions=1))
-    async with SimServer(config) as sim, GatewayClient.connect(
-        sim.endpoint, api_key=TEST_KEY, plaintext=True
-    ) as c, await c.open_session():
-        with pytest.raises(mxgw.ResourceExhaustedError):
-            await c.open_session()
+async def test_too_many_sessions_is_resource_exhausted(open_gateway: GatewayOpener) -> None:
+    _, session = await open_gateway(RuntimeConfig(max_sessions=1))
+    with pytest.raises(mxgw.ResourceExhaustedError):
+        await session.client.open_session()
 
 
 # ------------------------------------------------------------------ protocol status
@@ -220,9 +211,7 @@ async def test_a_reply_over_the_limit_is_refused(sim: SimServer, session: Sessio
     server = await session.register("big")
     [item] = await session.subscribe_bulk(server, ["TestMachine_002.TestString"])
     async with session.events() as events:
-        async for event in events:
-            if event.on_data_change is not None:
-                break
+        await first_data_change(events, item.item_handle)
     await session.write(server, item.item_handle, "z" * 6000)
     async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True,
                                      max_message_bytes=4096) as small:

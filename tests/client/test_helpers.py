@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 
 import mxgw
 from mxgw import EventStream, GatewayClient, Session, pb
 
+from ..conftest import first_data_change
+
 TAG = "TestMachine_001.TestInt"
-
-
-@pytest.fixture
-async def session(client: GatewayClient) -> AsyncIterator[Session]:
-    async with await client.open_session("helpers") as s:
-        yield s
 
 
 async def next_of(events: EventStream, family: pb.MxEventFamily, item: int) -> pb.MxEvent:
@@ -37,7 +32,7 @@ async def ready_item(session: Session, events: EventStream, tag: str = TAG,
         await session.advise_supervisory(server, item)
     else:
         await session.advise(server, item)
-    await next_of(events, pb.MxEventFamily.ON_DATA_CHANGE, item)
+    await first_data_change(events, item)
     return server, item
 
 
@@ -77,7 +72,7 @@ async def test_writes_of_every_kind_reach_the_tag(session: Session) -> None:
 
         secured = await session.add_item(server, "TestMachine_001.SecuredSetpoint")
         await session.advise(server, secured)
-        await next_of(events, pb.MxEventFamily.ON_DATA_CHANGE, secured)
+        await first_data_change(events, secured)
         await session.write(server, secured, 1.0)  # accepted, refused in OnWriteComplete
         done = await next_of(events, pb.MxEventFamily.ON_WRITE_COMPLETE, secured)
         assert done.on_write_complete is not None

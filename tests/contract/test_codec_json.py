@@ -3,8 +3,10 @@ fields."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import betterproto2
@@ -16,7 +18,7 @@ from mxgw.contract.codec import to_json as message_json
 from mxgw.galaxy import GalaxyRepositoryClient
 from mxgw.sim import SimServer
 
-from ..conftest import TEST_KEY
+from ..conftest import TEST_KEY, first_data_change
 
 
 def reference(value: Any) -> Any:
@@ -60,11 +62,14 @@ async def test_replies_events_and_galaxy_objects(sim: SimServer) -> None:
         for result in items:
             same(result)
         handle = items[0].item_handle
-        async with session.events() as stream:
-            async for event in stream:
+
+        async def checked(events: AsyncIterator[pb.MxEvent]) -> AsyncGenerator[pb.MxEvent, None]:
+            async for event in events:
                 same(event)
-                if event.on_data_change is not None and event.item_handle == handle:
-                    break
+                yield event
+
+        async with session.events() as stream, contextlib.aclosing(checked(stream)) as read:
+            await first_data_change(read, *(r.item_handle for r in items))  # every event read
         for result in await session.write_bulk(server, [(handle, 5), (424242, 1)]):
             same(result)
         for result in await session.read_bulk(server, ["TestMachine_001.TestInt", "No.Tag"],

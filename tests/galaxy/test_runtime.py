@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import mxgw
 from mxgw import GatewayClient, pb
 from mxgw.sim import SimServer
 from mxgw.sim.galaxy import GalaxyModel
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, first_data_change
 
 from .conftest import Opener
 
 
-async def first_data_change(client: GatewayClient, reference: str) -> pb.OnDataChange:
+async def first_value(client: GatewayClient, reference: str) -> pb.OnDataChangeEvent:
+    """What an advise of `reference` reports first, in a session of its own."""
     async with await client.open_session() as session:
         server = await session.register("galaxy-tests")
         item = await session.add_item(server, reference)
         await session.advise(server, item)
         async with session.events() as events:
-            async def first() -> pb.OnDataChange:
-                async for event in events:
-                    if event.on_data_change is not None and event.item_handle == item:
-                        return event.on_data_change
-                raise AssertionError("stream ended")
-            return await asyncio.wait_for(first(), 10)
+            change = (await first_data_change(events, item)).on_data_change
+    assert change is not None
+    return change
 
 
 async def gateway(sim: SimServer) -> GatewayClient:
@@ -39,7 +35,7 @@ async def test_browsed_references_are_served_and_removed_ones_stop_resolving(
     speed = next(a for a in pumps[0].attributes if a.attribute_name == "Speed")
     client = await gateway(sim)
     try:
-        change = await first_data_change(client, speed.full_tag_reference)
+        change = await first_value(client, speed.full_tag_reference)
         assert change.quality == 192
         assert isinstance(mxgw.from_mx_value(change.value), float)
         before = {o.tag_name: o for o in await galaxy.discover_hierarchy()}
@@ -52,10 +48,10 @@ async def test_browsed_references_are_served_and_removed_ones_stop_resolving(
         else:
             raise AssertionError("ten redeploys removed nothing")
         added = next(o for o in after if o.tag_name not in before)
-        change = await first_data_change(client, added.attributes[0].full_tag_reference)
+        change = await first_value(client, added.attributes[0].full_tag_reference)
         assert change.quality == 192
         removed = before[sorted(gone)[0]].attributes[0].full_tag_reference
-        change = await first_data_change(client, removed)
+        change = await first_value(client, removed)
         assert change.quality == 0 and change.statuses[0].detail == 6  # InvalidReference
     finally:
         await client.close()
