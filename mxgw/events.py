@@ -62,6 +62,9 @@ class _Reader:
     def __init__(self) -> None:
         self.task: asyncio.Task[object] | None = None
         self.interrupted = False
+        self._cancelling = 0
+        """The reader's cancel requests before our interrupt: grpclib cancels a reading
+        task when its connection is lost and never withdraws that request."""
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -81,6 +84,8 @@ class _Reader:
         task = self.task
         if task is not None and task is not asyncio.current_task() and not task.done():
             self.interrupted = True
+            cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+            self._cancelling = cancelling() if cancelling is not None else 0
             task.cancel()
             await self._idle.wait()
 
@@ -90,7 +95,7 @@ class _Reader:
             return False
         self.interrupted = False
         uncancel = getattr(self.task, "uncancel", None)  # Python 3.11+; 3.10 does not count
-        return uncancel is None or uncancel() == 0
+        return uncancel is None or uncancel() <= self._cancelling
 
 
 class EventStream:

@@ -297,10 +297,6 @@ async def test_aclose_from_another_task_ends_the_readers_loop(
     await _new_stream_works(session, server, item)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "client bug: on a lost connection grpclib cancels the reading task and never uncancels "
-    "it, so mxgw.events._Reader.own_cancel() sees a cancel request left over and re-raises "
-    "the CancelledError of aclose() instead of ending the reader's loop"))
 async def test_aclose_from_another_task_after_a_resume_ends_the_readers_loop(
     sim: SimServer, session: Session,
 ) -> None:
