@@ -33,7 +33,7 @@ class Batch:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(line.encode() + b"\n")
         await self.proc.stdin.drain()
-        lines = []
+        lines: list[str] = []
         while True:
             raw = await asyncio.wait_for(self.proc.stdout.readline(), 30)
             assert raw, f"batch ended early after {line!r}"

@@ -173,7 +173,8 @@ async def test_write_family_applies_keyword_defaults_and_item_overrides(
         while True:
             read = await session.read_bulk(server, [INTS[0], INTS[2]])
             if [mxgw.from_mx_value(r.value) for r in read] == [10, 30]:
-                return {r.tag_address: r.source_timestamp for r in read}
+                return {r.tag_address: r.source_timestamp for r in read
+                        if r.source_timestamp is not None}
 
     times = await asyncio.wait_for(stamped(), 10)
     assert times == {INTS[0]: stamp, INTS[2]: own}
@@ -261,6 +262,7 @@ def test_entry_size_estimates_are_never_below_the_real_size() -> None:
     command = commands.write_secured2_bulk(
         2**31 - 1, [WriteItem(2**31 - 1, v) for v in values],
         current_user_id=2**31 - 1, verifier_user_id=2**31 - 1, timestamp=NOW)
+    assert command.write_secured2_bulk_command is not None
     entries = command.write_secured2_bulk_command.entries
     assert len(entries) == len(values)
     for entry in entries:

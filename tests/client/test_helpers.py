@@ -42,7 +42,8 @@ async def test_register_add_remove_and_unregister(session: Session) -> None:
     a = await session.add_item(server, TAG)
     b = await session.add_item2(server, TAG, "ctx")
     assert a != b and a > 0 and b > 0
-    assert (await session.remove_item(server, a)).protocol_status.code == pb.ProtocolStatusCode.OK
+    status = (await session.remove_item(server, a)).protocol_status
+    assert status is not None and status.code == pb.ProtocolStatusCode.OK
     with pytest.raises(mxgw.MxAccessError) as caught:
         await session.remove_item(server, a)  # already removed
     assert caught.value.hresult < 0

@@ -39,7 +39,7 @@ READ_RESULTS = st.builds(pb.BulkReadResult, tag_address=TEXT, was_successful=st.
 SUBSCRIBE_RESULTS = st.builds(pb.SubscribeResult, server_handle=INT32, tag_address=TEXT,
                               item_handle=INT32, was_successful=st.booleans(),
                               error_message=TEXT)
-RESULTS = st.one_of(
+RESULTS: st.SearchStrategy[dict[str, Any]] = st.one_of(
     st.lists(WRITE_RESULTS, max_size=4).map(lambda r: {"bulk_write": pb.BulkWriteReply(r)}),
     st.lists(READ_RESULTS, max_size=4).map(lambda r: {"bulk_read": pb.BulkReadReply(r)}),
     st.lists(SUBSCRIBE_RESULTS, max_size=4).map(

@@ -70,11 +70,11 @@ async def test_replies_events_and_galaxy_objects(sim: SimServer) -> None:
 
         async with session.events() as stream, contextlib.aclosing(checked(stream)) as read:
             await first_data_change(read, *(r.item_handle for r in items))  # every event read
-        for result in await session.write_bulk(server, [(handle, 5), (424242, 1)]):
-            same(result)
-        for result in await session.read_bulk(server, ["TestMachine_001.TestInt", "No.Tag"],
-                                              timeout_ms=500):
-            same(result)
+        for written in await session.write_bulk(server, [(handle, 5), (424242, 1)]):
+            same(written)
+        for value in await session.read_bulk(server, ["TestMachine_001.TestInt", "No.Tag"],
+                                             timeout_ms=500):
+            same(value)
         with pytest.raises(MxAccessError) as failure:
             await session.advise(server, 424242)
         same(failure.value.reply)

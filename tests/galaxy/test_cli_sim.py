@@ -31,6 +31,7 @@ async def test_sim_flags_shape_the_galaxy_and_redeploy_it() -> None:
             finally:
                 await events.aclose()  # type: ignore[attr-defined]
             assert second.sequence > first.sequence
+            assert second.time_of_last_deploy is not None and first.time_of_last_deploy
             assert second.time_of_last_deploy > first.time_of_last_deploy
             tags = [o.tag_name for o in await galaxy.discover_hierarchy(
                 include_attributes=False, max_depth=0)]

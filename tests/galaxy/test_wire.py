@@ -27,7 +27,7 @@ def reference(model: GalaxyModel, pos: int, attributes: bool) -> bytes:
 def test_every_template_encodes_like_the_generated_code() -> None:
     model = GalaxyModel.default(3000, seed=1)
     snapshot = model.snapshot
-    first_of_shape = {}
+    first_of_shape: dict[int, int] = {}
     for pos in range(len(snapshot)):
         first_of_shape.setdefault(snapshot.shapes[pos], pos)
     assert set(first_of_shape) == set(range(len(SHAPES)))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
+from mxgw.contract.commands import command
 
-from .conftest import KEY, OK, Gateway, GatewayFactory, command
+from .conftest import KEY, OK, Gateway, GatewayFactory
 
 READER = "mxgw_reader_R3aderSecretValue"
 WRITER = "mxgw_writer_Wr1terSecretValue"
@@ -65,7 +67,7 @@ async def test_each_method_and_command_kind_needs_its_scope(make_gateway: Gatewa
     reader, writer, secure = as_key(READER), as_key(WRITER), as_key(SECURE)
     assert port > 0
 
-    def invoke(stub: pb.MxAccessGatewayStub, payload: object) -> object:
+    def invoke(stub: pb.MxAccessGatewayStub, payload: Any) -> Any:
         return stub.invoke(pb.MxCommandRequest(session_id=session, command=command(payload)))
 
     write = pb.WriteCommand(server_handle=server, item_handle=item,

@@ -12,8 +12,7 @@ from pathlib import Path
 from grpclib.client import Channel
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
-
-from .conftest import command
+from mxgw.contract.commands import command
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -29,7 +29,7 @@ async def _setup(gw: Gateway) -> tuple[str, int, Events]:
     return session, await gw.register(session), events
 
 
-def _write_complete(item: int) -> object:
+def _write_complete(item: int) -> Callable[[pb.MxEvent], bool]:
     return lambda e: e.on_write_complete is not None and e.item_handle == item
 
 
@@ -252,7 +252,7 @@ async def test_buffered_items_batch_the_samples_of_an_interval(gw: Gateway) -> N
         assert batch.on_buffered_data_change is not None
         assert batch.on_buffered_data_change.data_type == pb.MxDataType.INTEGER
         values += [s.value.int32_value for s in batch.on_buffered_data_change.samples
-                   if s.value is not None]
+                   if s.value is not None and s.value.int32_value is not None]
         batches += 1
     assert values == [1, 2, 3] and batches < 3
 
@@ -312,10 +312,10 @@ async def test_unregister_removes_its_items_and_bad_arguments_fail_as_data(gw: G
         assert reply.hresult == E_INVALIDARG, payload
     other = await gw.register(session)
     assert other != server
-    for payload in (pb.AddItemCommand(server_handle=other, item_definition="  "),
+    for refused in (pb.AddItemCommand(server_handle=other, item_definition="  "),
                     pb.SetBufferedUpdateIntervalCommand(server_handle=other, interval_ms=0),
                     pb.ArchestrAUserToIdCommand(server_handle=other, user_guid="nobody")):
-        reply = await gw.invoke(session, payload)
+        reply = await gw.invoke(session, refused)
         assert reply.protocol_status is not None
-        assert reply.protocol_status.code == pb.ProtocolStatusCode.MXACCESS_FAILURE, payload
+        assert reply.protocol_status.code == pb.ProtocolStatusCode.MXACCESS_FAILURE, refused
         assert reply.hresult < 0 and reply.diagnostic_message

@@ -45,15 +45,15 @@ async def test_close_is_idempotent_and_unknown_ids_are_not_found(gw: Gateway) ->
     for reply in (first, again):
         assert reply.final_state == pb.SessionState.CLOSED
         assert reply.protocol_status is not None and reply.protocol_status.code == OK
-    reply = await gw.invoke(session, pb.RegisterCommand(client_name="x"))
-    assert reply.protocol_status is not None
-    assert reply.protocol_status.code == pb.ProtocolStatusCode.SESSION_NOT_FOUND
-    assert reply.session_id == session and reply.kind == pb.MxCommandKind.REGISTER
+    refused = await gw.invoke(session, pb.RegisterCommand(client_name="x"))
+    assert refused.protocol_status is not None
+    assert refused.protocol_status.code == pb.ProtocolStatusCode.SESSION_NOT_FOUND
+    assert refused.session_id == session and refused.kind == pb.MxCommandKind.REGISTER
 
     unknown = "session-" + "0" * 32
-    reply = await gw.invoke(unknown, pb.RegisterCommand(client_name="x"))
-    assert reply.protocol_status is not None
-    assert reply.protocol_status.code == pb.ProtocolStatusCode.SESSION_NOT_FOUND
+    refused = await gw.invoke(unknown, pb.RegisterCommand(client_name="x"))
+    assert refused.protocol_status is not None
+    assert refused.protocol_status.code == pb.ProtocolStatusCode.SESSION_NOT_FOUND
     closed = await gw.stub.close_session(pb.CloseSessionRequest(session_id=unknown))
     assert closed.protocol_status is not None
     assert closed.protocol_status.code == pb.ProtocolStatusCode.SESSION_NOT_FOUND
