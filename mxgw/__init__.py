@@ -1,5 +1,8 @@
 """mxgw: a pure-Python asyncio client for the MXAccess Gateway."""
 
+from typing import TYPE_CHECKING
+
+from . import errors as _errors
 from ._proto.galaxy_repository import v1 as gr
 from ._proto.galaxy_repository.v1 import DeployEvent, GalaxyAttribute, GalaxyObject
 from ._proto.mxaccess_gateway import v1 as pb
@@ -9,8 +12,7 @@ from .errors import (
     AbortedError,
     AlreadyExistsError,
     BulkEntryError,
-    CanceledError,
-    CancelledError,
+    CommandCanceledError,
     ConfigurationError,
     ConnectError,
     ConnectionLostError,
@@ -32,6 +34,7 @@ from .errors import (
     ReplyTooLargeError,
     RequestTooLargeError,
     ResourceExhaustedError,
+    RpcCancelledError,
     RpcError,
     SessionNotFoundError,
     SessionNotReadyError,
@@ -57,9 +60,8 @@ __all__ = [
     "AlreadyExistsError",
     "ApiKey",
     "BulkEntryError",
-    "CanceledError",
-    "CancelledError",
     "ClientOptions",
+    "CommandCanceledError",
     "ConfigurationError",
     "ConnectError",
     "ConnectionLostError",
@@ -87,6 +89,7 @@ __all__ = [
     "ReplyTooLargeError",
     "RequestTooLargeError",
     "ResourceExhaustedError",
+    "RpcCancelledError",
     "RpcError",
     "Session",
     "SessionNotFoundError",
@@ -107,3 +110,12 @@ __all__ = [
     "pb",
     "to_mx_value",
 ]
+
+if TYPE_CHECKING:
+    # The deprecated names (see mxgw.errors), visible to type checkers for this release.
+    from .errors import CanceledError as CanceledError
+    from .errors import CancelledError as CancelledError
+else:
+    def __getattr__(name: str) -> type[MxGatewayError]:
+        """`mxgw.CancelledError` and `mxgw.CanceledError` still work, with a warning."""
+        return _errors.deprecated_alias(__name__, name)

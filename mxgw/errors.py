@@ -13,22 +13,29 @@
     ├── RpcError                     a gRPC status other than OK: .status_name, .grpc_message
     │   ├── UnauthenticatedError, PermissionDeniedError, NotFoundError,
     │   ├── InvalidArgumentError, AlreadyExistsError, UnavailableError,
-    │   ├── CancelledError, FailedPreconditionError, UnimplementedError, InternalError,
+    │   ├── FailedPreconditionError, UnimplementedError, InternalError,
     │   ├── AbortedError, OutOfRangeError, DataLossError, UnknownRpcError
+    │   ├── RpcCancelledError        gRPC CANCELLED (not asyncio.CancelledError)
     │   └── ResourceExhaustedError
     │       └── ReplyTooLargeError   a reply over the message size limit, refused locally
     ├── ProtocolStatusError          reply.protocol_status not OK: .status, .reply
     │   ├── InvalidRequestError, SessionNotFoundError, SessionNotReadyError,
-    │   └── WorkerUnavailableError, GatewayTimeoutError, CanceledError, ProtocolViolationError
+    │   ├── WorkerUnavailableError, GatewayTimeoutError, ProtocolViolationError
+    │   └── CommandCanceledError     protocol status CANCELED (the gateway canceled a command)
     ├── MxAccessError                MXAccess failed: .reply, .hresult, .statuses
     └── ReplayGapError               events were lost between two streams: .gap
 
 Every message is built from the call's facts; no exception ever holds the API key.
+
+Deprecated names, kept for one release: `CancelledError` (now RpcCancelledError) and
+`CanceledError` (now CommandCanceledError). They differed by one letter, and the first
+shadowed asyncio's. Using either still works but warns (DeprecationWarning).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any
 
 from ._proto.mxaccess_gateway import v1 as pb
 
@@ -171,8 +178,9 @@ class UnavailableError(RpcError):
     """The gateway is not available."""
 
 
-class CancelledError(RpcError):
-    """The call was cancelled."""
+class RpcCancelledError(RpcError):
+    """The call ended with gRPC status CANCELLED. Not asyncio.CancelledError: cancelling a
+    task that awaits a call raises that one as usual, never an mxgw error."""
 
 
 class ResourceExhaustedError(RpcError):
@@ -225,7 +233,7 @@ RPC_ERRORS: dict[str, type[RpcError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "ALREADY_EXISTS": AlreadyExistsError,
     "UNAVAILABLE": UnavailableError,
-    "CANCELLED": CancelledError,
+    "CANCELLED": RpcCancelledError,
     "RESOURCE_EXHAUSTED": ResourceExhaustedError,
     "FAILED_PRECONDITION": FailedPreconditionError,
     "UNIMPLEMENTED": UnimplementedError,
@@ -275,8 +283,8 @@ class GatewayTimeoutError(ProtocolStatusError):
     """The gateway stopped waiting for the worker."""
 
 
-class CanceledError(ProtocolStatusError):
-    """The gateway canceled the command."""
+class CommandCanceledError(ProtocolStatusError):
+    """The gateway canceled the command (protocol status CANCELED)."""
 
 
 class ProtocolViolationError(ProtocolStatusError):
@@ -289,7 +297,7 @@ PROTOCOL_ERRORS: dict[pb.ProtocolStatusCode, type[ProtocolStatusError]] = {
     pb.ProtocolStatusCode.SESSION_NOT_READY: SessionNotReadyError,
     pb.ProtocolStatusCode.WORKER_UNAVAILABLE: WorkerUnavailableError,
     pb.ProtocolStatusCode.TIMEOUT: GatewayTimeoutError,
-    pb.ProtocolStatusCode.CANCELED: CanceledError,
+    pb.ProtocolStatusCode.CANCELED: CommandCanceledError,
     pb.ProtocolStatusCode.PROTOCOL_VIOLATION: ProtocolViolationError,
 }
 
@@ -334,3 +342,34 @@ def protocol_error(status: pb.ProtocolStatus | None, reply: Any) -> ProtocolStat
     code = status.code if status is not None else pb.ProtocolStatusCode.UNSPECIFIED
     message = status.message if status is not None else "reply carries no protocol status"
     return PROTOCOL_ERRORS.get(code, ProtocolStatusError)(code, message, reply)
+
+
+# ---------------------------------------------------------------- deprecated names
+
+DEPRECATED_ALIASES = {
+    "CancelledError": "RpcCancelledError",
+    "CanceledError": "CommandCanceledError",
+}
+"""Old name -> new name. The old names stay for one release; using one warns."""
+
+
+def deprecated_alias(module: str, name: str) -> type[MxGatewayError]:
+    """The class an old name stands for, after a DeprecationWarning (for a module's
+    `__getattr__`, PEP 562); AttributeError for any other name."""
+    new = DEPRECATED_ALIASES.get(name)
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(f"{module}.{name} is deprecated and will be removed in the next release; "
+                  f"use {module}.{new}", DeprecationWarning,
+                  stacklevel=3)  # 3: the code that named the alias, past __getattr__
+    cls: type[MxGatewayError] = globals()[new]
+    return cls
+
+
+if TYPE_CHECKING:
+    # Type checkers see plain aliases, so typed code keeps checking for this release.
+    CancelledError = RpcCancelledError
+    CanceledError = CommandCanceledError
+else:
+    def __getattr__(name: str) -> type[MxGatewayError]:
+        return deprecated_alias(__name__, name)

@@ -4,6 +4,7 @@ MXAccess, deadlines and message size limits."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import socket
 from typing import Any
 
@@ -14,7 +15,7 @@ from grpclib.exceptions import GRPCError
 import mxgw
 from mxgw import GatewayClient, Session, pb
 from mxgw.calls import translate
-from mxgw.errors import PROTOCOL_ERRORS, RPC_ERRORS
+from mxgw.errors import PROTOCOL_ERRORS, RPC_ERRORS, protocol_error
 from mxgw.failures import check_reply
 from mxgw.sim import RuntimeConfig, SimServer
 
@@ -78,6 +79,57 @@ async def test_a_faulted_session_is_not_ready(sim: SimServer, session: Session) 
     assert sim.runtime.fault_session(session.id)
     with pytest.raises(mxgw.SessionNotReadyError):
         await session.register("x")
+
+
+# ------------------------------------------------------------------ the two cancel errors
+
+def test_grpc_cancelled_raises_rpc_cancelled_error() -> None:
+    assert RPC_ERRORS["CANCELLED"] is mxgw.RpcCancelledError
+    error = translate(GRPCError(Status.CANCELLED, "stop"), "Invoke", "gw:1")
+    assert type(error) is mxgw.RpcCancelledError and error.code == "CANCELLED"
+    assert isinstance(error, mxgw.RpcError)
+    assert not isinstance(error, asyncio.CancelledError)
+
+
+def test_protocol_canceled_raises_command_canceled_error() -> None:
+    assert PROTOCOL_ERRORS[P.CANCELED] is mxgw.CommandCanceledError
+    error = protocol_error(pb.ProtocolStatus(code=P.CANCELED, message="stop"), None)
+    assert type(error) is mxgw.CommandCanceledError
+    assert error.code == "PROTOCOL_STATUS_CODE_CANCELED"
+    assert isinstance(error, mxgw.ProtocolStatusError)
+
+
+async def test_a_canceled_command_from_the_gateway_is_command_canceled_error(
+    sim: SimServer, session: Session,
+) -> None:
+    sim.faults.fail_status = P.CANCELED
+    sim.faults.fail_fraction = 1.0
+    try:
+        with pytest.raises(mxgw.CommandCanceledError):
+            await session.register("x")
+    finally:
+        sim.faults.fail_fraction = 0.0
+
+
+@pytest.mark.parametrize("module", ["mxgw", "mxgw.errors"])
+@pytest.mark.parametrize(("old", "new"), [("CancelledError", "RpcCancelledError"),
+                                          ("CanceledError", "CommandCanceledError")])
+def test_the_old_cancel_names_still_work_but_warn(module: str, old: str, new: str) -> None:
+    namespace = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=f"{module}.{old} is deprecated.*{new}") as caught:
+        cls = getattr(namespace, old)
+    assert cls is getattr(mxgw, new) and cls is getattr(mxgw.errors, new)
+    assert caught[0].filename == __file__  # the warning points at the caller
+    assert old not in getattr(namespace, "__all__", ())
+    assert new in mxgw.__all__
+
+
+def test_importing_an_old_name_warns_too() -> None:
+    with pytest.warns(DeprecationWarning, match="RpcCancelledError"):
+        from mxgw import CancelledError
+    assert CancelledError is mxgw.RpcCancelledError
+    with pytest.raises(AttributeError, match="NoSuchError"):
+        mxgw.NoSuchError  # noqa: B018  (any other unknown name still fails)
 
 
 # ------------------------------------------------------------------ MXAccess (fixtures)
