@@ -1,7 +1,9 @@
-"""The committed bindings are what tools/gen.py makes from protos/."""
+"""The committed bindings are what tools/gen.py makes from protos/, and protos/ keeps the
+contract's rules (see docs/contract.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -41,3 +43,15 @@ def test_every_unconfirmed_number_is_marked() -> None:
             match = numbered.match(line)
             if match and "number: reconstructed" not in match.group(2):
                 assert match.group(1) in allowed, f"{name}: unmarked number: {line.strip()}"
+
+
+def test_every_command_arm_is_its_kind_plus_9() -> None:
+    """The one confirmed pair (kind 29, arm 38) gives the rule for every MxCommand arm."""
+    from mxgw import pb
+
+    arms = {f.name: f.metadata["betterproto"].number for f in dataclasses.fields(pb.MxCommand)
+            if f.metadata["betterproto"].group == "payload"}
+    assert len(arms) >= 29
+    for arm, number in arms.items():
+        kind = pb.MxCommandKind[arm.removesuffix("_command").upper()]
+        assert number == kind.value + 9, f"{arm} = {number}, kind {kind.proto_name}"
