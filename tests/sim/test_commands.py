@@ -1,4 +1,4 @@
-"""The single-item MXAccess commands and their events, as MXACCESS.md describes them."""
+"""The single-item MXAccess commands and their events, as docs/mxaccess.md describes them."""
 
 from __future__ import annotations
 
