@@ -3,7 +3,6 @@ contract's rules (see docs/contract.md)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import subprocess
 import sys
@@ -48,10 +47,10 @@ def test_every_unconfirmed_number_is_marked() -> None:
 def test_every_command_arm_is_its_kind_plus_9() -> None:
     """The one confirmed pair (kind 29, arm 38) gives the rule for every MxCommand arm."""
     from mxgw import pb
+    from mxgw.contract import codec
 
-    arms = {f.name: f.metadata["betterproto"].number for f in dataclasses.fields(pb.MxCommand)
-            if f.metadata["betterproto"].group == "payload"}
+    arms = codec.oneof_arms(pb.MxCommand, "payload")
     assert len(arms) >= 29
-    for arm, number in arms.items():
-        kind = pb.MxCommandKind[arm.removesuffix("_command").upper()]
-        assert number == kind.value + 9, f"{arm} = {number}, kind {kind.proto_name}"
+    for spec in arms:
+        kind = pb.MxCommandKind[spec.name.removesuffix("_command").upper()]
+        assert spec.number == kind.value + 9, f"{spec.name} = {spec.number}, {kind.proto_name}"
