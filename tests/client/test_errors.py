@@ -128,8 +128,11 @@ def test_importing_an_old_name_warns_too() -> None:
     with pytest.warns(DeprecationWarning, match="RpcCancelledError"):
         from mxgw import CancelledError
     assert CancelledError is mxgw.RpcCancelledError
-    with pytest.raises(AttributeError, match="NoSuchError"):
-        mxgw.NoSuchError  # noqa: B018  (any other unknown name still fails)
+    unknown = "NoSuchError"  # any other unknown name still fails
+    with pytest.raises(AttributeError, match=unknown):
+        getattr(mxgw, unknown)
+    with pytest.raises(AttributeError, match=unknown):
+        getattr(mxgw.errors, unknown)
 
 
 # ------------------------------------------------------------------ MXAccess (fixtures)
