@@ -1,13 +1,17 @@
-"""mxgw: a pure-Python asyncio client for the MXAccess Gateway."""
+"""mxgw: a pure-Python asyncio client for the MXAccess Gateway.
 
-from typing import TYPE_CHECKING
+The client library's names load on first use (PEP 562), so `import mxgw.sim` (the
+simulator, which never uses the client) loads none of it, and a CLI command pays only
+for what it runs. Type checkers see plain imports.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from . import errors as _errors
 from ._proto.galaxy_repository import v1 as gr
 from ._proto.galaxy_repository.v1 import DeployEvent, GalaxyAttribute, GalaxyObject
 from ._proto.mxaccess_gateway import v1 as pb
-from .bulk import WriteItem
-from .client import GatewayClient
 from .errors import (
     AbortedError,
     AlreadyExistsError,
@@ -47,11 +51,23 @@ from .errors import (
     ValueConversionError,
     WorkerUnavailableError,
 )
-from .events import EventStream
-from .galaxy import GalaxyRepositoryClient
-from .options import ApiKey, ClientOptions
-from .session import Session
-from .values import SparseArray, from_mx_value, to_mx_value
+
+_LAZY = {
+    "WriteItem": "contract.commands", "SparseArray": "contract.values",
+    "from_mx_value": "contract.values", "to_mx_value": "contract.values",
+    "GatewayClient": "client", "EventStream": "events", "GalaxyRepositoryClient": "galaxy",
+    "ApiKey": "options", "ClientOptions": "options", "Session": "session",
+}
+"""Public name -> the module of ours that defines it, imported when the name is used."""
+
+if TYPE_CHECKING:
+    from .client import GatewayClient
+    from .contract.commands import WriteItem
+    from .contract.values import SparseArray, from_mx_value, to_mx_value
+    from .events import EventStream
+    from .galaxy import GalaxyRepositoryClient
+    from .options import ApiKey, ClientOptions
+    from .session import Session
 
 __version__ = "0.1.0"
 
@@ -116,6 +132,15 @@ if TYPE_CHECKING:
     from .errors import CanceledError as CanceledError
     from .errors import CancelledError as CancelledError
 else:
-    def __getattr__(name: str) -> type[MxGatewayError]:
-        """`mxgw.CancelledError` and `mxgw.CanceledError` still work, with a warning."""
-        return _errors.deprecated_alias(__name__, name)
+    def __getattr__(name: str) -> Any:
+        """The client library's names on first use; `mxgw.CancelledError` and
+        `mxgw.CanceledError` still work, with a warning."""
+        module = _LAZY.get(name)
+        if module is None:
+            return _errors.deprecated_alias(__name__, name)
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(_LAZY))
