@@ -66,3 +66,32 @@ def aware_utc(name: str, value: Any, *, error: Error = ConfigurationError) -> dt
         raise error(f"{name} must be timezone-aware: a naive datetime is ambiguous (use e.g. "
                     "datetime.now(timezone.utc))")
     return value.astimezone(dt.timezone.utc)
+
+
+ALARM_COMMENT_MAX = 1024
+"""The longest acknowledge comment sent (ours: the gateway documents no limit)."""
+
+
+def alarm_reference(name: str, value: Any, *,
+                    error: Error = ConfigurationError) -> tuple[str, str, str]:
+    """An alarm reference `Provider!Group.Tag` split as the gateway splits it: the first
+    `!` ends the provider, the first `.` after it ends the group (the area)."""
+    if not isinstance(value, str) or not value.strip():
+        raise error(f"{name} must be a non-empty alarm reference such as "
+                    f"Galaxy!Area.Object.Alarm, got {value!r}")
+    provider, bang, rest = value.partition("!")
+    group, dot, tag = rest.partition(".")
+    if not bang or not provider or not dot or not group or not tag:
+        raise error(f"{name} {value!r} is not Provider!Group.Tag "
+                    "(e.g. Galaxy!TestArea.TestMachine_001.TestAlarm001)")
+    return provider, group, tag
+
+
+def alarm_comment(value: Any, *, error: Error = ConfigurationError) -> str:
+    """An acknowledge comment: a string of at most ALARM_COMMENT_MAX characters."""
+    if not isinstance(value, str):
+        raise error(f"comment must be a string, got {type(value).__name__}")
+    if len(value) > ALARM_COMMENT_MAX:
+        raise error(f"comment is {len(value)} characters, over the {ALARM_COMMENT_MAX} "
+                    "sent at most")
+    return value

@@ -52,7 +52,8 @@ _BULK_RESULTS = {
     K.WRITE_SECURED_BULK: "bulk_write", K.WRITE_SECURED2_BULK: "bulk_write",
     K.READ_BULK: "bulk_read",
 }
-"""The reply arm of each bulk kind (the one fact the generated code does not carry)."""
+"""The bulk kinds and the reply arm of each (the one fact the generated code does not
+carry); a bulk kind's entries are its payload's repeated field."""
 
 
 def _derive_arms() -> dict[pb.MxCommandKind, Arm]:
@@ -62,7 +63,7 @@ def _derive_arms() -> dict[pb.MxCommandKind, Arm]:
         base = spec.name.removesuffix(_ARM_SUFFIX)
         kind = pb.MxCommandKind[base.upper()]  # a KeyError here: the proto broke the naming rule
         repeated = [f.name for f in codec.fields(spec.target) if f.repeated]
-        entries = repeated[0] if len(repeated) == 1 else None
+        entries = repeated[0] if kind in _BULK_RESULTS and len(repeated) == 1 else None
         result = _BULK_RESULTS.get(kind) or (base if base in reply_arms else None)
         arms[kind] = Arm(kind, spec.name, spec.target, entries, result)
     return arms
@@ -434,3 +435,59 @@ def write_secured2_bulk(server_handle: int, items: Iterable[WriteEntry], *,
                                         verifier_user_id=verifier_user_id,
                                         timestamp=timestamp),
                        secured=True, timed=True)
+
+
+# ---------------------------------------------------------------------- alarms
+
+@dataclass(frozen=True)
+class Operator:
+    """Who acknowledges an alarm: System Platform records all four."""
+
+    user: str
+    node: str = ""
+    domain: str = ""
+    full_name: str = ""
+
+    def fields(self) -> dict[str, str]:
+        """The operator fields of an acknowledge payload."""
+        return {"operator_user": checks.text("operator user", self.user),
+                "operator_node": _string("operator node", self.node),
+                "operator_domain": _string("operator domain", self.domain),
+                "operator_full_name": _string("operator full name", self.full_name)}
+
+
+def subscribe_alarms(subscription_expression: str, *,
+                     forced_mode: pb.AlarmProviderMode = pb.AlarmProviderMode.UNSPECIFIED,
+                     watch_list: Iterable[pb.AlarmSubtagTarget] = (),
+                     failover: bool = False) -> pb.MxCommand:
+    """Subscribe this session to alarms (transitions then arrive on its event stream as
+    ON_ALARM_TRANSITION)."""
+    return command(pb.SubscribeAlarmsCommand(
+        subscription_expression=_string("subscription_expression", subscription_expression),
+        forced_mode=pb.AlarmProviderMode(forced_mode), watch_list=list(watch_list),
+        failover=bool(failover)))
+
+
+def unsubscribe_alarms() -> pb.MxCommand:
+    return command(pb.UnsubscribeAlarmsCommand())
+
+
+def acknowledge_alarm(alarm_guid: str, comment: str, operator: Operator) -> pb.MxCommand:
+    """Acknowledge an alarm by its provider GUID."""
+    return command(pb.AcknowledgeAlarmCommand(
+        alarm_guid=checks.text("alarm_guid", alarm_guid),
+        comment=checks.alarm_comment(comment), **operator.fields()))
+
+
+def query_active_alarms(alarm_filter_prefix: str = "") -> pb.MxCommand:
+    """The active alarms whose reference starts with the prefix (empty: all)."""
+    return command(pb.QueryActiveAlarmsCommand(
+        alarm_filter_prefix=_string("alarm_filter_prefix", alarm_filter_prefix)))
+
+
+def acknowledge_alarm_by_name(reference: str, comment: str, operator: Operator) -> pb.MxCommand:
+    """Acknowledge an alarm by its reference, `Provider!Group.Tag`."""
+    provider, group, name = checks.alarm_reference("reference", reference)
+    return command(pb.AcknowledgeAlarmByNameCommand(
+        alarm_name=name, provider_name=provider, group_name=group,
+        comment=checks.alarm_comment(comment), **operator.fields()))

@@ -4,7 +4,13 @@
 # This file has been @generated
 
 __all__ = (
+    "AcknowledgeAlarmByNameCommand",
+    "AcknowledgeAlarmCommand",
+    "AcknowledgeAlarmReply",
+    "AcknowledgeAlarmReplyPayload",
+    "AcknowledgeAlarmRequest",
     "ActivateCommand",
+    "ActiveAlarmSnapshot",
     "AddBufferedItemCommand",
     "AddBufferedItemReply",
     "AddItem2Command",
@@ -15,6 +21,13 @@ __all__ = (
     "AdviseCommand",
     "AdviseItemBulkCommand",
     "AdviseSupervisoryCommand",
+    "AlarmConditionState",
+    "AlarmFeedMessage",
+    "AlarmProviderMode",
+    "AlarmProviderStatus",
+    "AlarmSnapshotComplete",
+    "AlarmSubtagTarget",
+    "AlarmTransitionKind",
     "ArchestrAUserToIdCommand",
     "ArchestrAUserToIdReply",
     "AuthenticateUserCommand",
@@ -43,6 +56,7 @@ __all__ = (
     "MxStatusProxy",
     "MxStatusSource",
     "MxValue",
+    "OnAlarmTransitionEvent",
     "OnBufferedDataChangeEvent",
     "OnDataChangeEvent",
     "OnWriteCompleteEvent",
@@ -51,6 +65,9 @@ __all__ = (
     "OperationCompleteEvent",
     "ProtocolStatus",
     "ProtocolStatusCode",
+    "QueryActiveAlarmsCommand",
+    "QueryActiveAlarmsReplyPayload",
+    "QueryActiveAlarmsRequest",
     "ReadBulkCommand",
     "RegisterCommand",
     "RegisterReply",
@@ -59,13 +76,16 @@ __all__ = (
     "ReplayGap",
     "SessionState",
     "SetBufferedUpdateIntervalCommand",
+    "StreamAlarmsRequest",
     "StreamEventsRequest",
+    "SubscribeAlarmsCommand",
     "SubscribeBulkCommand",
     "SubscribeResult",
     "SuspendCommand",
     "UnAdviseCommand",
     "UnAdviseItemBulkCommand",
     "UnregisterCommand",
+    "UnsubscribeAlarmsCommand",
     "UnsubscribeBulkCommand",
     "Write2BulkCommand",
     "Write2BulkEntry",
@@ -99,6 +119,120 @@ if TYPE_CHECKING:
 
 _COMPILER_VERSION = "0.10.1"
 betterproto2.check_compiler_version(_COMPILER_VERSION)
+
+
+class AlarmConditionState(betterproto2.Enum):
+    UNSPECIFIED = 0
+    """
+    number: reconstructed
+    """
+
+    ACTIVE = 1
+    """
+    number: reconstructed
+    """
+
+    ACTIVE_ACKED = 2
+    """
+    number: reconstructed
+    """
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "ALARM_CONDITION_STATE_UNSPECIFIED",
+            1: "ALARM_CONDITION_STATE_ACTIVE",
+            2: "ALARM_CONDITION_STATE_ACTIVE_ACKED",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "ALARM_CONDITION_STATE_UNSPECIFIED": 0,
+            "ALARM_CONDITION_STATE_ACTIVE": 1,
+            "ALARM_CONDITION_STATE_ACTIVE_ACKED": 2,
+        }
+
+
+class AlarmProviderMode(betterproto2.Enum):
+    """
+    ---------------------------------------------------------------- alarms
+    """
+
+    UNSPECIFIED = 0
+
+    ALARMMGR = 1
+    """
+    The alarm manager: the primary provider.
+    """
+
+    SUBTAG = 2
+    """
+    Polling alarm subtags, after repeated alarm-manager failures: everything is degraded.
+    """
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "ALARM_PROVIDER_MODE_UNSPECIFIED",
+            1: "ALARM_PROVIDER_MODE_ALARMMGR",
+            2: "ALARM_PROVIDER_MODE_SUBTAG",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "ALARM_PROVIDER_MODE_UNSPECIFIED": 0,
+            "ALARM_PROVIDER_MODE_ALARMMGR": 1,
+            "ALARM_PROVIDER_MODE_SUBTAG": 2,
+        }
+
+
+class AlarmTransitionKind(betterproto2.Enum):
+    UNSPECIFIED = 0
+    """
+    number: reconstructed
+    """
+
+    RAISE = 1
+    """
+    number: reconstructed
+    """
+
+    ACKNOWLEDGE = 2
+    """
+    number: reconstructed
+    """
+
+    CLEAR = 3
+    """
+    number: reconstructed
+    """
+
+    RETRIGGER = 4
+    """
+    number: reconstructed
+    """
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "ALARM_TRANSITION_KIND_UNSPECIFIED",
+            1: "ALARM_TRANSITION_KIND_RAISE",
+            2: "ALARM_TRANSITION_KIND_ACKNOWLEDGE",
+            3: "ALARM_TRANSITION_KIND_CLEAR",
+            4: "ALARM_TRANSITION_KIND_RETRIGGER",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "ALARM_TRANSITION_KIND_UNSPECIFIED": 0,
+            "ALARM_TRANSITION_KIND_RAISE": 1,
+            "ALARM_TRANSITION_KIND_ACKNOWLEDGE": 2,
+            "ALARM_TRANSITION_KIND_CLEAR": 3,
+            "ALARM_TRANSITION_KIND_RETRIGGER": 4,
+        }
 
 
 class MxCommandKind(betterproto2.Enum):
@@ -878,6 +1012,189 @@ class SessionState(betterproto2.Enum):
 
 
 @dataclass(eq=False, repr=False)
+class AcknowledgeAlarmByNameCommand(betterproto2.Message):
+    alarm_name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    provider_name: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    group_name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    comment: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_user: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_node: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_domain: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_full_name: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "AcknowledgeAlarmByNameCommand", AcknowledgeAlarmByNameCommand
+)
+
+
+@dataclass(eq=False, repr=False)
+class AcknowledgeAlarmCommand(betterproto2.Message):
+    alarm_guid: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    comment: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_user: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_node: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_domain: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_full_name: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "AcknowledgeAlarmCommand", AcknowledgeAlarmCommand
+)
+
+
+@dataclass(eq=False, repr=False)
+class AcknowledgeAlarmReply(betterproto2.Message):
+    session_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Empty: the alarm RPCs are session-less.
+
+    number: reconstructed
+    """
+
+    correlation_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    protocol_status: "ProtocolStatus | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    number: reconstructed
+    """
+
+    hresult: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+    """
+    The native acknowledge status: 0 = done.
+
+    number: reconstructed
+    """
+
+    status: "MxStatusProxy | None" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    Never filled in by the gateway.
+
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "AcknowledgeAlarmReply", AcknowledgeAlarmReply
+)
+
+
+@dataclass(eq=False, repr=False)
+class AcknowledgeAlarmReplyPayload(betterproto2.Message):
+    native_status: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "AcknowledgeAlarmReplyPayload", AcknowledgeAlarmReplyPayload
+)
+
+
+@dataclass(eq=False, repr=False)
+class AcknowledgeAlarmRequest(betterproto2.Message):
+    alarm_full_reference: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    comment: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_user: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_node: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_domain: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_full_name: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    client_correlation_id: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "AcknowledgeAlarmRequest", AcknowledgeAlarmRequest
+)
+
+
+@dataclass(eq=False, repr=False)
 class ActivateCommand(betterproto2.Message):
     server_handle: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
@@ -891,6 +1208,85 @@ class ActivateCommand(betterproto2.Message):
 
 
 default_message_pool.register_message("mxaccess_gateway.v1", "ActivateCommand", ActivateCommand)
+
+
+@dataclass(eq=False, repr=False)
+class ActiveAlarmSnapshot(betterproto2.Message):
+    """
+    One active (or active and acknowledged) alarm.
+    """
+
+    alarm_full_reference: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Provider!Group.Tag, e.g. Galaxy!TestArea.TestMachine_001.TestAlarm001.
+
+    number: reconstructed
+    """
+
+    source_object_reference: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    alarm_type_name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    DSC, HiHi, Hi, Lo, LoLo, ROC, DEV.
+
+    number: reconstructed
+    """
+
+    severity: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+    """
+    number: reconstructed
+    """
+
+    current_state: "AlarmConditionState" = betterproto2.field(
+        5, betterproto2.TYPE_ENUM, default_factory=lambda: AlarmConditionState(0)
+    )
+    """
+    number: reconstructed
+    """
+
+    category: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    The area.
+
+    number: reconstructed
+    """
+
+    last_transition_timestamp: "datetime.datetime | None" = betterproto2.field(
+        7, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+    """
+    number: reconstructed
+    """
+
+    operator_comment: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    degraded: "bool" = betterproto2.field(9, betterproto2.TYPE_BOOL)
+    """
+    number: reconstructed
+    """
+
+    current_value: "MxValue | None" = betterproto2.field(
+        10, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    number: reconstructed
+    """
+
+    limit_value: "MxValue | None" = betterproto2.field(11, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "ActiveAlarmSnapshot", ActiveAlarmSnapshot
+)
 
 
 @dataclass(eq=False, repr=False)
@@ -1056,6 +1452,114 @@ class AdviseSupervisoryCommand(betterproto2.Message):
 default_message_pool.register_message(
     "mxaccess_gateway.v1", "AdviseSupervisoryCommand", AdviseSupervisoryCommand
 )
+
+
+@dataclass(eq=False, repr=False)
+class AlarmFeedMessage(betterproto2.Message):
+    """
+
+
+    Oneofs:
+        - payload:
+    """
+
+    active_alarm: "ActiveAlarmSnapshot | None" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, optional=True, group="payload"
+    )
+    """
+    number: reconstructed
+    """
+
+    snapshot_complete: "AlarmSnapshotComplete | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, optional=True, group="payload"
+    )
+    """
+    number: reconstructed
+    """
+
+    transition: "OnAlarmTransitionEvent | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True, group="payload"
+    )
+    """
+    number: reconstructed
+    """
+
+    provider_status: "AlarmProviderStatus | None" = betterproto2.field(
+        4, betterproto2.TYPE_MESSAGE, optional=True, group="payload"
+    )
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message("mxaccess_gateway.v1", "AlarmFeedMessage", AlarmFeedMessage)
+
+
+@dataclass(eq=False, repr=False)
+class AlarmProviderStatus(betterproto2.Message):
+    mode: "AlarmProviderMode" = betterproto2.field(
+        1, betterproto2.TYPE_ENUM, default_factory=lambda: AlarmProviderMode(0)
+    )
+
+    degraded: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
+
+    reason: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+    since: "datetime.datetime | None" = betterproto2.field(
+        4, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "AlarmProviderStatus", AlarmProviderStatus
+)
+
+
+@dataclass(eq=False, repr=False)
+class AlarmSnapshotComplete(betterproto2.Message):
+    """
+    The marker between the active set and the live transitions (its name is ours).
+    """
+
+    pass
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "AlarmSnapshotComplete", AlarmSnapshotComplete
+)
+
+
+@dataclass(eq=False, repr=False)
+class AlarmSubtagTarget(betterproto2.Message):
+    """
+    ---------------------------------------------------------------- alarm commands (Invoke)
+
+    What the alarm monitor watches in SUBTAG mode.
+    """
+
+    alarm_full_reference: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    source_object_reference: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    active_subtag: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+    acked_subtag: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    comment_subtag: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    priority_subtag: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message("mxaccess_gateway.v1", "AlarmSubtagTarget", AlarmSubtagTarget)
 
 
 @dataclass(eq=False, repr=False)
@@ -1594,6 +2098,38 @@ class MxCommand(betterproto2.Message):
     number: reconstructed
     """
 
+    subscribe_alarms_command: "SubscribeAlarmsCommand | None" = betterproto2.field(
+        34, betterproto2.TYPE_MESSAGE, optional=True, group="payload"
+    )
+    """
+    number: reconstructed
+    """
+
+    unsubscribe_alarms_command: "UnsubscribeAlarmsCommand | None" = betterproto2.field(
+        35, betterproto2.TYPE_MESSAGE, optional=True, group="payload"
+    )
+    """
+    number: reconstructed
+    """
+
+    acknowledge_alarm_command: "AcknowledgeAlarmCommand | None" = betterproto2.field(
+        36, betterproto2.TYPE_MESSAGE, optional=True, group="payload"
+    )
+    """
+    number: reconstructed
+    """
+
+    query_active_alarms_command: "QueryActiveAlarmsCommand | None" = betterproto2.field(
+        37, betterproto2.TYPE_MESSAGE, optional=True, group="payload"
+    )
+    """
+    number: reconstructed
+    """
+
+    acknowledge_alarm_by_name_command: "AcknowledgeAlarmByNameCommand | None" = betterproto2.field(
+        38, betterproto2.TYPE_MESSAGE, optional=True, group="payload"
+    )
+
 
 default_message_pool.register_message("mxaccess_gateway.v1", "MxCommand", MxCommand)
 
@@ -1716,6 +2252,14 @@ class MxCommandReply(betterproto2.Message):
     number: reconstructed
     """
 
+    acknowledge_alarm: "AcknowledgeAlarmReplyPayload | None" = betterproto2.field(
+        34, betterproto2.TYPE_MESSAGE, optional=True, group="result"
+    )
+
+    query_active_alarms: "QueryActiveAlarmsReplyPayload | None" = betterproto2.field(
+        35, betterproto2.TYPE_MESSAGE, optional=True, group="result"
+    )
+
 
 default_message_pool.register_message("mxaccess_gateway.v1", "MxCommandReply", MxCommandReply)
 
@@ -1820,6 +2364,10 @@ class MxEvent(betterproto2.Message):
     """
     number: reconstructed
     """
+
+    on_alarm_transition: "OnAlarmTransitionEvent | None" = betterproto2.field(
+        24, betterproto2.TYPE_MESSAGE, optional=True, group="body"
+    )
 
 
 default_message_pool.register_message("mxaccess_gateway.v1", "MxEvent", MxEvent)
@@ -2028,6 +2576,99 @@ default_message_pool.register_message("mxaccess_gateway.v1", "MxValue", MxValue)
 
 
 @dataclass(eq=False, repr=False)
+class OnAlarmTransitionEvent(betterproto2.Message):
+    alarm_full_reference: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    source_object_reference: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    alarm_type_name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    transition_kind: "AlarmTransitionKind" = betterproto2.field(
+        4, betterproto2.TYPE_ENUM, default_factory=lambda: AlarmTransitionKind(0)
+    )
+    """
+    number: reconstructed
+    """
+
+    severity: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
+    """
+    number: reconstructed
+    """
+
+    original_raise_timestamp: "datetime.datetime | None" = betterproto2.field(
+        6, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+    """
+    number: reconstructed
+    """
+
+    transition_timestamp: "datetime.datetime | None" = betterproto2.field(
+        7, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+    """
+    number: reconstructed
+    """
+
+    operator_user: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    operator_comment: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    category: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    description: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+    current_value: "MxValue | None" = betterproto2.field(
+        12, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    number: reconstructed
+    """
+
+    limit_value: "MxValue | None" = betterproto2.field(13, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    number: reconstructed
+    """
+
+    degraded: "bool" = betterproto2.field(14, betterproto2.TYPE_BOOL)
+    """
+    number: reconstructed
+    """
+
+    source_provider: "AlarmProviderMode" = betterproto2.field(
+        15, betterproto2.TYPE_ENUM, default_factory=lambda: AlarmProviderMode(0)
+    )
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "OnAlarmTransitionEvent", OnAlarmTransitionEvent
+)
+
+
+@dataclass(eq=False, repr=False)
 class OnBufferedDataChangeEvent(betterproto2.Message):
     data_type: "MxDataType" = betterproto2.field(
         1, betterproto2.TYPE_ENUM, default_factory=lambda: MxDataType(0)
@@ -2188,6 +2829,51 @@ default_message_pool.register_message("mxaccess_gateway.v1", "ProtocolStatus", P
 
 
 @dataclass(eq=False, repr=False)
+class QueryActiveAlarmsCommand(betterproto2.Message):
+    alarm_filter_prefix: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "QueryActiveAlarmsCommand", QueryActiveAlarmsCommand
+)
+
+
+@dataclass(eq=False, repr=False)
+class QueryActiveAlarmsReplyPayload(betterproto2.Message):
+    snapshots: "list[ActiveAlarmSnapshot]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "QueryActiveAlarmsReplyPayload", QueryActiveAlarmsReplyPayload
+)
+
+
+@dataclass(eq=False, repr=False)
+class QueryActiveAlarmsRequest(betterproto2.Message):
+    session_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Ignored: the query is session-less.
+    """
+
+    client_correlation_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    alarm_filter_prefix: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "QueryActiveAlarmsRequest", QueryActiveAlarmsRequest
+)
+
+
+@dataclass(eq=False, repr=False)
 class ReadBulkCommand(betterproto2.Message):
     server_handle: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
@@ -2295,6 +2981,26 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class StreamAlarmsRequest(betterproto2.Message):
+    alarm_filter_prefix: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    A reference prefix such as Galaxy!TestArea; empty: every alarm.
+
+    number: reconstructed
+    """
+
+    client_correlation_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    number: reconstructed
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "StreamAlarmsRequest", StreamAlarmsRequest
+)
+
+
+@dataclass(eq=False, repr=False)
 class StreamEventsRequest(betterproto2.Message):
     """
     ---------------------------------------------------------------- events
@@ -2315,6 +3021,29 @@ class StreamEventsRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "mxaccess_gateway.v1", "StreamEventsRequest", StreamEventsRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class SubscribeAlarmsCommand(betterproto2.Message):
+    subscription_expression: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    forced_mode: "AlarmProviderMode" = betterproto2.field(
+        2, betterproto2.TYPE_ENUM, default_factory=lambda: AlarmProviderMode(0)
+    )
+
+    watch_list: "list[AlarmSubtagTarget]" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+
+    failover: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
+    """
+    Its type is ours (the number is confirmed): allow failing over to SUBTAG mode.
+    """
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "SubscribeAlarmsCommand", SubscribeAlarmsCommand
 )
 
 
@@ -2424,6 +3153,16 @@ class UnregisterCommand(betterproto2.Message):
 
 
 default_message_pool.register_message("mxaccess_gateway.v1", "UnregisterCommand", UnregisterCommand)
+
+
+@dataclass(eq=False, repr=False)
+class UnsubscribeAlarmsCommand(betterproto2.Message):
+    pass
+
+
+default_message_pool.register_message(
+    "mxaccess_gateway.v1", "UnsubscribeAlarmsCommand", UnsubscribeAlarmsCommand
+)
 
 
 @dataclass(eq=False, repr=False)
@@ -2842,14 +3581,78 @@ class MxAccessGatewayStub(betterproto2_grpclib.ServiceStub):
     ) -> "AsyncIterator[MxEvent]":
         """
         Scope events:read. One subscriber per session.
-
-        Alarm RPCs (AcknowledgeAlarm, StreamAlarms, QueryActiveAlarms) are later work.
         """
 
         async for response in self._unary_stream(
             "/mxaccess_gateway.v1.MxAccessGateway/StreamEvents",
             message,
             MxEvent,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
+    async def acknowledge_alarm(
+        self,
+        message: "AcknowledgeAlarmRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "AcknowledgeAlarmReply":
+        """
+        Alarms are session-less: the gateway's central alarm monitor serves them.
+        Scope invoke:write.
+        """
+
+        return await self._unary_unary(
+            "/mxaccess_gateway.v1.MxAccessGateway/AcknowledgeAlarm",
+            message,
+            AcknowledgeAlarmReply,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def stream_alarms(
+        self,
+        message: "StreamAlarmsRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "AsyncIterator[AlarmFeedMessage]":
+        """
+        Scope events:read. The active set, a marker, the provider status, then transitions.
+        """
+
+        async for response in self._unary_stream(
+            "/mxaccess_gateway.v1.MxAccessGateway/StreamAlarms",
+            message,
+            AlarmFeedMessage,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
+    async def query_active_alarms(
+        self,
+        message: "QueryActiveAlarmsRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "AsyncIterator[ActiveAlarmSnapshot]":
+        """
+        Scope events:read (ours: not documented). One snapshot per active alarm, then it ends.
+        """
+
+        async for response in self._unary_stream(
+            "/mxaccess_gateway.v1.MxAccessGateway/QueryActiveAlarms",
+            message,
+            ActiveAlarmSnapshot,
             timeout=timeout,
             deadline=deadline,
             metadata=metadata,
@@ -2885,12 +3688,40 @@ class MxAccessGatewayBase(betterproto2_grpclib.ServiceBase):
     async def stream_events(self, message: "StreamEventsRequest") -> "AsyncIterator[MxEvent]":
         """
         Scope events:read. One subscriber per session.
-
-        Alarm RPCs (AcknowledgeAlarm, StreamAlarms, QueryActiveAlarms) are later work.
         """
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield MxEvent()
+
+    async def acknowledge_alarm(
+        self, message: "AcknowledgeAlarmRequest"
+    ) -> "AcknowledgeAlarmReply":
+        """
+        Alarms are session-less: the gateway's central alarm monitor serves them.
+        Scope invoke:write.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def stream_alarms(
+        self, message: "StreamAlarmsRequest"
+    ) -> "AsyncIterator[AlarmFeedMessage]":
+        """
+        Scope events:read. The active set, a marker, the provider status, then transitions.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield AlarmFeedMessage()
+
+    async def query_active_alarms(
+        self, message: "QueryActiveAlarmsRequest"
+    ) -> "AsyncIterator[ActiveAlarmSnapshot]":
+        """
+        Scope events:read (ours: not documented). One snapshot per active alarm, then it ends.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield ActiveAlarmSnapshot()
 
     async def __rpc_open_session(
         self, stream: "grpclib.server.Stream[OpenSessionRequest, OpenSessionReply]"
@@ -2927,6 +3758,36 @@ class MxAccessGatewayBase(betterproto2_grpclib.ServiceBase):
             request,
         )
 
+    async def __rpc_acknowledge_alarm(
+        self, stream: "grpclib.server.Stream[AcknowledgeAlarmRequest, AcknowledgeAlarmReply]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.acknowledge_alarm(request)
+        await stream.send_message(response)
+
+    async def __rpc_stream_alarms(
+        self, stream: "grpclib.server.Stream[StreamAlarmsRequest, AlarmFeedMessage]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await self._call_rpc_handler_server_stream(
+            self.stream_alarms,
+            stream,
+            request,
+        )
+
+    async def __rpc_query_active_alarms(
+        self, stream: "grpclib.server.Stream[QueryActiveAlarmsRequest, ActiveAlarmSnapshot]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        await self._call_rpc_handler_server_stream(
+            self.query_active_alarms,
+            stream,
+            request,
+        )
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/mxaccess_gateway.v1.MxAccessGateway/OpenSession": grpclib.const.Handler(
@@ -2952,5 +3813,23 @@ class MxAccessGatewayBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 StreamEventsRequest,
                 MxEvent,
+            ),
+            "/mxaccess_gateway.v1.MxAccessGateway/AcknowledgeAlarm": grpclib.const.Handler(
+                self.__rpc_acknowledge_alarm,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                AcknowledgeAlarmRequest,
+                AcknowledgeAlarmReply,
+            ),
+            "/mxaccess_gateway.v1.MxAccessGateway/StreamAlarms": grpclib.const.Handler(
+                self.__rpc_stream_alarms,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                StreamAlarmsRequest,
+                AlarmFeedMessage,
+            ),
+            "/mxaccess_gateway.v1.MxAccessGateway/QueryActiveAlarms": grpclib.const.Handler(
+                self.__rpc_query_active_alarms,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                QueryActiveAlarmsRequest,
+                ActiveAlarmSnapshot,
             ),
         }
