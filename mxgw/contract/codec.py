@@ -7,11 +7,12 @@ from the metadata the generated code declares (so a regenerated contract needs n
 here), and three tight loops use it:
 
 - `parse(cls, data)`: the same message as `cls.parse(data)`, keeping the fields this
-  contract does not know, so that `bytes(message)` gives back the bytes received. Our
-  protos are reconstructed: unknown fields from a real gateway are the normal case. When
-  two arms of a oneof arrive only the last is kept, as protobuf requires (betterproto2
-  keeps both). Input it does not handle (maps, zig-zag and fixed integers, merged
-  singular messages, malformed data) goes to the generated parser.
+  contract does not know (or knows with another wire type), so that `bytes(message)`
+  gives back the bytes received. Our protos are reconstructed: unknown fields from a
+  real gateway are the normal case. When two arms of a oneof arrive only the last is
+  kept, as protobuf requires (betterproto2 keeps both). Anything that is not valid
+  protobuf (truncation, a bad length, invalid UTF-8, nesting past MAX_DEPTH, a
+  timestamp out of range) is one MalformedMessageError with the byte offset.
 - `encode(message)`: the bytes of `bytes(message)` (field order, default skipping,
   packing, wrapped types and unknown fields as betterproto2 writes them).
 - `to_json(message)`: `message.to_dict(include_default_values=True)` with unset
@@ -33,6 +34,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import betterproto2
+
+from ..errors import MalformedMessageError
 
 MessageT = TypeVar("MessageT", bound=betterproto2.Message)
 
@@ -191,24 +194,40 @@ def _write_plan(cls: type[Any]) -> list[_Write] | None:
 
 # ---------------------------------------------------------------------- parse
 
-class _Unexpected(Exception):
-    """Input the fast path does not handle: use the generated parser."""
+MAX_DEPTH = 100
+"""Nesting depth beyond which a message is refused (protobuf's own default limit)."""
+
+_WIRE_TYPES = {"v": (0,), "s": (2,), "b": (2,), "m": (2,), "w": (2,)}
+
+
+class _Malformed(Exception):
+    """Where and why decoding stopped (turned into MalformedMessageError by `parse`)."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(reason)
+        self.offset = offset
+        self.reason = reason
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    end = len(data)
+    if pos >= end:
+        raise _Malformed(pos, "truncated varint")
     byte = data[pos]
     if byte < 0x80:
         return byte, pos + 1
-    result, shift = byte & 0x7F, 7
+    start, result, shift = pos, byte & 0x7F, 7
     while True:
         pos += 1
+        if pos >= end:
+            raise _Malformed(start, "truncated varint")
         byte = data[pos]
         result |= (byte & 0x7F) << shift
         if byte < 0x80:
             return result, pos + 1
         shift += 7
         if shift > 63:
-            raise _Unexpected("varint too long")
+            raise _Malformed(start, "varint longer than 10 bytes")
 
 
 def _convert(spec: FieldSpec, raw: int) -> Any:
@@ -224,50 +243,85 @@ def _convert(spec: FieldSpec, raw: int) -> Any:
 
 
 def _skip(data: bytes, pos: int, wire_type: int) -> int:
+    """The end of a field's value (of any wire type but groups)."""
     if wire_type == 0:
         return _varint(data, pos)[1]
     if wire_type == 1:
-        return pos + 8
-    if wire_type == 2:
+        stop = pos + 8
+    elif wire_type == 2:
         length, pos = _varint(data, pos)
-        return pos + length
-    if wire_type == 5:
-        return pos + 4
-    raise _Unexpected(f"wire type {wire_type}")
+        stop = pos + length
+    elif wire_type == 5:
+        stop = pos + 4
+    else:
+        raise _Malformed(pos, f"wire type {wire_type}")
+    if stop > len(data):
+        raise _Malformed(pos, "field runs past the end of the message")
+    return stop
 
 
-def _packed(read: _Read, chunk: bytes) -> list[Any]:
+def _packed(read: _Read, chunk: bytes, base: int) -> list[Any]:
     if read.fixed is not None:
         unpack = read.fixed[1]
         size = unpack.size
         if len(chunk) % size:
-            raise _Unexpected("packed length")
+            raise _Malformed(base, f"packed {read.spec.proto_type}s of {len(chunk)} bytes")
         return [unpack.unpack_from(chunk, i)[0] for i in range(0, len(chunk), size)]
     values: list[Any] = []
     pos = 0
-    while pos < len(chunk):
-        raw, pos = _varint(chunk, pos)
-        values.append(_convert(read.spec, raw))
+    try:
+        while pos < len(chunk):
+            raw, pos = _varint(chunk, pos)
+            values.append(_convert(read.spec, raw))
+    except _Malformed as exc:
+        raise _Malformed(base + exc.offset, exc.reason) from None
     return values
 
 
-def _message(cls: type[Any], data: bytes) -> Any:
+def _matches(read: _Read, wire_type: int) -> bool:
+    if read.kind == "x":
+        assert read.fixed is not None
+        return wire_type == read.fixed[0] or (wire_type == 2 and read.spec.repeated)
+    if read.kind == "v":
+        return wire_type == 0 or (wire_type == 2 and read.spec.repeated)
+    return wire_type in _WIRE_TYPES[read.kind]
+
+
+def _nested(cls: type[Any], data: bytes, base: int, depth: int) -> Any:
+    try:
+        return _message(cls, data, depth + 1)
+    except _Malformed as exc:
+        raise _Malformed(base + exc.offset, exc.reason) from None
+
+
+def _message(cls: type[Any], data: bytes, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise _Malformed(0, f"messages nested more than {MAX_DEPTH} deep")
     plan = _read_plan(cls)
-    if plan is None:
-        return cls.parse(data)
+    if plan is None:  # a class the fast path does not read (none in this contract today)
+        try:
+            return cls.parse(data)
+        except Exception as exc:  # the generated parser's failures, whatever their type
+            raise _Malformed(-1, f"{type(exc).__name__}: {exc}") from None
     values: dict[str, Any] = {}
     groups: dict[str, str] = {}
+    merged: dict[str, bytes] = {}
     unknown: bytearray | None = None
     pos, end = 0, len(data)
     while pos < end:
         start = pos
         key, pos = _varint(data, pos)
         number, wire_type = key >> 3, key & 7
+        if number == 0:
+            raise _Malformed(start, "field number 0")
+        if wire_type not in (0, 1, 2, 5):
+            raise _Malformed(start, f"wire type {wire_type}: not proto3 (groups, types 6 "
+                                    "and 7)")
         read = plan.get(number)
-        if read is None:
+        if read is None or not _matches(read, wire_type):
+            # A field this contract does not know, or knows with another type (our numbers
+            # are reconstructed): kept as it came, as Google's runtime keeps it.
             pos = _skip(data, pos, wire_type)
-            if pos > end:
-                raise _Unexpected("truncated")
             if unknown is None:
                 unknown = bytearray()
             unknown += data[start:pos]
@@ -277,34 +331,46 @@ def _message(cls: type[Any], data: bytes) -> Any:
             length, pos = _varint(data, pos)
             stop = pos + length
             if stop > end:
-                raise _Unexpected("truncated")
+                raise _Malformed(pos, f"{spec.name}: {length} bytes announced, "
+                                      f"{end - pos} left")
             chunk = data[pos:stop]
-            pos = stop
             if kind == "s":
-                value: Any = chunk.decode("utf-8")
+                try:
+                    value: Any = chunk.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise _Malformed(pos + exc.start, f"{spec.name}: not UTF-8") from None
             elif kind == "b":
                 value = chunk
             elif kind == "m":
-                value = _message(spec.target, chunk)
+                if not spec.repeated and spec.name in values:
+                    # A singular message seen again merges into the first: protobuf's
+                    # merge is the parse of both encodings, one after the other.
+                    chunk = merged.get(spec.name, b"") + chunk
+                if not spec.repeated:
+                    merged[spec.name] = chunk
+                value = _nested(spec.target, chunk, pos, depth)
             elif kind == "w":
-                value = _message(spec.target, chunk).to_wrapped()
-            elif spec.repeated:
-                values.setdefault(spec.name, []).extend(_packed(read, chunk))
+                wrapper = _nested(spec.target, chunk, pos, depth)
+                try:
+                    value = wrapper.to_wrapped()
+                except (ValueError, OverflowError, ArithmeticError) as exc:
+                    raise _Malformed(pos, f"{spec.name}: {exc}") from None
+            else:  # packed repeated scalars
+                values.setdefault(spec.name, []).extend(_packed(read, chunk, pos))
+                pos = stop
                 continue
-            else:
-                raise _Unexpected(spec.name)
-        elif kind == "v" and wire_type == 0:
+            pos = stop
+        elif kind == "v":
             raw, pos = _varint(data, pos)
             value = _convert(spec, raw)
-        elif kind == "x" and read.fixed is not None and wire_type == read.fixed[0]:
+        else:
+            assert read.fixed is not None
             unpack = read.fixed[1]
             stop = pos + unpack.size
             if stop > end:
-                raise _Unexpected("truncated")
+                raise _Malformed(pos, f"{spec.name}: truncated")
             value = unpack.unpack_from(data, pos)[0]
             pos = stop
-        else:
-            raise _Unexpected(spec.name)
         if spec.repeated:
             values.setdefault(spec.name, []).append(value)
             continue
@@ -313,11 +379,7 @@ def _message(cls: type[Any], data: bytes) -> Any:
             if previous is not None and previous != spec.name:
                 del values[previous]  # the last arm of a oneof wins
             groups[spec.group] = spec.name
-        if kind == "m" and spec.name in values:
-            raise _Unexpected("repeated singular message: merge semantics")
         values[spec.name] = value
-    if pos != end:
-        raise _Unexpected("truncated")
     message = cls(**values)
     if unknown:
         _keep_unknown(message, bytes(unknown))
@@ -325,11 +387,12 @@ def _message(cls: type[Any], data: bytes) -> Any:
 
 
 def parse(cls: type[MessageT], data: bytes) -> MessageT:
-    """`cls.parse(data)`, faster; falls back to the generated parser on anything unusual."""
+    """`cls.parse(data)`, faster and strict: MalformedMessageError (with the offset where
+    decoding stopped) for anything that is not valid protobuf of `cls`."""
     try:
         result: MessageT = _message(cls, data)
-    except (_Unexpected, IndexError, UnicodeDecodeError, ValueError, struct.error):
-        return cls.parse(data)
+    except _Malformed as exc:
+        raise MalformedMessageError(cls.__name__, exc.offset, exc.reason) from None
     return result
 
 
