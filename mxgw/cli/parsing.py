@@ -80,14 +80,18 @@ def parse_timestamp(text: str, what: str = "timestamp") -> dt.datetime:
 def parse_duration(text: str) -> dt.timedelta:
     """`1.5s`, `250ms`, `2m`, `1h`, plain seconds, or `[D.]HH:MM:SS[.fff]`."""
     raw = text.strip()
-    match = _DURATION.match(raw)
-    if match:
-        return dt.timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2] or "s"])
-    clock = _CLOCK.match(raw)
-    if clock:
-        days, hours, minutes, seconds = clock.groups()
-        return dt.timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
-                            seconds=float(seconds))
+    try:
+        match = _DURATION.match(raw)
+        if match:
+            return dt.timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2] or "s"])
+        clock = _CLOCK.match(raw)
+        if clock:
+            days, hours, minutes, seconds = clock.groups()
+            return dt.timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
+                                seconds=float(seconds))
+    except OverflowError:
+        raise ValueConversionError(f"{text!r} is beyond the longest duration (about "
+                                   "2.7 million years)") from None
     raise ValueConversionError(
         f"{text!r} is not a duration (e.g. 1.5s, 250ms, 2m, 01:02:03.5)")
 
