@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..contract.checks import INT32_MAX, INT32_MIN
 from ..errors import ValueConversionError
 from ..values import TYPE_NAMES, canonical_type, to_mx_value
 
@@ -155,7 +156,7 @@ def infer_type(text: str) -> str:
     """The type of a `--value` given without `--type`: integer, number, bool, else string."""
     raw = text.strip()
     if re.fullmatch(r"[+-]?\d+", raw):
-        return "int32" if -(2**31) <= int(raw) < 2**31 else "int64"
+        return "int32" if INT32_MIN <= int(raw) <= INT32_MAX else "int64"
     try:
         float(raw)
     except ValueError:
