@@ -23,6 +23,7 @@ import betterproto2
 from .._proto.mxaccess_gateway import v1 as pb
 from ..errors import BulkEntryError, ConfigurationError, ValueConversionError
 from . import checks, codec
+from .fields import constructor
 from .values import to_mx_value
 
 K = pb.MxCommandKind
@@ -360,6 +361,7 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
     if isinstance(items, (str, bytes, WriteItem)):
         raise BulkEntryError(0, "items must be a list of WriteItem or (item_handle, value)")
     entries: list[Any] = []
+    new_entry = constructor(entry_type)
     for index, raw in enumerate(items):
         item = _as_item(index, raw)
         try:
@@ -384,7 +386,7 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
                 fields["timestamp_value"] = checks.aware_utc("timestamp", when)
         except ConfigurationError as exc:
             raise BulkEntryError(index, str(exc)) from None
-        entries.append(entry_type(**fields))
+        entries.append(new_entry(fields))
     return entries
 
 

@@ -179,7 +179,7 @@ def test_an_unknown_field_from_a_newer_gateway_is_kept_not_dropped() -> None:
 
 def test_the_one_metadata_reader_matches_the_pinned_betterproto2() -> None:
     """The codec reads betterproto2's private class metadata in one function; this fails
-    when a betterproto2 upgrade changes its shape (check `_betterproto_fields` then)."""
+    when a betterproto2 upgrade changes its shape (check `contract/fields.py` then)."""
     import betterproto2
 
     assert betterproto2.__version__.startswith("0.10."), betterproto2.__version__
@@ -253,3 +253,23 @@ def test_a_singular_message_seen_twice_merges_as_protobuf_says() -> None:
     change = parse(pb.MxEvent, data).on_data_change
     assert change is not None and change.quality == 192
     assert change.value is not None and change.value.int32_value == 7
+
+
+def test_the_fast_constructor_builds_what_the_dataclass_init_builds() -> None:
+    """`fields.constructor` fills a message's instance dict directly: it must hold exactly
+    what betterproto2's dataclass __init__ and __post_init__ leave there."""
+    from mxgw.contract.fields import constructor
+
+    cases: list[tuple[type[Any], dict[str, Any]]] = [
+        (pb.MxEvent, {"worker_sequence": 5, "on_data_change": pb.OnDataChangeEvent()}),
+        (pb.MxEvent, {}),
+        (pb.BulkWriteResult, {"item_handle": 3, "statuses": [pb.MxStatusProxy()]}),
+        (pb.MxArray, {"int32_values": [1, 2]}),
+    ]
+    for cls, values in cases:
+        built = constructor(cls)(dict(values))
+        assert vars(built) == vars(cls(**values)), cls
+        assert bytes(built) == bytes(cls(**values))
+    one, two = constructor(pb.MxArray)({}), constructor(pb.MxArray)({})
+    one.int32_values.append(1)
+    assert two.int32_values == []  # repeated fields get their own list
