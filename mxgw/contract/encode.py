@@ -73,14 +73,15 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-_SMALL = [_varint(value) for value in range(1 << 14)]
-"""The varints of 0..16383 (one and two bytes): most handles, lengths and enum values."""
+_ONE_BYTE = [bytes((value,)) for value in range(0x80)]
 
 
 def varint(value: int) -> bytes:
     """A protobuf varint (a negative value as its 64-bit two's complement)."""
-    if 0 <= value < 16384:
-        return _SMALL[value]
+    if 0 <= value < 0x80:  # most lengths, enum values and small handles
+        return _ONE_BYTE[value]
+    if 0 < value < 0x4000:
+        return bytes((value & 0x7F | 0x80, value >> 7))
     return _varint(value)
 
 
