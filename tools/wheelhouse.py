@@ -48,6 +48,8 @@ except ImportError:  # no `packaging` here: pip (which we need anyway) vendors i
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "dist" / "wheelhouse"
+CONSTRAINTS = ROOT / "constraints.txt"
+"""The exact versions shipped (pyproject.toml declares ranges)."""
 # Every CPython minor release that `requires-python = ">=3.10"` admits today. Resolving for a
 # release changes nothing unless a dependency treats it differently, and costs one pip call.
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
@@ -284,7 +286,8 @@ def download_closure(dest: Path, root_wheel: Path, python: str,
     for _ in range(MAX_ROUNDS):
         pip("download", "--only-binary=:all:", "--platform", "any", "--implementation", "py",
             "--abi", "none", "--python-version", python, "--dest", str(dest),
-            *index_args(find_links, no_index), str(root_wheel), *extra)
+            "--constraint", str(CONSTRAINTS), *index_args(find_links, no_index),
+            str(root_wheel), *extra)
         wheels = [read_wheel(p) for p in sorted(dest.glob("*.whl"))]
         found = closure(wheels, Requirement(root.name), python)
         if not found.missing:
