@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 from grpclib.client import Channel
 
 from . import calls
-from .errors import ConfigurationError, DeadlineExceededError
-from .options import ApiKey, ClientOptions
+from .errors import ConfigurationError, DeadlineExceededError, UnauthenticatedError
+from .options import KEY_ENV, ApiKey, ClientOptions
 from .transport import channel_for, open_connection
 
 ConnectionT = TypeVar("ConnectionT", bound="Connection")
@@ -123,11 +123,23 @@ class Connection:
     async def _unary(self, method: str, request: Any, reply_type: type[ReplyT],
                      timeout: float | None = None) -> ReplyT:
         self._check_open()
-        return await calls.unary(
-            self._grpc, self.SERVICE + method, request, reply_type,
-            timeout=self.options.timeout if timeout is None else timeout,
-            endpoint=self.options.endpoint, max_bytes=self.options.max_message_bytes,
-        )
+        try:
+            return await calls.unary(
+                self._grpc, self.SERVICE + method, request, reply_type,
+                timeout=self.options.timeout if timeout is None else timeout,
+                endpoint=self.options.endpoint, max_bytes=self.options.max_message_bytes,
+            )
+        except UnauthenticatedError as exc:
+            raise self._unauthenticated(exc) from None
+
+    def _unauthenticated(self, exc: UnauthenticatedError) -> UnauthenticatedError:
+        """The error, with a hint when no key was given at all."""
+        if self.options.key is not None:
+            return exc
+        return UnauthenticatedError(
+            exc.status_name, f"{exc.grpc_message} (no API key was given: pass api_key or "
+            f"api_key_env, --api-key-env NAME / --api-key on the CLI, or set {KEY_ENV})",
+            exc.method)
 
     def _server_stream(self, method: str, request: Any, reply_type: type[ReplyT], *,
                        timeout: float | None = None) -> AsyncIterator[ReplyT]:

@@ -13,6 +13,9 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 MAX_BULK_ENTRIES = 1000
+KEY_ENV = "MXGATEWAY_API_KEY"
+"""Where the key is read from when neither `api_key` nor `api_key_env` is given (the
+upstream clients' variable)."""
 
 
 class ApiKey:
@@ -53,7 +56,8 @@ class ClientOptions:
 
     TLS is the default: `plaintext=True` must be asked for. `api_key` may be a str; it is
     wrapped in an `ApiKey` that never prints. `api_key_env` names an environment variable
-    to read the key from when `api_key` is not given.
+    to read the key from when `api_key` is not given; with neither, the key is read from
+    MXGATEWAY_API_KEY when that is set.
     """
 
     endpoint: str
@@ -89,6 +93,8 @@ class ClientOptions:
                     f"environment variable {self.api_key_env} is not set or empty"
                 )
             key = ApiKey(raw)
+        if key is None and self.api_key_env is None and os.environ.get(KEY_ENV, "").strip():
+            key = ApiKey(os.environ[KEY_ENV].strip())
         object.__setattr__(self, "api_key", key)
         host, port = parse_endpoint(self.endpoint)
         object.__setattr__(self, "endpoint", f"{_bracket(host)}:{port}")

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
-from ..options import ClientOptions
+from ..options import KEY_ENV, ClientOptions
 from .output import UsageError
 from .redaction import Redactor
 
@@ -24,7 +24,8 @@ class ConnectionFlags:
     api_key: Optional[str] = field(default=None, metadata={
         "help": "API key (prefer --api-key-env: a key on the command line is visible to ps)"})
     api_key_env: Optional[str] = field(default=None, metadata={
-        "help": "name of an environment variable holding the API key"})
+        "help": "name of an environment variable holding the API key (without a key "
+                "flag: MXGATEWAY_API_KEY, when set)"})
     plaintext: bool = field(default=False, metadata={
         "help": "unencrypted HTTP/2 (TLS is the default)"})
     tls: bool = field(default=False, metadata={
@@ -65,6 +66,8 @@ class ConnectionFlags:
             key = os.environ.get(self.api_key_env)
             if not key:
                 raise UsageError(f"environment variable {self.api_key_env} is not set")
+        if key is None:  # as the library: the upstream clients' variable, when set
+            key = os.environ.get(KEY_ENV, "").strip() or None
         redact.add(key)
         return ClientOptions(
             endpoint, api_key=key, plaintext=self.plaintext, ca_file=self.ca_file,

@@ -108,6 +108,20 @@ async def test_the_key_from_an_environment_variable_works(
     assert run.code == 0 and run.json["sessionId"]
 
 
+async def test_the_upstream_key_variable_is_read_without_a_key_flag(
+        sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the README exports it: MXGATEWAY_ENDPOINT and MXGATEWAY_API_KEY, no key flag."""
+    monkeypatch.setenv("MXGATEWAY_API_KEY", TEST_KEY)
+    monkeypatch.setenv("MXGATEWAY_ENDPOINT", sim.endpoint)
+    run = await run_cli_inprocess("open-session", "--plaintext", "--json")
+    assert run.code == 0 and run.json["sessionId"]
+    monkeypatch.delenv("MXGATEWAY_API_KEY")
+    refused = await run_cli_inprocess("open-session", "--plaintext", "--json")
+    assert refused.code == 4 and refused.json["code"] == "UNAUTHENTICATED"
+    assert "--api-key-env" in refused.json["error"]
+    assert "MXGATEWAY_API_KEY" in refused.json["error"]
+
+
 async def test_exit_codes_name_the_failing_layer(sim: SimServer) -> None:
     refused = await run_cli_inprocess("open-session", "--endpoint", "127.0.0.1:1",
                                       "--plaintext", "--json")

@@ -216,3 +216,26 @@ async def test_other_deadlines_and_the_galaxy_share_the_connection(sim: SimServe
     assert galaxy.closed and quick.closed  # the owner closed the connection
     with pytest.raises(mxgw.ConfigurationError, match="closed"):
         await galaxy.test_connection()
+
+
+def test_the_upstream_key_variable_is_read_when_no_key_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MXGATEWAY_API_KEY", TEST_KEY + "\n")
+    options = ClientOptions("gw:1")
+    assert options.key is not None and options.key.reveal() == TEST_KEY
+    monkeypatch.setenv("OTHER_KEY", "mxgw_other_key")
+    named = ClientOptions("gw:1", api_key_env="OTHER_KEY")  # a named variable wins
+    assert named.key is not None and named.key.reveal() == "mxgw_other_key"
+    monkeypatch.delenv("MXGATEWAY_API_KEY")
+    assert ClientOptions("gw:1").key is None
+
+
+async def test_no_key_at_all_is_refused_with_a_hint(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MXGATEWAY_API_KEY", raising=False)
+    async with GatewayClient.connect(sim.endpoint, plaintext=True) as client:
+        with pytest.raises(mxgw.UnauthenticatedError, match="MXGATEWAY_API_KEY") as caught:
+            await client.open_session()
+    assert "--api-key-env" in str(caught.value)
