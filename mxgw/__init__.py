@@ -15,6 +15,7 @@ from ._proto.mxaccess_gateway import v1 as pb
 from .errors import (
     AbortedError,
     AlreadyExistsError,
+    BadQualityError,
     BulkEntryError,
     CommandCanceledError,
     ConfigurationError,
@@ -76,6 +77,7 @@ __all__ = [
     "AbortedError",
     "AlreadyExistsError",
     "ApiKey",
+    "BadQualityError",
     "BulkEntryError",
     "ClientOptions",
     "CommandCanceledError",

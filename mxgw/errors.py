@@ -25,6 +25,7 @@
     │   │                              .message_type, .offset, .reason
     │   └── CommandCanceledError     protocol status CANCELED (the gateway canceled a command)
     ├── MxAccessError                MXAccess failed: .reply, .hresult, .statuses
+    ├── BadQualityError              a value arrived Bad (smoke's check): .event, .quality
     └── ReplayGapError               events were lost between two streams: .gap
 
 Every message is built from the call's facts; no exception ever holds the API key.
@@ -333,6 +334,22 @@ class MxAccessError(MxGatewayError):
     @property
     def code(self) -> str:
         return "PROTOCOL_STATUS_CODE_MXACCESS_FAILURE"
+
+
+class BadQualityError(MxGatewayError):
+    """An item's value arrived with bad quality or an error status (an unknown reference,
+    a configuration error...): `.event` holds the data change, `.quality` its quality."""
+
+    kind = "quality"
+
+    def __init__(self, message: str, event: pb.MxEvent, quality: int) -> None:
+        super().__init__(message)
+        self.event = event
+        self.quality = quality
+
+    @property
+    def code(self) -> str:
+        return "BAD_QUALITY"
 
 
 class ReplayGapError(MxGatewayError):

@@ -24,6 +24,7 @@ import betterproto2
 
 from ..contract.codec import to_json
 from ..errors import (
+    BadQualityError,
     ConfigurationError,
     DeadlineExceededError,
     MxAccessError,
@@ -48,6 +49,7 @@ def exit_code(exc: BaseException) -> int:
         (UsageError, EXIT_USAGE), (ConfigurationError, EXIT_USAGE),
         (TransportError, EXIT_TRANSPORT), (RpcError, EXIT_GRPC),
         (ProtocolStatusError, EXIT_PROTOCOL), (MxAccessError, EXIT_MXACCESS),
+        (BadQualityError, EXIT_MXACCESS),
         (DeadlineExceededError, EXIT_DEADLINE), (ReplayGapError, EXIT_REPLAY_GAP),
     ):
         if isinstance(exc, kind):

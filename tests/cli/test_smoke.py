@@ -59,3 +59,16 @@ def test_console_scripts_are_installed() -> None:
     bin_dir = Path(sys.executable).parent
     for name in ("mxgw", "mxgw-py"):
         assert any((bin_dir / f"{name}{ext}").exists() for ext in ("", ".exe")), name
+
+
+async def test_smoke_fails_when_the_item_does_not_exist(sim: SimServer) -> None:
+    """Upstream's integration check: a Bad first value (quality 0, CONFIGURATION_ERROR)
+    must not pass; the session is closed all the same."""
+    from .conftest import run_cli_inprocess
+
+    run = await run_cli_inprocess("smoke", "--endpoint", sim.endpoint, "--plaintext",
+                                  "--api-key", TEST_KEY, "--item", "Object.Attribute", "--json")
+    assert run.code == 6, run.out + run.err
+    assert run.json["type"] == "quality" and run.json["code"] == "BAD_QUALITY"
+    assert "Object.Attribute" in run.json["error"] and "quality 0" in run.json["error"]
+    assert not sim.runtime.sessions  # closed, not left to expire

@@ -4,7 +4,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import DeadlineExceededError
+from ...errors import BadQualityError, DeadlineExceededError
+from ...failures import describe_status, is_error_status
 from ..context import Context
 from ..flags import ConnectionFlags
 from ..text import event_text, name
@@ -33,8 +34,24 @@ def smoke_text(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+GOOD = 0xC0
+"""OPC DA quality bits of a Good value."""
+
+
+def _check_good(item: str, event: Any, change: Any) -> None:
+    """Smoke is the integration check: a Bad first value (an unknown reference, a
+    configuration error) fails it instead of passing as an event."""
+    failing = [s for s in change.statuses if is_error_status(s)]
+    if change.quality & GOOD == GOOD and not failing:
+        return
+    reasons = [f"quality {change.quality}"] + [describe_status(s) for s in failing]
+    raise BadQualityError(f"{item}: the first value is not Good ({'; '.join(reasons)})",
+                          event, change.quality)
+
+
 @command("smoke", "Open a session, register, add and advise an item, read a bounded number "
-         "of events, and close the session (always).",
+         "of events, and close the session (always). Fails (exit 6) when the item's value "
+         "is not Good.",
          "mxgw smoke --sim --json", SmokeFlags, text=smoke_text)
 async def smoke(ctx: Context, conn: ConnectionFlags, flags: SmokeFlags) -> Any:
     client = await ctx.client(conn)
@@ -54,7 +71,9 @@ async def smoke(ctx: Context, conn: ConnectionFlags, flags: SmokeFlags) -> Any:
             async with session.events() as stream:
                 async for event in stream:
                     events.append(event)
-                    if event.on_data_change is not None and event.item_handle == item_handle:
+                    change = event.on_data_change
+                    if change is not None and event.item_handle == item_handle:
+                        _check_good(flags.item, event, change)
                         data_changes += 1
                         if data_changes >= flags.max_events:
                             return
