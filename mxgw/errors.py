@@ -23,6 +23,7 @@
     │   ├── WorkerUnavailableError, GatewayTimeoutError, ProtocolViolationError
     │   └── CommandCanceledError     protocol status CANCELED (the gateway canceled a command)
     ├── MxAccessError                MXAccess failed: .reply, .hresult, .statuses
+    ├── AlarmAcknowledgeError        the gateway refused an alarm acknowledge: .reply, .hresult
     └── ReplayGapError               events were lost between two streams: .gap
 
 Every message is built from the call's facts; no exception ever holds the API key.
@@ -316,6 +317,28 @@ class MxAccessError(MxGatewayError):
     @property
     def code(self) -> str:
         return "PROTOCOL_STATUS_CODE_MXACCESS_FAILURE"
+
+
+class AlarmAcknowledgeError(MxGatewayError):
+    """The gateway refused to acknowledge an alarm (not active, unknown reference...):
+    `.reply` (the AcknowledgeAlarmReply), `.hresult` (the native acknowledge status),
+    `.status` (the reply's protocol status code).
+
+    Not an MxAccessError: that one carries a command reply; this one comes from the
+    session-less AcknowledgeAlarm RPC. The CLI gives both the same exit code (6)."""
+
+    kind = "alarm_acknowledge"
+
+    def __init__(self, message: str, reply: pb.AcknowledgeAlarmReply) -> None:
+        super().__init__(message)
+        self.reply = reply
+        self.hresult = reply.hresult
+        status = reply.protocol_status
+        self.status = status.code if status is not None else pb.ProtocolStatusCode.UNSPECIFIED
+
+    @property
+    def code(self) -> str:
+        return enum_name(self.status)
 
 
 class ReplayGapError(MxGatewayError):
