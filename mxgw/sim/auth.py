@@ -26,6 +26,9 @@ METHOD_SCOPES = {
     "/mxaccess_gateway.v1.MxAccessGateway/OpenSession": "session:open",
     "/mxaccess_gateway.v1.MxAccessGateway/CloseSession": "session:close",
     "/mxaccess_gateway.v1.MxAccessGateway/StreamEvents": "events:read",
+    "/mxaccess_gateway.v1.MxAccessGateway/AcknowledgeAlarm": "invoke:write",
+    "/mxaccess_gateway.v1.MxAccessGateway/StreamAlarms": "events:read",
+    "/mxaccess_gateway.v1.MxAccessGateway/QueryActiveAlarms": "events:read",
     # Invoke is checked per command kind by the handler.
     "/mxaccess_gateway.v1.MxAccessGateway/Invoke": None,
 }

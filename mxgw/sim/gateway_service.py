@@ -10,6 +10,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
+from . import alarm_service
 from .auth import require
 from .closing_streams import ClosingServerStreams
 from .connections import PeerAddress, current_peer
@@ -33,7 +34,7 @@ def _ok(message: str = "") -> pb.ProtocolStatus:
 
 
 class GatewayService(ClosingServerStreams, pb.MxAccessGatewayBase):
-    """OpenSession, CloseSession, Invoke and StreamEvents."""
+    """OpenSession, CloseSession, Invoke, StreamEvents and the session-less alarm RPCs."""
 
     def __init__(self, runtime: GatewayRuntime,
                  drop_peer: Callable[[PeerAddress], int] | None = None) -> None:
@@ -51,8 +52,13 @@ class GatewayService(ClosingServerStreams, pb.MxAccessGatewayBase):
             session_id=session.id, backend_name="mxaccess-worker",
             gateway_protocol_version=GATEWAY_PROTOCOL_VERSION,
             worker_protocol_version=WORKER_PROTOCOL_VERSION,
-            protocol_status=_ok(), capabilities=list(CAPABILITIES),
+            protocol_status=_ok(), capabilities=self.capabilities(),
         )
+
+    def capabilities(self) -> list[str]:
+        """What OpenSessionReply advertises: alarm support only while the monitor is on."""
+        alarms = alarm_service.ALARM_CAPABILITIES if self.runtime.alarms.enabled else ()
+        return [*CAPABILITIES, *alarms]
 
     async def close_session(self, message: pb.CloseSessionRequest) -> pb.CloseSessionReply:
         await self._latency()
@@ -143,3 +149,26 @@ class GatewayService(ClosingServerStreams, pb.MxAccessGatewayBase):
             session.events.detach()
             self.runtime.detached(session)
             log.info("session %s: event stream detached after %d events", session.id, sent)
+
+    # ------------------------------------------------------------------ alarms
+
+    async def acknowledge_alarm(self, message: pb.AcknowledgeAlarmRequest
+                                ) -> pb.AcknowledgeAlarmReply:
+        await self._latency()
+        return alarm_service.acknowledge(self.runtime.alarms, message)
+
+    async def query_active_alarms(self, message: pb.QueryActiveAlarmsRequest
+                                  ) -> AsyncIterator[pb.ActiveAlarmSnapshot]:
+        for snapshot in alarm_service.query(self.runtime.alarms, message):
+            yield snapshot
+
+    async def stream_alarms(self, message: pb.StreamAlarmsRequest
+                            ) -> AsyncIterator[pb.AlarmFeedMessage]:
+        feed = alarm_service.open_feed(self.runtime.alarms, message)
+        log.info("alarm stream attached (prefix %r)", message.alarm_filter_prefix)
+        try:
+            while (item := await feed.next()) is not None:
+                yield item
+        finally:
+            self.runtime.alarms.close_feed(feed)
+            log.info("alarm stream detached")

@@ -1,6 +1,7 @@
 """Invoke: run one MxCommand with its kind's handler and build the MxCommandReply.
 
-The handlers are those of `single_commands` and `bulk_commands`, merged here into one table.
+The handlers are those of `single_commands`, `bulk_commands` and `alarm_commands`, merged
+here into one table.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import betterproto2
 
 from .._proto.mxaccess_gateway import v1 as pb
-from . import bulk_commands, single_commands
+from . import alarm_commands, bulk_commands, single_commands
 from .mx_status import status
 from .mx_values import null_value
 from .registry import Entry, InvalidRequest, merged
@@ -19,7 +20,8 @@ __all__ = ["HANDLERS", "execute", "reply_for"]
 OK = pb.ProtocolStatusCode.OK
 
 HANDLERS: dict[pb.MxCommandKind, Entry] = merged(single_commands.HANDLERS,
-                                                  bulk_commands.HANDLERS)
+                                                  bulk_commands.HANDLERS,
+                                                  alarm_commands.HANDLERS)
 """Command kind -> its handler: every command kind the simulator supports."""
 
 

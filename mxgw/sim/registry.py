@@ -38,6 +38,7 @@ SCOPES: dict[pb.MxCommandKind, str] = {
     K.WRITE_SECURED: "invoke:secure", K.WRITE_SECURED2: "invoke:secure",
     K.WRITE_SECURED_BULK: "invoke:secure", K.WRITE_SECURED2_BULK: "invoke:secure",
     K.AUTHENTICATE_USER: "invoke:secure",
+    K.ACKNOWLEDGE_ALARM: "invoke:write", K.ACKNOWLEDGE_ALARM_BY_NAME: "invoke:write",
 }
 """The scope each command kind needs; every other kind needs invoke:read."""
 

@@ -13,6 +13,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
+from .alarms import AlarmMonitor
 from .event_log import EventLimits
 from .faults import FaultConfig
 from .galaxy import GalaxyModel
@@ -56,13 +57,18 @@ class RuntimeConfig:
     detach_grace_seconds: float = 30.0
     """A session whose last event stream dropped is closed after this long."""
     events: EventLimits = field(default_factory=EventLimits)
+    alarms: bool = True
+    """Run the central alarm monitor (False: the alarm RPCs answer UNAVAILABLE)."""
+    alarm_rate: float = 0.2
+    """Automatic alarm transitions a second (0: alarms change only by hand, through
+    `GatewayRuntime.alarms`)."""
 
     def __post_init__(self) -> None:
         for name in ("max_sessions", "max_pending_commands", "max_bulk", "max_message_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         for name in ("first_value_delay", "write_complete_delay", "lease_seconds",
-                     "detach_grace_seconds", "event_rate", "read_timeout_ms"):
+                     "detach_grace_seconds", "event_rate", "read_timeout_ms", "alarm_rate"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 
@@ -77,6 +83,11 @@ class GatewayRuntime:
         self.tags = tags or TagStore(self.config.event_rate)
         self.faults = faults or FaultConfig()
         self.users = Users()
+        self.alarms = AlarmMonitor(galaxy, self.tags, enabled=self.config.alarms,
+                                   rate=self.config.alarm_rate,
+                                   queue_capacity=self.config.events.queue_capacity)
+        """The central alarm monitor; drive alarms by hand with its raise_alarm,
+        clear_alarm, retrigger_alarm, acknowledge, fail_over and fail_back."""
         self.sessions: dict[str, SimSession] = {}
         self.closed: OrderedDict[str, tuple[pb.SessionState, str]] = OrderedDict()
         """Recently closed sessions: id -> (final state, reason)."""
@@ -101,6 +112,7 @@ class GatewayRuntime:
         if session is None:
             return self.closed.get(session_id)
         session.close(reason)
+        self.alarms.unsubscribe_session(session)
         self.closed[session_id] = (pb.SessionState.CLOSED, session.reason)
         while len(self.closed) > _REMEMBERED_CLOSED:
             self.closed.popitem(last=False)
@@ -116,7 +128,12 @@ class GatewayRuntime:
         session = self.sessions.get(session_id)
         return session is not None and session.fault(reason)
 
+    def start(self) -> None:
+        """Start what runs on its own (the automatic alarm transitions)."""
+        self.alarms.start()
+
     def shutdown(self) -> None:
+        self.alarms.stop()
         for session_id in list(self.sessions):
             self.close_session(session_id, SERVER_SHUTDOWN)
         for timer in self._timers:

@@ -114,6 +114,7 @@ class SimServer:
         self.port = sock.getsockname()[1]
         await self._server.start(sock=sock, ssl=context)
         self.galaxy_service.start(self.config.redeploy_interval)
+        self.runtime.start()
         log.info("simulated gateway on %s (%s)", self.endpoint,
                  "TLS" if self.tls else "plaintext")
         return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
-from mxgw.sim import bulk_commands, single_commands
+from mxgw.sim import alarm_commands, bulk_commands, single_commands
 from mxgw.sim.invoke import HANDLERS
 from mxgw.sim.registry import HandlerTable, Result, merged
 from mxgw.sim.session import SimSession
@@ -14,7 +14,9 @@ K = pb.MxCommandKind
 
 
 def test_the_table_holds_every_handler_module_and_nothing_else() -> None:
-    assert HANDLERS == {**single_commands.HANDLERS.entries, **bulk_commands.HANDLERS.entries}
+    assert HANDLERS == {**single_commands.HANDLERS.entries, **bulk_commands.HANDLERS.entries,
+                        **alarm_commands.HANDLERS.entries}
+    assert K.ACKNOWLEDGE_ALARM_BY_NAME in alarm_commands.HANDLERS.entries
     assert K.REGISTER in single_commands.HANDLERS.entries
     assert K.WRITE_BULK in bulk_commands.HANDLERS.entries
     assert K.UNSPECIFIED not in HANDLERS

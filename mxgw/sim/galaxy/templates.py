@@ -73,6 +73,7 @@ TEST_MACHINE_ATTRIBUTES = (
     AttributeDef("SecuredSetpoint", MX_DOUBLE, security=SECURED_WRITE),
     AttributeDef("VerifiedSetpoint", MX_DOUBLE, security=VERIFIED_WRITE),
     AttributeDef("ReadOnlyValue", MX_INTEGER, security=VIEW_ONLY),
+    AttributeDef("TestAlarm001", MX_BOOLEAN, security=VIEW_ONLY, alarm=True),
 )
 TEST_CHILD_ATTRIBUTES = (AttributeDef("TestInt", MX_INTEGER),)
 
@@ -136,7 +137,8 @@ _CONTROL_VALVE = (
     _a("Deviation", MX_BOOLEAN, security=VIEW_ONLY, alarm=True),
 )
 _TANK = (
-    _a("Level", MX_DOUBLE, security=VIEW_ONLY, historized=True, change_period_ms=1000),
+    _a("Level", MX_DOUBLE, security=VIEW_ONLY, historized=True, alarm=True,
+       change_period_ms=1000),
     _a("LevelHi", MX_BOOLEAN, security=VIEW_ONLY, alarm=True),
     _a("LevelLo", MX_BOOLEAN, security=VIEW_ONLY, alarm=True),
     _a("Temperature", MX_DOUBLE, security=VIEW_ONLY, historized=True),
