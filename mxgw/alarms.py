@@ -1,6 +1,6 @@
 """The alarm view: the gateway's active alarms kept current across lost connections.
 
-    async with client.alarm_view("Galaxy!TestArea") as view:
+    async with client.alarm_view("Galaxy!Plant") as view:
         for alarm in view.active.values():      # what is active now
             ...
         async for change in view:               # then every change, in order

@@ -16,14 +16,14 @@ from ..text import active_alarms_table, alarm_feed_text, name
 from . import command
 
 DEFAULT_SECONDS = 30.0
-REF = "Galaxy!TestArea.TestMachine_001.TestAlarm001"
+REF = "Galaxy!Plant.TestMachine_001.TestAlarm001"
 
 
 @dataclass
 class FilterFlags:
     filter_prefix: str = field(default="", metadata={
         "args": ["--filter-prefix", "--alarm-filter-prefix"], "metavar": "PREFIX",
-        "help": "only alarms whose reference starts with this, e.g. Galaxy!TestArea "
+        "help": "only alarms whose reference starts with this, e.g. Galaxy!Plant "
                 "(any case; default: every alarm)"})
 
 
@@ -42,7 +42,7 @@ class StreamAlarmsFlags(FilterFlags):
          f"(default {DEFAULT_SECONDS:g}) pass, whichever comes first; running out of time is "
          "not an error. --json prints one array (closed with what arrived on Ctrl-C), "
          "--jsonl one message per line as it arrives. Scope events:read.",
-         "mxgw stream-alarms --filter-prefix Galaxy!TestArea --max-messages 20 --timeout 45 "
+         "mxgw stream-alarms --filter-prefix Galaxy!Plant --max-messages 20 --timeout 45 "
          "--json", StreamAlarmsFlags, streams=True)
 async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarmsFlags) -> Any:
     if flags.max_messages is not None and flags.max_messages <= 0:
@@ -89,7 +89,7 @@ async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarms
 @command("query-active-alarms", "Print the active alarms (Active and ActiveAcked) the "
          "gateway's alarm monitor holds: with --json the list of snapshots, else a table, "
          "most urgent first (lowest severity number, unacknowledged first). Scope "
-         "events:read.", "mxgw query-active-alarms --filter-prefix Galaxy!TestArea --json",
+         "events:read.", "mxgw query-active-alarms --filter-prefix Galaxy!Plant --json",
          FilterFlags, text=active_alarms_table)
 async def query_active_alarms(ctx: Context, conn: ConnectionFlags, flags: FilterFlags) -> Any:
     client = await ctx.client(conn)
