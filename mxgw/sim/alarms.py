@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .._proto.mxaccess_gateway import v1 as pb
-from .alarm_catalog import AlarmCatalog, AlarmDef
+from .alarm_catalog import AlarmCatalog, AlarmDef, split_reference
 from .alarm_feed import AlarmFeed, matches
 from .galaxy import MX_BOOLEAN, MX_INTEGER, GalaxyModel
 from .mx_values import to_mx
@@ -98,6 +98,7 @@ class AlarmMonitor:
         self.queue_capacity = queue_capacity
         self._rng = random.Random(galaxy.seed)
         self._active: dict[str, ActiveAlarm] = {}
+        """The active set, by reference in lower case (references are case-insensitive)."""
         self._known: dict[str, AlarmDef] = {}
         """Every alarm seen so far, by GUID (lower case): AcknowledgeAlarm by GUID."""
         self._feeds: set[AlarmFeed] = set()
@@ -129,9 +130,9 @@ class AlarmMonitor:
         return self.catalog.find(reference)
 
     def state_of(self, reference: str) -> pb.AlarmConditionState | None:
-        """ACTIVE or ACTIVE_ACKED, or None when the alarm is not active."""
-        alarm = self.catalog.find(reference)
-        active = self._active.get(alarm.reference) if alarm else None
+        """ACTIVE or ACTIVE_ACKED, or None when the alarm is not active (UnknownAlarm,
+        MalformedReference)."""
+        active = self._active.get(self._alarm(reference).reference.lower())
         return active.state if active else None
 
     def by_guid(self, guid: str) -> AlarmDef | None:
@@ -151,11 +152,11 @@ class AlarmMonitor:
         """RAISE an inactive alarm (ACTIVE, unacknowledged); a limit alarm's value is
         `value` or one beyond its limit. AlarmAlreadyActive if it is active."""
         alarm = self._alarm(reference)
-        if alarm.reference in self._active:
+        if alarm.reference.lower() in self._active:
             raise AlarmAlreadyActive(f"{alarm.reference} is already active")
         now = _now()
         active = ActiveAlarm(alarm, ACTIVE, now, now, self._value(alarm, True, value))
-        self._active[alarm.reference] = active
+        self._active[alarm.reference.lower()] = active
         self._set_tag(alarm, True)
         return self._publish(active, T.RAISE, now)
 
@@ -172,7 +173,7 @@ class AlarmMonitor:
     def clear_alarm(self, reference: str, value: float | None = None) -> pb.OnAlarmTransitionEvent:
         """CLEAR an active alarm (acknowledged or not): it leaves the active set."""
         active = self._active_alarm(reference)
-        del self._active[active.alarm.reference]
+        del self._active[active.alarm.reference.lower()]
         now = _now()
         active.last_transition = now
         active.value = self._value(active.alarm, False, value)
@@ -214,7 +215,7 @@ class AlarmMonitor:
         if self._active and roll < 0.55:
             return self.retrigger_alarm(self._rng.choice(sorted(self._active)))
         candidate = next((a for a in self.catalog.random_alarms(self._rng)
-                          if a.reference not in self._active), None)
+                          if a.reference.lower() not in self._active), None)
         return self.raise_alarm(candidate.reference) if candidate else None
 
     # ------------------------------------------------------------------ subscribers
@@ -222,8 +223,9 @@ class AlarmMonitor:
     def open_feed(self, prefix: str = "") -> AlarmFeed:
         """A StreamAlarms subscriber, already holding the active alarms matching `prefix`,
         the snapshot marker and the provider status; transitions follow as they happen."""
-        feed = AlarmFeed(prefix, self.queue_capacity + MAX_ACTIVE)
-        for snapshot in self.snapshots(prefix):
+        snapshots = self.snapshots(prefix)
+        feed = AlarmFeed(prefix, self.queue_capacity + len(snapshots) + 2)
+        for snapshot in snapshots:
             feed.push(pb.AlarmFeedMessage(active_alarm=snapshot))
         feed.push(pb.AlarmFeedMessage(snapshot_complete=pb.AlarmSnapshotComplete()))
         feed.push(pb.AlarmFeedMessage(provider_status=self.status))
@@ -299,7 +301,11 @@ class AlarmMonitor:
     # ------------------------------------------------------------------ internals
 
     def _alarm(self, reference: str) -> AlarmDef:
-        alarm = self.catalog.find(reference)
+        """The alarm a reference names: an active one first (its object may have gone in
+        a redeploy), else the Galaxy's; UnknownAlarm, MalformedReference."""
+        split_reference(reference)
+        active = self._active.get(reference.lower())
+        alarm = active.alarm if active else self.catalog.find(reference)
         if alarm is None:
             raise UnknownAlarm(f"no alarm {reference} in the Galaxy")
         self._known.setdefault(alarm.guid.lower(), alarm)
@@ -307,7 +313,7 @@ class AlarmMonitor:
 
     def _active_alarm(self, reference: str) -> ActiveAlarm:
         alarm = self._alarm(reference)
-        active = self._active.get(alarm.reference)
+        active = self._active.get(alarm.reference.lower())
         if active is None:
             raise AlarmNotActive(f"{alarm.reference} is not active")
         return active
@@ -402,7 +408,7 @@ class AlarmMonitor:
                  if not a.source_object.startswith("TestMachine_")]
         chosen.extend((a, self._rng.random() < 0.3) for a in picks[:START_RANDOM])
         for alarm, acked in chosen:
-            if alarm.reference in self._active:
+            if alarm.reference.lower() in self._active:
                 continue
             raised = now - dt.timedelta(seconds=round(self._rng.uniform(60, 3600)))
             active = ActiveAlarm(alarm, ACTIVE, raised, raised, self._value(alarm, True, None))
@@ -410,6 +416,6 @@ class AlarmMonitor:
                 active.state = ACTIVE_ACKED
                 active.last_transition = raised + dt.timedelta(seconds=30)
                 active.operator_user, active.operator_comment = "Operator1", "seen, on it"
-            self._active[alarm.reference] = active
+            self._active[alarm.reference.lower()] = active
             self._known.setdefault(alarm.guid.lower(), alarm)
             self._set_tag(alarm, True)

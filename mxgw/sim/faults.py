@@ -39,6 +39,9 @@ class FaultConfig:
     """>0: an event stream stops sending (but stays open) after this many events."""
     fault_after_commands: int = 0
     """>0: a session faults when it has run this many commands."""
+    alarm_failover_every: float = 0.0
+    """>0: the alarm provider fails over to SUBTAG mode, and back, every so many seconds
+    (read at start-up and at each switch; 0 then ends it in ALARMMGR mode)."""
     seed: int | None = None
     """Seed of the random choice of failing commands (None: unseeded)."""
     _random: random.Random = field(default_factory=random.Random, repr=False, compare=False)
@@ -55,7 +58,8 @@ class FaultConfig:
             raise ValueError("fail_fraction must be between 0 and 1")
         if self.fail_status in (pb.ProtocolStatusCode.OK, pb.ProtocolStatusCode.UNSPECIFIED):
             raise ValueError("fail_status must be a failing protocol status")
-        for name in ("drop_after_events", "stall_after_events", "fault_after_commands"):
+        for name in ("drop_after_events", "stall_after_events", "fault_after_commands",
+                     "alarm_failover_every"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 
@@ -63,7 +67,8 @@ class FaultConfig:
     def active(self) -> bool:
         """Whether any fault is switched on."""
         return bool(self.latency_ms or self.fail_fraction or self.drop_after_events
-                    or self.stall_after_events or self.fault_after_commands)
+                    or self.stall_after_events or self.fault_after_commands
+                    or self.alarm_failover_every)
 
     def should_fail(self) -> bool:
         """Whether this command is one of the injected failures."""

@@ -129,8 +129,23 @@ class GatewayRuntime:
         return session is not None and session.fault(reason)
 
     def start(self) -> None:
-        """Start what runs on its own (the automatic alarm transitions)."""
+        """Start what runs on its own: automatic alarm transitions, injected failovers."""
         self.alarms.start()
+        self._schedule_failover()
+
+    def _schedule_failover(self) -> None:
+        every = self.faults.alarm_failover_every
+        if every > 0 and self.alarms.enabled:
+            self._call_later(every, self._switch_alarm_provider)
+
+    def _switch_alarm_provider(self) -> None:
+        """The injected alarm failover: SUBTAG and back in turn, until the fault is off."""
+        if self.faults.alarm_failover_every > 0 \
+                and self.alarms.status.mode != pb.AlarmProviderMode.SUBTAG:
+            self.alarms.fail_over("injected failover: alarm manager unreachable")
+        else:
+            self.alarms.fail_back("injected failover over: alarm manager restored")
+        self._schedule_failover()
 
     def shutdown(self) -> None:
         self.alarms.stop()

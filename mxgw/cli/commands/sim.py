@@ -84,6 +84,14 @@ class SimFlags:
         "metavar": "N", "help": "fault: a stream stops sending after N events"})
     fault_session_after_commands: int = field(default=0, metadata={
         "metavar": "N", "help": "fault: a session faults after N commands"})
+    alarm_rate: float = field(default=0.2, metadata={
+        "metavar": "PER_SECOND", "help": "automatic alarm transitions (raise, clear, "
+                                         "retrigger) a second; 0: none"})
+    no_alarms: bool = field(default=False, metadata={
+        "help": "run without the alarm monitor: the alarm RPCs answer UNAVAILABLE"})
+    fault_alarm_failover_every: float = field(default=0.0, metadata={
+        "metavar": "SECONDS", "help": "fault: the alarm provider fails over to SUBTAG "
+                                      "(degraded) and back every SECONDS"})
     fault_seed: Optional[int] = field(default=None, metadata={
         "metavar": "S", "help": "fault: seed of the random choice of failing commands"})
 
@@ -97,6 +105,7 @@ def _runtime(flags: SimFlags) -> "RuntimeConfig":
         write_pending_first=flags.write_pending_first,
         max_sessions=flags.max_sessions, max_bulk=flags.max_bulk,
         lease_seconds=flags.lease_seconds, detach_grace_seconds=flags.detach_grace,
+        alarms=not flags.no_alarms, alarm_rate=flags.alarm_rate,
         events=EventLimits(replay_capacity=flags.replay_capacity,
                            replay_seconds=flags.replay_seconds,
                            queue_capacity=flags.queue_capacity, overflow_policy=flags.overflow))
@@ -113,7 +122,8 @@ def _faults(flags: SimFlags) -> "FaultConfig":
         latency_ms=flags.fault_latency_ms, fail_fraction=flags.fault_fail_fraction,
         fail_status=status, drop_after_events=flags.fault_drop_after_events,
         stall_after_events=flags.fault_stall_after_events,
-        fault_after_commands=flags.fault_session_after_commands, seed=flags.fault_seed)
+        fault_after_commands=flags.fault_session_after_commands,
+        alarm_failover_every=flags.fault_alarm_failover_every, seed=flags.fault_seed)
     faults.validate()
     return faults
 
