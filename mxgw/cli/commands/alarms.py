@@ -42,7 +42,7 @@ class StreamAlarmsFlags(FilterFlags):
          f"(default {DEFAULT_SECONDS:g}) pass, whichever comes first; running out of time is "
          "not an error. --json prints one array (closed with what arrived on Ctrl-C), "
          "--jsonl one message per line as it arrives. Scope events:read.",
-         "mxgw stream-alarms --filter-prefix Galaxy!Plant --max-messages 20 --timeout 45 "
+         "mxgw stream-alarms --filter-prefix 'Galaxy!Plant' --max-messages 20 --timeout 45 "
          "--json", StreamAlarmsFlags, streams=True)
 async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarmsFlags) -> Any:
     if flags.max_messages is not None and flags.max_messages <= 0:
@@ -89,7 +89,7 @@ async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarms
 @command("query-active-alarms", "Print the active alarms (Active and ActiveAcked) the "
          "gateway's alarm monitor holds: with --json the list of snapshots, else a table, "
          "most urgent first (lowest severity number, unacknowledged first). Scope "
-         "events:read.", "mxgw query-active-alarms --filter-prefix Galaxy!Plant --json",
+         "events:read.", "mxgw query-active-alarms --filter-prefix 'Galaxy!Plant' --json",
          FilterFlags, text=active_alarms_table)
 async def query_active_alarms(ctx: Context, conn: ConnectionFlags, flags: FilterFlags) -> Any:
     client = await ctx.client(conn)
@@ -125,7 +125,7 @@ def _ack_text(reply: pb.AcknowledgeAlarmReply) -> str:
          "operator's identity and a comment; prints the reply. Acknowledging twice is "
          "harmless; an alarm that is not active, or unknown, is refused: an error envelope "
          "with the native hresult, exit 6. Scope invoke:write.",
-         f"mxgw acknowledge-alarm --reference {REF} --comment 'on it' --operator Operator1 "
+         f"mxgw acknowledge-alarm --reference '{REF}' --comment 'on it' --operator Operator1 "
          "--json", AcknowledgeAlarmFlags, text=_ack_text)
 async def acknowledge_alarm(ctx: Context, conn: ConnectionFlags,
                             flags: AcknowledgeAlarmFlags) -> Any:
