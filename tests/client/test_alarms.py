@@ -131,12 +131,12 @@ async def test_alarms_disabled_answer_unavailable_at_once(open_gateway: GatewayO
 async def test_the_feed_is_snapshot_marker_status_then_live_transitions(
         sim: SimServer, client: GatewayClient) -> None:
     expected = await states(client, "Galaxy!Plant")
-    stream = client.stream_alarms("Galaxy!Plant")
     received: list[pb.AlarmFeedMessage] = []
-    async for message in stream:
+    async for message in client.stream_alarms("Galaxy!Plant"):
         received.append(message)
         if message.provider_status is not None:
             break
+    await eventually(lambda: monitor(sim).feed_count == 0)  # break closed the stream
     *snapshot, marker, status = received
     assert {m.active_alarm.alarm_full_reference: m.active_alarm.current_state
             for m in snapshot if m.active_alarm is not None} == expected
@@ -145,7 +145,6 @@ async def test_the_feed_is_snapshot_marker_status_then_live_transitions(
     assert status.provider_status is not None
     assert status.provider_status.mode == pb.AlarmProviderMode.ALARMMGR
     assert not status.provider_status.degraded
-    await eventually(lambda: monitor(sim).feed_count == 1)  # (break closed the first one)
 
     stream = client.stream_alarms("Galaxy!Plant")
     async for message in stream:
@@ -169,6 +168,23 @@ async def test_the_feed_is_snapshot_marker_status_then_live_transitions(
     assert cleared.transition.transition_kind == K.CLEAR
     await stream.aclose()  # type: ignore[attr-defined]
     await eventually(lambda: monitor(sim).feed_count == 0)  # the HTTP/2 stream is gone
+
+
+async def test_cancelling_the_consumer_closes_the_feed_at_once(
+        sim: SimServer, client: GatewayClient) -> None:
+    started = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in client.stream_alarms():
+            started.set()
+
+    task = asyncio.get_running_loop().create_task(consume())
+    await asyncio.wait_for(started.wait(), 10)
+    assert monitor(sim).feed_count == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await eventually(lambda: monitor(sim).feed_count == 0)
 
 
 # ---------------------------------------------------------------------- the view
@@ -301,6 +317,21 @@ async def test_the_view_follows_a_provider_failover(sim: SimServer,
         assert view.provider is not None and not view.provider.degraded
         assert view.provider.mode == pb.AlarmProviderMode.ALARMMGR
         assert all(ref.startswith("Galaxy!Plant") for ref in view.active)
+
+
+async def test_the_view_gives_up_after_its_reconnect_attempts() -> None:
+    sim = await SimServer(sim_config(BY_HAND)).start()
+    async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True) as client:
+        view = client.alarm_view(max_reconnect_attempts=2, reconnect_backoff=0.01)
+        async with view:
+            # The gateway goes away for good: new connections are refused. (stop() alone
+            # leaves the accepted connections open: grpclib's Server.close does not close
+            # them, and the stream on one would wait forever.)
+            await sim.stop()
+            await sim.drop_connections()
+            with pytest.raises(mxgw.TransportError):
+                await next_change(view)
+        assert view.closed and view.reconnects == 2
 
 
 async def test_closing_the_client_ends_the_view_without_reconnecting(sim: SimServer) -> None:
