@@ -152,6 +152,20 @@ async def test_a_refused_acknowledge_is_an_envelope_with_the_native_status(cli: 
     assert text.code == 6 and text.out == "" and "refused" in text.err
 
 
+async def test_a_subscribed_session_streams_alarm_transitions_readably(
+        cli: Cli, sim: SimServer) -> None:
+    sid = (await cli("open-session")).json["sessionId"]
+    subscribed = await cli("invoke", "--session-id", sid, "--kind", "SUBSCRIBE_ALARMS",
+                           "--payload", '{"subscriptionExpression": "Galaxy!Plant"}')
+    assert subscribed.code == 0, subscribed.out
+    monitor(sim).raise_alarm(IDLE_REF)
+    run = await cli("stream-events", "--session-id", sid, "--family", "ON_ALARM_TRANSITION",
+                    "--max-events", "1", "--timeout", "10", json=False)
+    assert run.code == 0, run.err
+    (line,) = run.out.splitlines()
+    assert "ON_ALARM_TRANSITION  RAISE" in line and IDLE_REF in line
+
+
 @pytest.mark.parametrize("argv", [
     ["stream-alarms", "--max-messages", "-1"],
     ["stream-alarms", "--max-messages", "0"],
