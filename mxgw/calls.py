@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import struct
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from .errors import (
     ConnectError,
     ConnectionLostError,
     DeadlineExceededError,
+    MalformedMessageError,
     MxGatewayError,
     RequestTooLargeError,
     RpcError,
@@ -86,6 +88,22 @@ def encode_checked(message: Any, limit: int, method: str) -> bytes:
     return data
 
 
+async def _receive(stream: Any, reply_type: type[ReplyT]) -> ReplyT | None:
+    """The next message of a call, or None at its end. grpclib checks a message's gRPC
+    frame with `assert` and `struct`: a frame shorter than its length prefix, or a
+    compressed one (which we never asked for), is one MalformedMessageError here."""
+    try:
+        message: ReplyT | None = await stream.recv_message()
+    except (AssertionError, struct.error) as exc:
+        raise MalformedMessageError(reply_type.__name__, -1,
+                                    f"gRPC frame shorter than its length prefix ({exc})"
+                                    ) from None
+    except NotImplementedError:
+        raise MalformedMessageError(reply_type.__name__, -1,
+                                    "a compressed gRPC frame, which was not asked for") from None
+    return message
+
+
 async def unary(
     channel: Channel,
     route: str,
@@ -104,7 +122,7 @@ async def unary(
             route, Cardinality.UNARY_UNARY, type(request), reply_type, timeout=timeout
         ) as stream:
             await stream.send_message(data, end=True)  # pre-encoded: see LimitedProtoCodec
-            reply = await stream.recv_message()
+            reply = await _receive(stream, reply_type)
     except _TRANSLATED as exc:
         raise translate(exc, method, endpoint) from None
     if reply is None:
@@ -135,7 +153,7 @@ async def server_stream(
             # Leave only by exception (GeneratorExit on break/aclose, CancelledError) or at
             # the end of the stream: grpclib's __aexit__ resets the HTTP/2 stream at once
             # on an exception, and only a normal exit waits for the trailers.
-            while (message := await stream.recv_message()) is not None:
+            while (message := await _receive(stream, reply_type)) is not None:
                 yield message
     except _TRANSLATED as exc:
         raise translate(exc, method, endpoint) from None

@@ -21,6 +21,8 @@
     ├── ProtocolStatusError          reply.protocol_status not OK: .status, .reply
     │   ├── InvalidRequestError, SessionNotFoundError, SessionNotReadyError,
     │   ├── WorkerUnavailableError, GatewayTimeoutError, ProtocolViolationError
+    │   │   └── MalformedMessageError  a reply or event that is not valid protobuf:
+    │   │                              .message_type, .offset, .reason
     │   └── CommandCanceledError     protocol status CANCELED (the gateway canceled a command)
     ├── MxAccessError                MXAccess failed: .reply, .hresult, .statuses
     ├── AlarmAcknowledgeError        the gateway refused an alarm acknowledge: .reply, .hresult
@@ -290,6 +292,21 @@ class CommandCanceledError(ProtocolStatusError):
 
 class ProtocolViolationError(ProtocolStatusError):
     """The worker broke the gateway's protocol."""
+
+
+class MalformedMessageError(ProtocolViolationError):
+    """A message received is not valid protobuf of its type: `.message_type`, `.offset`
+    (the byte where decoding stopped, -1 when unknown), `.reason`. Nothing of it is used."""
+
+    kind = "malformed"
+
+    def __init__(self, message_type: str, offset: int, reason: str) -> None:
+        self.message_type = message_type
+        self.offset = offset
+        self.reason = reason
+        where = f" at byte {offset}" if offset >= 0 else ""
+        super().__init__(pb.ProtocolStatusCode.PROTOCOL_VIOLATION,
+                         f"malformed {message_type}{where}: {reason}")
 
 
 PROTOCOL_ERRORS: dict[pb.ProtocolStatusCode, type[ProtocolStatusError]] = {

@@ -41,6 +41,8 @@ class ResumeCursor:
         self.maybe_stale = False
         """True when a stream of ours on this session was just closed: the gateway may
         not have seen it go yet, so one ALREADY_EXISTS is retried, not raised."""
+        self.opened = False
+        """True once a stream of this session was opened."""
         self._current: weakref.ref[EventStream] | None = None
         """The last stream opened (weakly: an abandoned one is closed when collected)."""
 
@@ -134,6 +136,9 @@ class EventStream:
         self._session_id = session_id
         self._cursor = cursor
         self._previous = cursor.start(self)
+        # A stream opened before on this session and already collected (a bare `async for`
+        # left with `break`) was reset by its finalizer: the gateway may not know yet.
+        self._after_abandoned = self._previous is None and cursor.opened
         cursor.last_sequence = (cursor.resume_point() if after_worker_sequence is None
                                 else after_worker_sequence)
         cursor.gap = None
@@ -190,10 +195,10 @@ class EventStream:
 
     async def _close_previous(self) -> None:
         previous, self._previous = self._previous, None
-        if previous is not None and previous._opened:
+        if self._after_abandoned or (previous is not None and previous._opened):
             self._cursor.maybe_stale = True
-            if not previous._closed:
-                await previous.aclose()
+        if previous is not None and previous._opened and not previous._closed:
+            await previous.aclose()
 
     async def __anext__(self) -> pb.MxEvent:
         self._reader.enter()
@@ -208,7 +213,7 @@ class EventStream:
 
     def _open(self) -> AsyncGenerator[pb.MxEvent, None]:
         stream = self._client.stream_events_raw(self._session_id, self._cursor.last_sequence)
-        self._opened = True
+        self._opened = self._cursor.opened = True
         return stream  # type: ignore[return-value]
 
     async def _next(self) -> pb.MxEvent:

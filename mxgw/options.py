@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from typing import Any
@@ -98,8 +99,12 @@ class ClientOptions:
             )
         if bool(self.client_cert) != bool(self.client_key):
             raise ConfigurationError("client_cert and client_key go together")
-        if self.timeout is not None and self.timeout <= 0:
-            raise ConfigurationError("timeout must be > 0 seconds")
+        for name in ("timeout", "connect_timeout", "keepalive_time", "keepalive_timeout"):
+            seconds = getattr(self, name)
+            if seconds is not None and not (isinstance(seconds, (int, float))
+                                            and math.isfinite(seconds) and seconds > 0):
+                raise ConfigurationError(f"{name} must be a finite number of seconds > 0, "
+                                         f"got {seconds!r}")
         if self.max_message_bytes <= 1024:
             raise ConfigurationError("max_message_bytes must be > 1024")
         if self.max_bulk_entries < 1:
@@ -108,10 +113,6 @@ class ClientOptions:
             1024 <= self.max_bulk_bytes <= self.max_message_bytes
         ):
             raise ConfigurationError("max_bulk_bytes must be between 1024 and max_message_bytes")
-        if self.connect_timeout <= 0:
-            raise ConfigurationError("connect_timeout must be > 0 seconds")
-        if self.keepalive_time is not None and self.keepalive_time <= 0:
-            raise ConfigurationError("keepalive_time must be > 0 seconds (or None)")
 
     @property
     def key(self) -> ApiKey | None:

@@ -20,9 +20,10 @@ TEST_KEY = "mxgw_test_s3cr3tTESTKEYvalue"
 
 
 def sim_config(runtime: RuntimeConfig | None = None) -> SimConfig:
-    """The tests' simulated gateway: TEST_KEY, and first values after 20 ms by default."""
+    """The tests' simulated gateway: TEST_KEY, and by default first values after 20 ms and
+    no alarm changing on its own (tests drive alarms by hand: `sim.runtime.alarms`)."""
     return SimConfig(api_keys=[TEST_KEY],
-                     runtime=runtime or RuntimeConfig(first_value_delay=0.02))
+                     runtime=runtime or RuntimeConfig(first_value_delay=0.02, alarm_rate=0))
 
 
 @pytest.fixture

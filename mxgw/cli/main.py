@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import sys
 import textwrap
@@ -59,6 +60,8 @@ class FlagsParser(Parser, argparse_dataclass.ArgumentParser):  # type: ignore[mi
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         if kwargs.get("metavar") is None and kwargs.get("type") in (int, float):
             kwargs["metavar"] = "N" if kwargs["type"] is int else "SECONDS"
+        if kwargs.get("type") is float:
+            kwargs["type"] = finite_float
         # argparse's documented rule: dest is the first long option without `--`, `-` -> `_`.
         long = next((a for a in args if a.startswith("--")), args[0])
         dest = kwargs.get("dest") or long.lstrip("-").replace("-", "_")
@@ -68,6 +71,17 @@ class FlagsParser(Parser, argparse_dataclass.ArgumentParser):  # type: ignore[mi
             action: argparse.Action = self.connection_group.add_argument(*args, **kwargs)
             return action
         return super().add_argument(*args, **kwargs)
+
+
+def finite_float(text: str) -> float:
+    """argparse `type` of every float flag: a number, not inf or nan."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 @dataclass

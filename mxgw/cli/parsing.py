@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..contract.checks import INT32_MAX, INT32_MIN
 from ..errors import ValueConversionError
 from ..values import TYPE_NAMES, canonical_type, to_mx_value
 
@@ -80,14 +81,18 @@ def parse_timestamp(text: str, what: str = "timestamp") -> dt.datetime:
 def parse_duration(text: str) -> dt.timedelta:
     """`1.5s`, `250ms`, `2m`, `1h`, plain seconds, or `[D.]HH:MM:SS[.fff]`."""
     raw = text.strip()
-    match = _DURATION.match(raw)
-    if match:
-        return dt.timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2] or "s"])
-    clock = _CLOCK.match(raw)
-    if clock:
-        days, hours, minutes, seconds = clock.groups()
-        return dt.timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
-                            seconds=float(seconds))
+    try:
+        match = _DURATION.match(raw)
+        if match:
+            return dt.timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2] or "s"])
+        clock = _CLOCK.match(raw)
+        if clock:
+            days, hours, minutes, seconds = clock.groups()
+            return dt.timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
+                                seconds=float(seconds))
+    except OverflowError:
+        raise ValueConversionError(f"{text!r} is beyond the longest duration (about "
+                                   "2.7 million years)") from None
     raise ValueConversionError(
         f"{text!r} is not a duration (e.g. 1.5s, 250ms, 2m, 01:02:03.5)")
 
@@ -151,7 +156,7 @@ def infer_type(text: str) -> str:
     """The type of a `--value` given without `--type`: integer, number, bool, else string."""
     raw = text.strip()
     if re.fullmatch(r"[+-]?\d+", raw):
-        return "int32" if -(2**31) <= int(raw) < 2**31 else "int64"
+        return "int32" if INT32_MIN <= int(raw) <= INT32_MAX else "int64"
     try:
         float(raw)
     except ValueError:

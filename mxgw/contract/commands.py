@@ -16,13 +16,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import betterproto2
 
 from .._proto.mxaccess_gateway import v1 as pb
 from ..errors import BulkEntryError, ConfigurationError, ValueConversionError
 from . import checks, codec
+from .fields import constructor
 from .values import to_mx_value
 
 K = pb.MxCommandKind
@@ -62,21 +63,41 @@ def _derive_arms() -> dict[pb.MxCommandKind, Arm]:
     for spec in codec.oneof_arms(pb.MxCommand, "payload"):
         base = spec.name.removesuffix(_ARM_SUFFIX)
         kind = pb.MxCommandKind[base.upper()]  # a KeyError here: the proto broke the naming rule
-        repeated = [f.name for f in codec.fields(spec.target) if f.repeated]
-        entries = repeated[0] if kind in _BULK_RESULTS and len(repeated) == 1 else None
+        entries = None
+        if kind in _BULK_RESULTS:  # only bulk payloads pay for reading their fields
+            repeated = [f.name for f in codec.fields(spec.target) if f.repeated]
+            entries = repeated[0] if len(repeated) == 1 else None
         result = _BULK_RESULTS.get(kind) or (base if base in reply_arms else None)
         arms[kind] = Arm(kind, spec.name, spec.target, entries, result)
     return arms
 
 
-ARMS: dict[pb.MxCommandKind, Arm] = _derive_arms()
-"""Every command kind the contract carries, with its arm."""
-_BY_PAYLOAD = {arm.payload_type: arm for arm in ARMS.values()}
+_ARMS: dict[pb.MxCommandKind, Arm] = {}
+_BY_PAYLOAD: dict[type[Any], Arm] = {}
+
+
+def arms() -> dict[pb.MxCommandKind, Arm]:
+    """Every command kind the contract carries, with its arm (derived on first use, so
+    importing the client costs nothing for it); also `commands.ARMS`."""
+    if not _ARMS:
+        _ARMS.update(_derive_arms())
+        _BY_PAYLOAD.update({arm.payload_type: arm for arm in _ARMS.values()})
+    return _ARMS
+
+
+if TYPE_CHECKING:
+    ARMS: dict[pb.MxCommandKind, Arm]
+    """Every command kind the contract carries, with its arm."""
+else:
+    def __getattr__(name: str) -> Any:
+        if name == "ARMS":
+            return arms()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def arm(kind: pb.MxCommandKind) -> Arm:
     """The arm of a command kind (ConfigurationError for a kind with no payload arm)."""
-    found = ARMS.get(kind)
+    found = arms().get(kind)
     if found is None:
         raise ConfigurationError(f"command kind {kind!r} has no payload in this contract")
     return found
@@ -84,11 +105,13 @@ def arm(kind: pb.MxCommandKind) -> Arm:
 
 def command(payload: betterproto2.Message) -> pb.MxCommand:
     """The MxCommand carrying `payload`, its kind and arm derived from the payload's type."""
+    if not _ARMS:
+        arms()
     found = _BY_PAYLOAD.get(type(payload))
     if found is None:
         raise ConfigurationError(f"{type(payload).__name__} is not an MxCommand payload")
-    arms: dict[str, Any] = {found.name: payload}
-    return pb.MxCommand(kind=found.kind, **arms)
+    arm_payload: dict[str, Any] = {found.name: payload}
+    return pb.MxCommand(kind=found.kind, **arm_payload)
 
 
 def payload_of(cmd: pb.MxCommand) -> tuple[Arm | None, Any]:
@@ -96,7 +119,7 @@ def payload_of(cmd: pb.MxCommand) -> tuple[Arm | None, Any]:
 
     The arm's name may differ from the arm actually set: callers compare them."""
     _, payload = betterproto2.which_one_of(cmd, "payload")
-    return ARMS.get(cmd.kind), payload
+    return arms().get(cmd.kind), payload
 
 
 def result_of(reply: pb.MxCommandReply, kind: pb.MxCommandKind) -> Any:
@@ -360,6 +383,7 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
     if isinstance(items, (str, bytes, WriteItem)):
         raise BulkEntryError(0, "items must be a list of WriteItem or (item_handle, value)")
     entries: list[Any] = []
+    new_entry = constructor(entry_type)
     for index, raw in enumerate(items):
         item = _as_item(index, raw)
         try:
@@ -384,7 +408,7 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
                 fields["timestamp_value"] = checks.aware_utc("timestamp", when)
         except ConfigurationError as exc:
             raise BulkEntryError(index, str(exc)) from None
-        entries.append(entry_type(**fields))
+        entries.append(new_entry(fields))
     return entries
 
 

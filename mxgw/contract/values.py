@@ -28,6 +28,7 @@ from .checks import (
     aware_utc,
     is_int,
 )
+from .fields import constructor
 
 FLOAT32_MAX = 3.4028234663852886e38
 
@@ -203,11 +204,15 @@ def _check(type_name: str, value: Any) -> Any:
     )
 
 
+_NEW_VALUE = constructor(pb.MxValue)
+
+
 def _scalar(type_name: str, value: Any) -> pb.MxValue:
     mx_type = TYPES[type_name]
-    message = pb.MxValue(data_type=mx_type.data_type, variant_type=mx_type.variant)
-    setattr(message, mx_type.scalar_field, _check(type_name, value))
-    return message
+    built: pb.MxValue = _NEW_VALUE({"data_type": mx_type.data_type,
+                                    "variant_type": mx_type.variant,
+                                    mx_type.scalar_field: _check(type_name, value)})
+    return built
 
 
 def _array(type_name: str, values: Sequence[Any]) -> pb.MxValue:

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..contract.checks import INT32_MAX, INT32_MIN
 from ..contract.values import BY_DATA_TYPE, TYPES, array_items, scalar_of
 from .galaxy import (
     MX_BOOLEAN,
@@ -80,7 +81,7 @@ def coerce_scalar(raw: Any, data_type: int) -> Any:
             number = float(raw) if isinstance(raw, str) else raw
             if isinstance(number, (int, float)) and math.isfinite(number):
                 result = round(number)
-                if -(2**31) <= result < 2**31:
+                if INT32_MIN <= result <= INT32_MAX:
                     return result
         elif data_type in (MX_FLOAT, MX_DOUBLE):
             if isinstance(raw, (bool, int, float, str)) and not isinstance(raw, bool):

@@ -350,3 +350,21 @@ async def test_closing_the_client_ends_the_loop_without_reconnecting(sim: SimSer
         await session.events().__anext__()
     with pytest.raises(mxgw.ConfigurationError, match=">= 0"):
         session.events(after_worker_sequence=-1)
+
+
+async def test_a_bare_async_for_left_with_break_is_superseded_every_time(
+    open_gateway: GatewayOpener,
+) -> None:
+    """No `async with`, no aclose(): the abandoned stream is reset by its finalizer, and
+    the next stream on the Session waits that out instead of raising ALREADY_EXISTS
+    (it did every other time while events kept coming)."""
+    sim, session = await open_gateway(RuntimeConfig(first_value_delay=0.01, event_rate=20))
+    server = await session.register("bare")
+    await session.subscribe_bulk(server, ["TestMachine_001.TestChangingInt"])
+    seen: list[int] = []
+    for _ in range(6):
+        async for event in session.events():
+            seen.append(event.worker_sequence)
+            break
+    assert seen == sorted(set(seen)) and len(seen) == 6  # each carried on, none repeated
+    await eventually(lambda: not log_of(sim, session).subscribed)

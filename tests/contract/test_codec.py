@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mxgw import pb, to_mx_value
+from mxgw import MalformedMessageError, pb, to_mx_value
 from mxgw.contract import codec
 from mxgw.contract.codec import encode, parse
 
@@ -111,18 +112,18 @@ def test_requests_encode_the_same(request: pb.MxCommandRequest) -> None:
     assert encode(request) == bytes(request)
 
 
-def _outcome(func: Any, data: bytes) -> Any:
-    try:
-        return func(data)
-    except Exception as exc:  # comparing failures
-        return type(exc)
-
-
-@given(st.binary(max_size=64))
-def test_garbage_gives_the_generated_parsers_result_or_error(data: bytes) -> None:
-    fast = _outcome(lambda d: parse(pb.MxCommandReply, d), data)
-    slow = _outcome(pb.MxCommandReply.parse, data)
-    assert fast == slow
+@given(st.binary(max_size=96))
+def test_arbitrary_bytes_give_a_message_or_one_typed_error(data: bytes) -> None:
+    """Never an untyped exception: a message (which re-encodes to itself) or
+    MalformedMessageError with where decoding stopped."""
+    for cls in (pb.MxCommandReply, pb.MxEvent, pb.OpenSessionReply):
+        try:
+            message = parse(cls, data)
+        except MalformedMessageError as exc:
+            assert exc.message_type == cls.__name__ and -1 <= exc.offset <= len(data)
+            continue
+        again = parse(cls, bytes(message))
+        assert again == message and bytes(again) == bytes(message)
 
 
 def test_the_last_arm_of_a_oneof_wins_as_protobuf_says() -> None:
@@ -178,7 +179,7 @@ def test_an_unknown_field_from_a_newer_gateway_is_kept_not_dropped() -> None:
 
 def test_the_one_metadata_reader_matches_the_pinned_betterproto2() -> None:
     """The codec reads betterproto2's private class metadata in one function; this fails
-    when a betterproto2 upgrade changes its shape (check `_betterproto_fields` then)."""
+    when a betterproto2 upgrade changes its shape (check `contract/fields.py` then)."""
     import betterproto2
 
     assert betterproto2.__version__.startswith("0.10."), betterproto2.__version__
@@ -193,3 +194,82 @@ def test_the_one_metadata_reader_matches_the_pinned_betterproto2() -> None:
     assert codec.fields(pb.ReadBulkCommand)[1].repeated
     parsed = pb.RegisterReply.parse(b"\xf8\x06\x01")  # field 111, varint 1
     assert parsed._unknown_fields == b"\xf8\x06\x01"
+
+
+# ---------------------------------------------------------------------- malformed input
+
+def _nest(depth: int) -> bytes:
+    """An MxValue whose sparse array holds an element whose value holds... `depth` deep."""
+    value = bytes(pb.MxValue(int32_value=1))
+    for _ in range(depth):
+        element = _field(2, 2, codec.varint(len(value)) + value)          # element.value
+        sparse = _field(3, 2, codec.varint(len(element)) + element)       # sparse.elements
+        value = _field(19, 2, codec.varint(len(sparse)) + sparse)         # value.sparse
+    return value
+
+
+def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
+    assert parse(pb.MxValue, _nest(20)).sparse_array_value is not None
+    with pytest.raises(MalformedMessageError, match="nested more than"):
+        parse(pb.MxValue, _nest(400))
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (bytes(pb.RegisterReply(5))[:-1] + b"\x80", "truncated varint"),
+    (_field(1, 2, b"\x05ab"), "announced"),                      # session_id: 5 bytes, 2 there
+    (_field(1, 2, b"\x02\xff\xfe"), "not UTF-8"),
+    (_field(1, 3, b""), "wire type 3"),
+    (b"\x00\x01", "field number 0"),
+    (b"\xff" * 11, "longer than 10 bytes"),
+])
+def test_malformed_input_names_the_problem_and_the_offset(data: bytes, reason: str) -> None:
+    with pytest.raises(MalformedMessageError, match=reason) as caught:
+        parse(pb.MxCommandReply, data)
+    assert 0 <= caught.value.offset < len(data)
+
+
+def test_a_timestamp_out_of_range_is_malformed_not_an_overflow() -> None:
+    seconds = codec.varint(2**62)
+    stamp = _field(1, 0, seconds)
+    data = _field(6, 2, codec.varint(len(stamp)) + stamp)     # worker_timestamp
+    with pytest.raises(MalformedMessageError, match="worker_timestamp"):
+        parse(pb.MxEvent, data)
+
+
+def test_a_known_field_with_another_wire_type_is_kept_as_unknown() -> None:
+    """Our numbers are reconstructed: a field the gateway sends with another type than we
+    guessed is kept as it came (as Google's runtime does), not an error."""
+    data = bytes(pb.MxCommandReply(hresult=-5)) + _field(1, 0, b"\x07")  # session_id varint
+    parsed = parse(pb.MxCommandReply, data)
+    assert parsed.hresult == -5 and parsed.session_id == ""
+    assert bytes(parsed) == data
+
+
+def test_a_singular_message_seen_twice_merges_as_protobuf_says() -> None:
+    first = bytes(pb.OnDataChangeEvent(quality=192))
+    second = bytes(pb.OnDataChangeEvent(value=to_mx_value(7)))
+    data = (_field(20, 2, codec.varint(len(first)) + first)
+            + _field(20, 2, codec.varint(len(second)) + second))
+    change = parse(pb.MxEvent, data).on_data_change
+    assert change is not None and change.quality == 192
+    assert change.value is not None and change.value.int32_value == 7
+
+
+def test_the_fast_constructor_builds_what_the_dataclass_init_builds() -> None:
+    """`fields.constructor` fills a message's instance dict directly: it must hold exactly
+    what betterproto2's dataclass __init__ and __post_init__ leave there."""
+    from mxgw.contract.fields import constructor
+
+    cases: list[tuple[type[Any], dict[str, Any]]] = [
+        (pb.MxEvent, {"worker_sequence": 5, "on_data_change": pb.OnDataChangeEvent()}),
+        (pb.MxEvent, {}),
+        (pb.BulkWriteResult, {"item_handle": 3, "statuses": [pb.MxStatusProxy()]}),
+        (pb.MxArray, {"int32_values": [1, 2]}),
+    ]
+    for cls, values in cases:
+        built = constructor(cls)(dict(values))
+        assert vars(built) == vars(cls(**values)), cls
+        assert bytes(built) == bytes(cls(**values))
+    one, two = constructor(pb.MxArray)({}), constructor(pb.MxArray)({})
+    one.int32_values.append(1)
+    assert two.int32_values == []  # repeated fields get their own list

@@ -1,0 +1,121 @@
+"""What the generated code declares about each message class, read once per class.
+
+The one module that touches betterproto2's private state: `_betterproto_fields` (class
+metadata), `keep_unknown` / `unknown_of` (the bytes of fields the contract does not
+know) and `constructor` (building a message without the dataclass machinery).
+betterproto2 is pinned to one minor version; tests/contract/test_codec.py fails if
+what these rely on changes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import betterproto2
+
+VARINT_TYPES = frozenset({"int32", "int64", "uint32", "uint64", "bool", "enum"})
+INT64_TYPES = frozenset({"int64", "uint64", "sint64", "fixed64", "sfixed64"})
+FIXED_TYPES = frozenset({"double", "float"})
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What the generated code declares about one field of a message class."""
+
+    name: str
+    number: int
+    proto_type: str
+    repeated: bool
+    optional: bool
+    group: str | None
+    """The oneof the field belongs to, if any."""
+    target: Any
+    """The enum class, the message class (for a wrapped type: the wire class, such as
+    Timestamp), or None."""
+    wrapped: bool
+    """The Python value is the unwrapped form (datetime, timedelta, bool...)."""
+    default: Any
+    """The value of an unset field."""
+
+
+def _betterproto_fields(cls: type[Any]) -> list[FieldSpec]:
+    """The fields of a generated class, in declaration order.
+
+    The one place that reads betterproto2's private class metadata (`_betterproto`): it
+    holds the resolved field classes, which the public `dataclasses.fields` metadata
+    does not. betterproto2 is pinned to one minor version; tests/contract/test_codec.py
+    fails if this metadata changes shape.
+    """
+    meta = cls._betterproto
+    specs = []
+    for name, field in meta.meta_by_field_name.items():
+        with warnings.catch_warnings():  # deprecated fields warn when their default is made
+            warnings.simplefilter("ignore", DeprecationWarning)
+            default = meta.default_gen[name]()
+        wrapped = field.proto_type == "message" and field.unwrap is not None
+        if wrapped:
+            target = field.unwrap()
+        elif field.proto_type in ("message", "enum"):
+            target = meta.cls_by_field[name]
+        else:
+            target = None
+        specs.append(FieldSpec(name, field.number, field.proto_type, bool(field.repeated),
+                               bool(field.optional), field.group, target, wrapped, default))
+    return specs
+
+
+def keep_unknown(message: Any, raw: bytes) -> None:
+    """Attach the bytes of fields this contract does not know, as betterproto2's own parser
+    does (`bytes(message)` writes them back after the known fields)."""
+    message._unknown_fields = raw
+
+
+def unknown_of(message: Any) -> bytes:
+    """The bytes of the fields of `message` this contract does not know."""
+    return message._unknown_fields  # type: ignore[no-any-return]
+
+
+_FIELDS: dict[type[Any], list[FieldSpec]] = {}
+
+
+def fields(cls: type[Any]) -> list[FieldSpec]:
+    """The fields of a generated message class, in declaration order (cached)."""
+    specs = _FIELDS.get(cls)
+    if specs is None:
+        specs = _FIELDS[cls] = _betterproto_fields(cls)
+    return specs
+
+
+def oneof_arms(cls: type[Any], group: str) -> list[FieldSpec]:
+    """The fields of one oneof of a generated class, in declaration order."""
+    return [spec for spec in fields(cls) if spec.group == group]
+
+
+def constructor(cls: type[Any]) -> Callable[[dict[str, Any]], Any]:
+    """A fast `cls(**values)` for a generated class: its instance dict is filled in one
+    step (defaults, then `values`, and no unknown fields) instead of running the
+    dataclass `__init__` and betterproto2's `__post_init__` (a third of a parse's cost).
+    Classes that add their own `__post_init__` or `__slots__` get `cls(**values)`."""
+    if "__slots__" in vars(cls) or cls.__post_init__ is not betterproto2.Message.__post_init__:
+        return lambda values: cls(**values)
+    constant = {"_unknown_fields": b""}
+    fresh: list[tuple[str, Callable[[], Any]]] = []
+    for spec in fields(cls):
+        if spec.repeated or spec.proto_type == "map":
+            fresh.append((spec.name, list if spec.repeated else dict))
+        else:
+            constant[spec.name] = spec.default
+    new = object.__new__
+
+    def build(values: dict[str, Any]) -> Any:
+        message = new(cls)
+        state = dict(constant)
+        for name, factory in fresh:
+            state[name] = factory()
+        state.update(values)
+        message.__dict__ = state
+        return message
+    return build
