@@ -14,6 +14,7 @@ from ._proto.galaxy_repository.v1 import DeployEvent, GalaxyAttribute, GalaxyObj
 from ._proto.mxaccess_gateway import v1 as pb
 from .errors import (
     AbortedError,
+    AlarmAcknowledgeError,
     AlreadyExistsError,
     BadQualityError,
     BulkEntryError,
@@ -55,6 +56,7 @@ from .errors import (
 )
 
 _LAZY = {
+    "AlarmChange": "alarms", "AlarmView": "alarms", "Operator": "contract.commands",
     "WriteItem": "contract.commands", "SparseArray": "contract.values",
     "from_mx_value": "contract.values", "to_mx_value": "contract.values",
     "GatewayClient": "client", "EventStream": "events", "GalaxyRepositoryClient": "galaxy",
@@ -63,8 +65,9 @@ _LAZY = {
 """Public name -> the module of ours that defines it, imported when the name is used."""
 
 if TYPE_CHECKING:
+    from .alarms import AlarmChange, AlarmView
     from .client import GatewayClient
-    from .contract.commands import WriteItem
+    from .contract.commands import Operator, WriteItem
     from .contract.values import SparseArray, from_mx_value, to_mx_value
     from .events import EventStream
     from .galaxy import GalaxyRepositoryClient
@@ -75,6 +78,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AbortedError",
+    "AlarmAcknowledgeError",
+    "AlarmChange",
+    "AlarmView",
     "AlreadyExistsError",
     "ApiKey",
     "BadQualityError",
@@ -101,6 +107,7 @@ __all__ = [
     "MxAccessError",
     "MxGatewayError",
     "NotFoundError",
+    "Operator",
     "OutOfRangeError",
     "PermissionDeniedError",
     "ProtocolStatusError",

@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from ._proto.mxaccess_gateway import v1 as pb
+from .alarms import AlarmView
 from .connection import Connecting, Connection
+from .contract import alarms
+from .contract.commands import Operator
 from .errors import ConfigurationError, protocol_error
-from .failures import check_protocol
+from .failures import check_acknowledge, check_protocol
 from .session import Session
 
 if TYPE_CHECKING:
@@ -100,3 +103,48 @@ class GatewayClient(Connection):
         if not session_id:
             raise ConfigurationError("a session id is required")
         return Session(self, session_id, None)
+
+    # ------------------------------------------------------------------ alarms
+
+    def stream_alarms(self, filter_prefix: str = "") -> AsyncIterator[pb.AlarmFeedMessage]:
+        """One StreamAlarms call as an async generator (scope `events:read`): an
+        `active_alarm` per active alarm, `snapshot_complete`, `provider_status`, then live
+        `transition`s (and `provider_status` again on failover and failback). No reconnect:
+        see `alarm_view`. Break, aclose() or cancel closes the HTTP/2 stream at once."""
+        return self._server_stream("StreamAlarms", alarms.stream_alarms_request(filter_prefix),
+                                   pb.AlarmFeedMessage)
+
+    async def query_active_alarms(self, filter_prefix: str = "", *,
+                                  timeout: float | None = None) -> list[pb.ActiveAlarmSnapshot]:
+        """The active alarms whose reference starts with `filter_prefix` (empty: all), as
+        the gateway's monitor holds them now (scope `events:read`)."""
+        request = alarms.query_active_alarms_request(filter_prefix)
+        deadline = self.options.timeout if timeout is None else timeout
+        return [snapshot async for snapshot in self._server_stream(
+            "QueryActiveAlarms", request, pb.ActiveAlarmSnapshot, timeout=deadline)]
+
+    async def acknowledge_alarm(
+        self, reference: str, comment: str, *, operator: Operator | str, node: str = "",
+        domain: str = "", full_name: str = "", timeout: float | None = None,
+    ) -> pb.AcknowledgeAlarmReply:
+        """Acknowledge the alarm `reference` (`Galaxy!Area.Object.Alarm`) as `operator` (a
+        user name, with `node`, `domain`, `full_name`; or an Operator), scope `invoke:write`.
+
+        Acknowledging an acknowledged alarm is harmless. Raises AlarmAcknowledgeError (with
+        the reply and its native `hresult`) when the gateway refuses: the alarm is not
+        active, or unknown. A malformed reference, a comment over the limit or no operator
+        is a ConfigurationError, raised before anything is sent."""
+        who = alarms.operator_of(operator, node, domain, full_name)
+        request = alarms.acknowledge_alarm_request(reference, comment, who)
+        reply: pb.AcknowledgeAlarmReply = await self._unary(
+            "AcknowledgeAlarm", request, pb.AcknowledgeAlarmReply, timeout)
+        return check_acknowledge(reply, reference)
+
+    def alarm_view(self, filter_prefix: str = "", *, max_reconnect_attempts: int | None = 10,
+                   reconnect_backoff: float = 0.2, max_reconnect_delay: float = 5.0
+                   ) -> AlarmView:
+        """The active alarms kept current, reconnecting after a lost connection; see
+        AlarmView."""
+        return AlarmView(self, filter_prefix, max_reconnect_attempts=max_reconnect_attempts,
+                         reconnect_backoff=reconnect_backoff,
+                         max_reconnect_delay=max_reconnect_delay)

@@ -26,6 +26,9 @@
     │   └── CommandCanceledError     protocol status CANCELED (the gateway canceled a command)
     ├── MxAccessError                MXAccess failed: .reply, .hresult, .statuses
     ├── BadQualityError              a value arrived Bad (smoke's check): .event, .quality
+
+
+    ├── AlarmAcknowledgeError        the gateway refused an alarm acknowledge: .reply, .hresult
     └── ReplayGapError               events were lost between two streams: .gap
 
 Every message is built from the call's facts; no exception ever holds the API key.
@@ -350,6 +353,28 @@ class BadQualityError(MxGatewayError):
     @property
     def code(self) -> str:
         return "BAD_QUALITY"
+
+
+class AlarmAcknowledgeError(MxGatewayError):
+    """The gateway refused to acknowledge an alarm (not active, unknown reference...):
+    `.reply` (the AcknowledgeAlarmReply), `.hresult` (the native acknowledge status),
+    `.status` (the reply's protocol status code).
+
+    Not an MxAccessError: that one carries a command reply; this one comes from the
+    session-less AcknowledgeAlarm RPC. The CLI gives both the same exit code (6)."""
+
+    kind = "alarm_acknowledge"
+
+    def __init__(self, message: str, reply: pb.AcknowledgeAlarmReply) -> None:
+        super().__init__(message)
+        self.reply = reply
+        self.hresult = reply.hresult
+        status = reply.protocol_status
+        self.status = status.code if status is not None else pb.ProtocolStatusCode.UNSPECIFIED
+
+    @property
+    def code(self) -> str:
+        return enum_name(self.status)
 
 
 class ReplayGapError(MxGatewayError):

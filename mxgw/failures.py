@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._proto.mxaccess_gateway import v1 as pb
-from .errors import MxAccessError, enum_name, protocol_error
+from .errors import AlarmAcknowledgeError, MxAccessError, enum_name, protocol_error
 
 ERROR_CATEGORIES = frozenset(
     {
@@ -75,3 +75,21 @@ def check_reply(reply: pb.MxCommandReply) -> pb.MxCommandReply:
     obtained without `invoke_raw`)."""
     check_protocol(reply)
     return raise_for_mxaccess(reply)
+
+
+def check_acknowledge(reply: pb.AcknowledgeAlarmReply, reference: str) -> pb.AcknowledgeAlarmReply:
+    """Return the reply of an acknowledge the gateway did; raise AlarmAcknowledgeError when
+    it refused (a non-zero native status, or MXACCESS_FAILURE), or the typed
+    ProtocolStatusError for any other failing protocol status."""
+    status = reply.protocol_status
+    code = status.code if status is not None else pb.ProtocolStatusCode.UNSPECIFIED
+    if reply.hresult != 0 or code == pb.ProtocolStatusCode.MXACCESS_FAILURE:
+        parts = [f"the gateway refused to acknowledge {reference}"]
+        if reply.hresult != 0:
+            parts.append(f"native status 0x{reply.hresult & 0xFFFFFFFF:08X}")
+        if status is not None and status.message:
+            parts.append(status.message)
+        raise AlarmAcknowledgeError("; ".join(parts), reply)
+    if code != pb.ProtocolStatusCode.OK:
+        raise protocol_error(status, reply)
+    return reply

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from . import bulk
 from ._proto.mxaccess_gateway import v1 as pb
 from .contract import commands
-from .contract.commands import WriteItem
-from .errors import ConfigurationError
+from .contract.commands import Operator, WriteItem
+from .errors import ConfigurationError, MxAccessError
 from .events import EventStream, ResumeCursor
 from .failures import raise_for_mxaccess
 
@@ -192,6 +192,58 @@ class Session:
         return await self.invoke(commands.set_buffered_update_interval(server_handle,
                                                                        interval_ms))
 
+    # ------------------------------------------------------------------ alarms
+
+    async def subscribe_alarms(
+        self, subscription_expression: str = "", *,
+        forced_mode: pb.AlarmProviderMode = pb.AlarmProviderMode.UNSPECIFIED,
+        watch_list: Iterable[pb.AlarmSubtagTarget] = (), failover: bool = False,
+    ) -> pb.MxCommandReply:
+        """Subscribe this session to alarms: transitions then arrive on its event stream
+        (`session.events()`) as family ON_ALARM_TRANSITION, body `on_alarm_transition`.
+        The session-less `client.stream_alarms` / `client.alarm_view` need no session."""
+        return await self.invoke(commands.subscribe_alarms(
+            subscription_expression, forced_mode=forced_mode, watch_list=watch_list,
+            failover=failover))
+
+    async def unsubscribe_alarms(self) -> pb.MxCommandReply:
+        """Stop this session's alarm transitions."""
+        return await self.invoke(commands.unsubscribe_alarms())
+
+    async def _acknowledged(self, cmd: pb.MxCommand, what: str) -> pb.MxCommandReply:
+        reply = await self.invoke(cmd)
+        # Both acknowledge kinds answer in the `acknowledge_alarm` arm (arm 34).
+        result = reply.acknowledge_alarm
+        native = result.native_status if result is not None else 0
+        if native:
+            raise MxAccessError(f"the gateway refused to acknowledge {what}: native status "
+                                f"0x{native & 0xFFFFFFFF:08X}", reply)
+        return reply
+
+    async def acknowledge_alarm(self, alarm_guid: str, comment: str,
+                                operator: Operator | str) -> pb.MxCommandReply:
+        """Acknowledge an alarm by its provider GUID (the worker-facing command; a client
+        normally uses `client.acknowledge_alarm` by reference). MxAccessError when the
+        native status is not 0."""
+        return await self._acknowledged(
+            commands.acknowledge_alarm(alarm_guid, comment, _operator(operator)),
+            f"alarm {alarm_guid}")
+
+    async def acknowledge_alarm_by_name(self, reference: str, comment: str,
+                                        operator: Operator | str) -> pb.MxCommandReply:
+        """Acknowledge an alarm by its reference `Provider!Group.Tag` in this session.
+        MxAccessError when the native status is not 0."""
+        return await self._acknowledged(
+            commands.acknowledge_alarm_by_name(reference, comment, _operator(operator)),
+            reference)
+
+    async def query_active_alarms(self, filter_prefix: str = "") -> list[pb.ActiveAlarmSnapshot]:
+        """The active alarms whose reference starts with `filter_prefix`, through this
+        session (the session-less `client.query_active_alarms` is the usual way)."""
+        cmd = commands.query_active_alarms(filter_prefix)
+        result = commands.result_of(await self.invoke(cmd), cmd.kind)
+        return list(result.snapshots) if result is not None else []
+
     # ------------------------------------------------------------------ bulk
 
     async def bulk(self, cmd: pb.MxCommand, *, timeout: float | None = None) -> list[Any]:
@@ -294,3 +346,7 @@ class Session:
         base = self.client.options.timeout
         deadline = None if base is None else base + timeout_ms / 1000.0
         return await self.bulk(cmd, timeout=deadline)
+
+
+def _operator(operator: Operator | str) -> Operator:
+    return operator if isinstance(operator, Operator) else Operator(operator)

@@ -8,7 +8,8 @@ Exit codes (the layer that failed):
     3  transport: connect, TLS or connection lost
     4  gRPC status (UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, ...)
     5  gateway protocol status (SESSION_NOT_FOUND, INVALID_REQUEST, ...)
-    6  MXAccess failure (hresult / status)
+    6  MXAccess failure (hresult / status), or a refused alarm acknowledge (its native
+       status): the native layer answered no
     7  deadline exceeded
     8  replay gap (events lost; take a fresh snapshot)
 """
@@ -24,6 +25,7 @@ import betterproto2
 
 from ..contract.codec import to_json
 from ..errors import (
+    AlarmAcknowledgeError,
     BadQualityError,
     ConfigurationError,
     DeadlineExceededError,
@@ -50,6 +52,7 @@ def exit_code(exc: BaseException) -> int:
         (TransportError, EXIT_TRANSPORT), (RpcError, EXIT_GRPC),
         (ProtocolStatusError, EXIT_PROTOCOL), (MxAccessError, EXIT_MXACCESS),
         (BadQualityError, EXIT_MXACCESS),
+        (AlarmAcknowledgeError, EXIT_MXACCESS),
         (DeadlineExceededError, EXIT_DEADLINE), (ReplayGapError, EXIT_REPLAY_GAP),
     ):
         if isinstance(exc, kind):
@@ -115,7 +118,7 @@ def error_envelope(exc: BaseException) -> dict[str, Any]:
     """`{"error": message, "type": kind, "code": status}` for a failure."""
     if isinstance(exc, MxGatewayError):
         envelope: dict[str, Any] = {"error": str(exc), "type": exc.kind, "code": exc.code}
-        if isinstance(exc, MxAccessError):
+        if isinstance(exc, (MxAccessError, AlarmAcknowledgeError)):
             envelope["hresult"] = exc.hresult
             envelope["reply"] = to_jsonable(exc.reply)
         return envelope

@@ -10,6 +10,7 @@ import betterproto2
 
 from .._proto.galaxy_repository import v1 as gr
 from .._proto.mxaccess_gateway import v1 as pb
+from ..contract.alarms import by_urgency
 from ..contract.events import is_replay_gap
 from ..failures import is_error_status
 from ..values import from_mx_value
@@ -111,6 +112,9 @@ def event_text(event: pb.MxEvent) -> str:
         return f"{head}  {statuses_text(event.on_write_complete.statuses)}"
     if event.operation_complete is not None:
         return f"{head}  {statuses_text(event.operation_complete.statuses)}"
+    if event.on_alarm_transition is not None:
+        return f"#{event.worker_sequence} {name(event.family)}  " + \
+            alarm_transition_text(event.on_alarm_transition)
     if event.on_buffered_data_change is not None:
         samples = event.on_buffered_data_change.samples
         values = ", ".join(value_text(s.value) for s in samples[:5])
@@ -170,3 +174,82 @@ def deploy_event_text(event: gr.DeployEvent) -> str:
     deployed = when(event.time_of_last_deploy) if event.time_of_last_deploy_present else "never"
     return (f"#{event.sequence} deployed {deployed}  {event.object_count} object(s), "
             f"{event.attribute_count} attribute(s)")
+
+
+# ---------------------------------------------------------------------- alarms
+
+def _alarm_values(current: pb.MxValue | None, limit: pb.MxValue | None) -> str:
+    """`  value 93.5 limit 90` for a limit alarm, `` otherwise."""
+    if limit is None:
+        return ""
+    return f"  value {value_text(current)} limit {value_text(limit)}"
+
+
+def _state(state: pb.AlarmConditionState) -> str:
+    return name(state).replace("ALARM_CONDITION_STATE_", "")
+
+
+def alarm_snapshot_text(alarm: pb.ActiveAlarmSnapshot) -> str:
+    """`ACTIVE_ACKED  Galaxy!Area.Obj.Alarm  DSC  severity 500  since ...  "comment"`."""
+    comment = f"  {json.dumps(alarm.operator_comment, ensure_ascii=False)}" \
+        if alarm.operator_comment else ""
+    degraded = "  degraded" if alarm.degraded else ""
+    return (f"{_state(alarm.current_state):<12}  {alarm.alarm_full_reference}  "
+            f"{alarm.alarm_type_name}  severity {alarm.severity}  since "
+            f"{when(alarm.last_transition_timestamp)}"
+            f"{_alarm_values(alarm.current_value, alarm.limit_value)}{comment}{degraded}")
+
+
+def alarm_transition_text(event: pb.OnAlarmTransitionEvent) -> str:
+    """`RAISE  Galaxy!Area.Obj.Alarm  HiHi  severity 100  at ...  value 97 limit 90`."""
+    parts = [f"{name(event.transition_kind):<11}", event.alarm_full_reference,
+             event.alarm_type_name, f"severity {event.severity}",
+             f"at {when(event.transition_timestamp)}"]
+    line = "  ".join(parts) + _alarm_values(event.current_value, event.limit_value)
+    if event.operator_user:
+        line += f"  by {event.operator_user}"
+    if event.operator_comment:
+        line += f"  {json.dumps(event.operator_comment, ensure_ascii=False)}"
+    return line + ("  degraded" if event.degraded else "")
+
+
+def provider_status_text(status: pb.AlarmProviderStatus) -> str:
+    """`provider ALARMMGR  since ...  (reason)` (`DEGRADED` when it is)."""
+    degraded = "  DEGRADED" if status.degraded else ""
+    reason = f"  ({status.reason})" if status.reason else ""
+    return f"provider {name(status.mode)}{degraded}  since {when(status.since)}{reason}"
+
+
+def alarm_feed_text(message: pb.AlarmFeedMessage) -> str:
+    """One line per StreamAlarms message."""
+    if message.active_alarm is not None:
+        return alarm_snapshot_text(message.active_alarm)
+    if message.snapshot_complete is not None:
+        return "-- snapshot complete; live transitions follow"
+    if message.provider_status is not None:
+        return provider_status_text(message.provider_status)
+    if message.transition is not None:
+        return alarm_transition_text(message.transition)
+    return "(empty alarm feed message)"
+
+
+def active_alarms_table(alarms: list[pb.ActiveAlarmSnapshot]) -> str:
+    """The active alarms as a table, most urgent first."""
+    if not alarms:
+        return "(no active alarms)"
+    rows = [("SEVERITY", "STATE", "TYPE", "SINCE", "REFERENCE", "")]
+    for alarm in by_urgency(alarms):
+        extra = _alarm_values(alarm.current_value, alarm.limit_value).strip()
+        if alarm.operator_comment:
+            extra += ("  " if extra else "") + json.dumps(alarm.operator_comment,
+                                                          ensure_ascii=False)
+        if alarm.degraded:
+            extra += ("  " if extra else "") + "degraded"
+        rows.append((str(alarm.severity), _state(alarm.current_state), alarm.alarm_type_name,
+                     when(alarm.last_transition_timestamp), alarm.alarm_full_reference, extra))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = []
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(5)] + ([row[5]] if row[5] else [])
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

@@ -49,8 +49,8 @@ def command(name: str, summary: str, example: str, flags: type[Any], *, connects
     return register
 
 
-TOPICS = ("general", "sessions", "items", "writes", "bulk", "invoke", "events", "smoke",
-          "galaxy", "bench", "batch", "sim")
+TOPICS = ("general", "sessions", "items", "writes", "bulk", "invoke", "events", "alarms",
+          "smoke", "galaxy", "bench", "batch", "sim")
 """The topic modules, in the order their commands appear in `mxgw --help`."""
 
 

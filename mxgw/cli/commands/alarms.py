@@ -1,0 +1,135 @@
+"""`stream-alarms`, `query-active-alarms`, `acknowledge-alarm`: the session-less alarm RPCs
+(spelled as the upstream CLIs spell them)."""
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..._proto.mxaccess_gateway import v1 as pb
+from ...contract import alarms, checks
+from ...contract.commands import Operator
+from ..bounded import bounded
+from ..context import Context
+from ..flags import ConnectionFlags
+from ..output import UsageError, dumps
+from ..text import active_alarms_table, alarm_feed_text, name
+from . import command
+
+DEFAULT_SECONDS = 30.0
+REF = "Galaxy!Plant.TestMachine_001.TestAlarm001"
+
+
+@dataclass
+class FilterFlags:
+    filter_prefix: str = field(default="", metadata={
+        "args": ["--filter-prefix", "--alarm-filter-prefix"], "metavar": "PREFIX",
+        "help": "only alarms whose reference starts with this, e.g. Galaxy!Plant "
+                "(any case; default: every alarm)"})
+
+
+@dataclass
+class StreamAlarmsFlags(FilterFlags):
+    max_messages: Optional[int] = field(default=None, metadata={
+        "help": "stop after this many messages, snapshot and marker included (default: "
+                "when --timeout passes)"})
+    jsonl: bool = field(default=False, metadata={
+        "help": "print each message as one JSON line as it arrives"})
+
+
+@command("stream-alarms", "Print the alarm feed: one activeAlarm per active alarm, "
+         "snapshotComplete, providerStatus, then live transitions (and providerStatus again "
+         "on a provider failover). Stops after --max-messages or when --timeout seconds "
+         f"(default {DEFAULT_SECONDS:g}) pass, whichever comes first; running out of time is "
+         "not an error. --json prints one array (closed with what arrived on Ctrl-C), "
+         "--jsonl one message per line as it arrives. Scope events:read.",
+         "mxgw stream-alarms --filter-prefix 'Galaxy!Plant' --max-messages 20 --timeout 45 "
+         "--json", StreamAlarmsFlags, streams=True)
+async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarmsFlags) -> Any:
+    if flags.max_messages is not None and flags.max_messages <= 0:
+        raise UsageError("--max-messages must be > 0")
+    seconds = conn.timeout if conn.timeout is not None else DEFAULT_SECONDS
+    client = await ctx.client(conn)
+    as_array = conn.json and not flags.jsonl
+    count = 0
+
+    async def pump() -> None:
+        nonlocal count
+        stream = client.stream_alarms(flags.filter_prefix)
+        try:
+            async for message in stream:
+                if flags.jsonl:
+                    ctx.write(dumps(message))
+                elif as_array:  # printed as it arrives, so an interrupt loses nothing
+                    ctx.out.write(("," if count else "[") + ctx.redact(dumps(message)))
+                    ctx.out.flush()
+                else:
+                    ctx.write(alarm_feed_text(message))
+                count += 1
+                if flags.max_messages is not None and count >= flags.max_messages:
+                    return
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]  # an async generator
+
+    try:
+        finished = await bounded(pump(), seconds)
+    except BaseException as exc:
+        interrupted = isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt))
+        if as_array and (count or interrupted):
+            ctx.write("]" if count else "[]")  # a complete array; an error envelope follows
+        elif interrupted and not flags.jsonl:
+            ctx.note(f"(interrupted after {count} message(s))")
+        raise
+    if as_array:
+        ctx.write("]" if count else "[]")
+    elif not finished and flags.max_messages is not None and not flags.jsonl:
+        ctx.note(f"(only {count} of {flags.max_messages} message(s) within {seconds:g} s)")
+    return None
+
+
+@command("query-active-alarms", "Print the active alarms (Active and ActiveAcked) the "
+         "gateway's alarm monitor holds: with --json the list of snapshots, else a table, "
+         "most urgent first (lowest severity number, unacknowledged first). Scope "
+         "events:read.", "mxgw query-active-alarms --filter-prefix 'Galaxy!Plant' --json",
+         FilterFlags, text=active_alarms_table)
+async def query_active_alarms(ctx: Context, conn: ConnectionFlags, flags: FilterFlags) -> Any:
+    client = await ctx.client(conn)
+    return await client.query_active_alarms(flags.filter_prefix)
+
+
+@dataclass
+class AcknowledgeAlarmFlags:
+    reference: str = field(metadata={
+        "args": ["--reference", "--alarm-full-reference"], "metavar": "REF",
+        "help": f"the alarm, Provider!Group.Tag (e.g. {REF})"})
+    operator: str = field(metadata={
+        "args": ["--operator", "--operator-user"], "metavar": "USER",
+        "help": "the operator who acknowledges"})
+    comment: str = field(default="", metadata={
+        "help": f"the acknowledge comment (at most {checks.ALARM_COMMENT_MAX} "
+                "characters)"})
+    node: str = field(default="", metadata={
+        "args": ["--node", "--operator-node"], "help": "the operator's node"})
+    domain: str = field(default="", metadata={
+        "args": ["--domain", "--operator-domain"], "help": "the operator's domain"})
+    full_name: str = field(default="", metadata={
+        "args": ["--full-name", "--operator-full-name"], "help": "the operator's full name"})
+
+
+def _ack_text(reply: pb.AcknowledgeAlarmReply) -> str:
+    status = reply.protocol_status
+    message = f"  {status.message}" if status is not None and status.message else ""
+    return f"{name(status.code) if status is not None else 'NO_STATUS'}{message}"
+
+
+@command("acknowledge-alarm", "Acknowledge an active alarm (Active -> ActiveAcked) with the "
+         "operator's identity and a comment; prints the reply. Acknowledging twice is "
+         "harmless; an alarm that is not active, or unknown, is refused: an error envelope "
+         "with the native hresult, exit 6. Scope invoke:write.",
+         f"mxgw acknowledge-alarm --reference '{REF}' --comment 'on it' --operator Operator1 "
+         "--json", AcknowledgeAlarmFlags, text=_ack_text)
+async def acknowledge_alarm(ctx: Context, conn: ConnectionFlags,
+                            flags: AcknowledgeAlarmFlags) -> Any:
+    operator = Operator(flags.operator, flags.node, flags.domain, flags.full_name)
+    alarms.acknowledge_alarm_request(flags.reference, flags.comment, operator)  # exit 2 now
+    client = await ctx.client(conn)
+    return await client.acknowledge_alarm(flags.reference, flags.comment, operator=operator)
