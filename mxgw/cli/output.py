@@ -115,13 +115,17 @@ def render(value: Any, as_json: bool, text: Callable[[Any], str] | None = None) 
 
 
 def error_envelope(exc: BaseException) -> dict[str, Any]:
-    """`{"error": message, "type": kind, "code": status}` for a failure."""
+    """`{"error": message, "type": "error", "category": layer, "code": status}` for a
+    failure: `"type": "error"` as the upstream CLIs print it, so their automation that
+    tests for it keeps working; the failing layer is in `category`."""
     if isinstance(exc, MxGatewayError):
-        envelope: dict[str, Any] = {"error": str(exc), "type": exc.kind, "code": exc.code}
+        envelope: dict[str, Any] = {"error": str(exc), "type": "error", "category": exc.kind,
+                                    "code": exc.code}
         if isinstance(exc, (MxAccessError, AlarmAcknowledgeError)):
             envelope["hresult"] = exc.hresult
             envelope["reply"] = to_jsonable(exc.reply)
         return envelope
     if isinstance(exc, UsageError):
-        return {"error": str(exc), "type": "usage", "code": "USAGE"}
-    return {"error": f"{exc.__class__.__name__}: {exc}", "type": "error", "code": "UNEXPECTED"}
+        return {"error": str(exc), "type": "error", "category": "usage", "code": "USAGE"}
+    return {"error": f"{exc.__class__.__name__}: {exc}", "type": "error",
+            "category": "unexpected", "code": "UNEXPECTED"}

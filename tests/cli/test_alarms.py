@@ -143,7 +143,7 @@ async def test_a_refused_acknowledge_is_an_envelope_with_the_native_status(cli: 
                     "--operator", "Operator1")
     assert run.code == 6
     envelope = run.json
-    assert envelope["type"] == "alarm_acknowledge"
+    assert envelope["category"] == "alarm_acknowledge"
     assert envelope["code"].startswith("PROTOCOL_STATUS_CODE_")
     assert envelope["hresult"] != 0 and envelope["reply"]["hresult"] == envelope["hresult"]
     assert UNKNOWN_REF in envelope["error"]
@@ -179,7 +179,7 @@ async def test_a_subscribed_session_streams_alarm_transitions_readably(
 async def test_bad_input_exits_2_before_anything_is_sent(argv: list[str]) -> None:
     run = await run_cli_inprocess(*argv, *NOWHERE)
     assert run.code == 2, run.out
-    assert run.json["type"] in ("usage", "configuration")
+    assert run.json["category"] in ("usage", "configuration")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
@@ -220,9 +220,9 @@ async def test_the_three_commands_through_one_batch_process(
     assert states[ACTIVE_REF] == "ALARM_CONDITION_STATE_ACTIVE_ACKED"
     refused = await batch.json(f"acknowledge-alarm --reference {UNKNOWN_REF} --comment x "
                                f"--operator Operator1 {c}")
-    assert refused["type"] == "alarm_acknowledge" and refused["hresult"] != 0
+    assert refused["category"] == "alarm_acknowledge" and refused["hresult"] != 0
     bad = await batch.json(f"stream-alarms --max-messages -3 {c}")
-    assert bad["type"] == "usage"
+    assert bad["category"] == "usage"
 
     # stream-alarms: the record is the array of the snapshot, the marker, the status and a
     # transition raised once the stream is open.

@@ -115,19 +115,19 @@ async def test_an_automation_script_through_one_batch_process(
 
     # Failures: an envelope each, and the batch goes on.
     bad_item = await batch.json(f"advise {h} --item-handle 99999 {c}")
-    assert bad_item["type"] == "mxaccess"
+    assert bad_item["category"] == "mxaccess"
     assert bad_item["code"] == "PROTOCOL_STATUS_CODE_MXACCESS_FAILURE"
     assert "99999" in bad_item["error"]
     unknown = await batch.json(f"register --session-id session-{'0' * 32} {c}")
     assert unknown["code"] == "PROTOCOL_STATUS_CODE_SESSION_NOT_FOUND"
     no_key = await batch.json(f"register {s} --endpoint {sim.endpoint} --plaintext")
-    assert (no_key["type"], no_key["code"]) == ("grpc", "UNAUTHENTICATED")
+    assert (no_key["category"], no_key["code"]) == ("grpc", "UNAUTHENTICATED")
     bad_value = await batch.json(f"write {h} --item-handle {item} --type int32 --value 1.5 {c}")
-    assert bad_value["type"] == "value" and "1.5" in bad_value["error"]
-    assert (await batch.json("no-such-command --json"))["type"] == "usage"
+    assert bad_value["category"] == "value" and "1.5" in bad_value["error"]
+    assert (await batch.json("no-such-command --json"))["category"] == "usage"
     assert "--bogus" in (await batch.json(f"register {s} --bogus {c}"))["error"]
-    assert (await batch.json("write 'unbalanced"))["type"] == "usage"
-    assert (await batch.json("batch"))["type"] == "usage"
+    assert (await batch.json("write 'unbalanced"))["category"] == "usage"
+    assert (await batch.json("batch"))["category"] == "usage"
     helptext = await batch.send("write --help")
     assert helptext[0].startswith("usage: mxgw write") and "example:" in helptext
 
@@ -162,4 +162,4 @@ def test_batch_reads_a_script_file_and_stops_at_eof(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[1::2] == [EOR] * 3
     assert json.loads(lines[0])["name"] == "mxgw"
-    assert json.loads(lines[2])["type"] == "usage"
+    assert json.loads(lines[2])["category"] == "usage"

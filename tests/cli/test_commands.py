@@ -207,7 +207,7 @@ async def test_a_value_that_does_not_fit_exits_2_before_connecting(
         "--server-handle", "1", "--item-handle", "1", "--type", type_name, "--value", value,
         "--json")
     assert run.code == 2, run.out
-    assert run.json["type"] in ("value", "usage") and run.json["error"]
+    assert run.json["category"] in ("value", "usage") and run.json["error"]
 
 
 async def test_array_and_typed_values_are_written(cli: Cli, opened: Opened) -> None:
@@ -234,6 +234,6 @@ async def test_writing_before_the_first_value_is_an_mxaccess_failure(
                     "--value", "1")
     assert run.code == 6
     envelope = run.json
-    assert envelope["type"] == "mxaccess"
+    assert envelope["category"] == "mxaccess"
     assert envelope["hresult"] == -2147024809  # E_INVALIDARG
     assert envelope["reply"]["kind"] == "MX_COMMAND_KIND_WRITE"

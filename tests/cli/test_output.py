@@ -88,7 +88,7 @@ async def test_a_wrong_key_exits_4_and_is_never_printed(sim: SimServer) -> None:
         assert wrong not in run.out + run.err
     envelope = (await run_cli_inprocess("open-session", "--endpoint", sim.endpoint,
                                         "--plaintext", "--api-key", wrong, "--json")).json
-    assert envelope["type"] == "grpc" and envelope["code"] == "UNAUTHENTICATED"
+    assert envelope["category"] == "grpc" and envelope["code"] == "UNAUTHENTICATED"
 
 
 async def test_a_missing_key_variable_is_a_usage_error(sim: SimServer,
@@ -125,8 +125,8 @@ async def test_the_upstream_key_variable_is_read_without_a_key_flag(
 async def test_exit_codes_name_the_failing_layer(sim: SimServer) -> None:
     refused = await run_cli_inprocess("open-session", "--endpoint", "127.0.0.1:1",
                                       "--plaintext", "--json")
-    assert refused.code == 3 and refused.json["type"] in ("connect", "transport")
-    assert refused.json["code"] == refused.json["type"].upper()  # codes read as status names
+    assert refused.code == 3 and refused.json["category"] in ("connect", "transport")
+    assert refused.json["code"] == refused.json["category"].upper()  # codes read as status names
     both = await run_cli_inprocess("open-session", "--sim", "--plaintext", "--tls")
     assert both.code == 2 and "contradict" in both.err and both.out == ""
     missing = await run_cli_inprocess("register", "--sim", "--json")
@@ -168,7 +168,7 @@ async def test_a_deadline_exits_7(cli: Cli, sim: SimServer) -> None:
     sim.faults.latency_ms = 2000
     run = await cli("open-session", "--timeout", "0.2")
     assert run.code == 7
-    assert run.json["type"] == "deadline" and run.json["code"] == "DEADLINE_EXCEEDED"
+    assert run.json["category"] == "deadline" and run.json["code"] == "DEADLINE_EXCEEDED"
 
 
 async def test_a_replay_gap_exits_8() -> None:
@@ -190,4 +190,25 @@ async def test_a_replay_gap_exits_8() -> None:
         run = await run_cli_inprocess("stream-events", "--session-id", sid, "--after-sequence",
                                       "1", "--timeout", "10", *conn)
         assert run.code == 8
-        assert run.json["type"] == "replay_gap" and "sequence 1" in run.json["error"]
+        assert run.json["category"] == "replay_gap" and "sequence 1" in run.json["error"]
+
+
+async def test_every_failure_envelope_says_type_error_as_upstream_does(sim: SimServer) -> None:
+    """Upstream automation tests `"type": "error"`; the failing layer is in `category`."""
+    runs = [
+        await run_cli_inprocess("no-such-command", "--json"),
+        await run_cli_inprocess("open-session", "--endpoint", "127.0.0.1:1", "--plaintext",
+                                "--json"),
+        await run_cli_inprocess("open-session", "--endpoint", sim.endpoint, "--plaintext",
+                                "--api-key", "mxgw_wrong_NOTtheRIGHTsecret42", "--json"),
+        await run_cli_inprocess("register", "--session-id", "session-" + "0" * 32,
+                                "--endpoint", sim.endpoint, "--plaintext", "--api-key",
+                                TEST_KEY, "--json"),
+    ]
+    categories = []
+    for run in runs:
+        assert run.code != 0
+        assert run.json["type"] == "error", run.json
+        categories.append(run.json["category"])
+    assert categories[0] == "usage" and categories[2] == "grpc" and categories[3] == "protocol"
+    assert categories[1] in ("connect", "transport")

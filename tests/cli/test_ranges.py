@@ -24,4 +24,4 @@ from .conftest import Cli, Opened
 async def test_out_of_range_numbers_exit_2(cli: Cli, opened: Opened, args: list[str]) -> None:
     run = await cli(args[0], "--session-id", opened.session_id, *args[1:])
     assert run.code == 2, run.out + run.err
-    assert run.json["type"] in ("usage", "configuration", "value"), run.json
+    assert run.json["category"] in ("usage", "configuration", "value"), run.json

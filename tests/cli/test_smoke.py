@@ -45,7 +45,7 @@ async def test_smoke_with_a_wrong_key_prints_a_redacted_error_envelope(sim: SimS
     code, out, _ = await _wrong_key_run(sim, "--json")
     assert code == 4
     envelope = json.loads(out)
-    assert envelope["type"] == "grpc" and envelope["code"] == "UNAUTHENTICATED"
+    assert envelope["category"] == "grpc" and envelope["code"] == "UNAUTHENTICATED"
     assert "error" in envelope and TEST_KEY not in out
 
 
@@ -69,6 +69,6 @@ async def test_smoke_fails_when_the_item_does_not_exist(sim: SimServer) -> None:
     run = await run_cli_inprocess("smoke", "--endpoint", sim.endpoint, "--plaintext",
                                   "--api-key", TEST_KEY, "--item", "Object.Attribute", "--json")
     assert run.code == 6, run.out + run.err
-    assert run.json["type"] == "quality" and run.json["code"] == "BAD_QUALITY"
+    assert run.json["category"] == "quality" and run.json["code"] == "BAD_QUALITY"
     assert "Object.Attribute" in run.json["error"] and "quality 0" in run.json["error"]
     assert not sim.runtime.sessions  # closed, not left to expire

@@ -138,6 +138,6 @@ async def test_the_cli_reports_a_malformed_reply_as_a_protocol_failure(
     run = await run_cli_inprocess("open-session", "--endpoint", endpoint, "--api-key",
                                   TEST_KEY, "--plaintext", "--json")
     assert run.code == 5, run.out + run.err
-    assert run.json["type"] == "malformed"
+    assert run.json["category"] == "malformed"
     assert run.json["code"] == "PROTOCOL_STATUS_CODE_PROTOCOL_VIOLATION"
     assert "malformed OpenSessionReply at byte" in run.json["error"]

@@ -59,10 +59,10 @@ async def test_smoke_over_tls_against_a_self_signed_simulator(tmp_path: Path) ->
         assert reply["finalState"] == "SESSION_STATE_CLOSED"
         # without the CA: a TLS error, exit 3 (transport)
         code, reply, output = await smoke("--endpoint", endpoint)
-        assert (code, reply["type"]) == (3, "tls"), output
+        assert (code, reply["category"]) == (3, "tls"), output
         # in plaintext: told the gateway may serve TLS, exit 3
         code, reply, output = await smoke("--endpoint", endpoint, "--plaintext")
-        assert (code, reply["type"]) == (3, "connect"), output
+        assert (code, reply["category"]) == (3, "connect"), output
         assert "TLS" in reply["error"]
 
 
@@ -80,7 +80,7 @@ async def test_mutual_tls_from_the_command_line(tmp_path: Path) -> None:
                                       "--client-key", pki.client_key)
         assert code == 0, output
         code, reply, output = await smoke("--endpoint", endpoint, "--ca-file", pki.ca_cert)
-        assert (code, reply["type"]) == (3, "tls"), output
+        assert (code, reply["category"]) == (3, "tls"), output
         assert "--client-cert" in reply["error"]
 
 
