@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mxgw.sim import SimServer
 
 from .conftest import Cli
@@ -68,6 +70,20 @@ async def test_watch_prints_the_current_deploy_then_each_redeploy(
     again = (await cli("galaxy-watch", "--max-events", "1")).lines
     assert int(again[0]["sequence"]) > int(event["sequence"])
     assert again[0]["timeOfLastDeploy"] != event["timeOfLastDeploy"]
+
+
+@pytest.mark.parametrize("command", ["stream-events", "galaxy-discover", "galaxy-watch",
+                                     "stream-alarms"])
+async def test_every_streaming_command_takes_jsonl(cli: Cli, command: str) -> None:
+    run = await cli(command, "--help", json=False)
+    assert run.code == 0 and "--jsonl" in run.out, run.out + run.err
+
+
+async def test_watch_jsonl_prints_one_object_per_deploy(cli: Cli) -> None:
+    run = await cli("galaxy-watch", "--max-events", "1", "--jsonl", json=False)
+    assert run.code == 0, run.err
+    (event,) = run.lines
+    assert int(event["sequence"]) >= 1
 
 
 async def test_discover_text_indents_children_under_their_parents(cli: Cli) -> None:

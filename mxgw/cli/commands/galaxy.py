@@ -160,9 +160,13 @@ class WatchFlags:
         "help": "skip the opening event when the current deploy is this one (ISO 8601)"})
     max_events: Optional[int] = field(default=None, metadata={
         "help": "stop after this many events (default: run until --timeout, or forever)"})
+    jsonl: bool = field(default=False, metadata={
+        "help": "one JSON object per line, as each deploy arrives (what --json prints "
+                "here too: the stream may never end)"})
 
 
-@command("galaxy-watch", "Print one line per Galaxy deploy (JSON lines with --json), "
+@command("galaxy-watch", "Print one line per Galaxy deploy (JSON lines with --json or "
+         "--jsonl), "
          "starting with the current state. Runs until --max-events, --timeout seconds, or "
          "Ctrl-C.", "mxgw galaxy-watch --sim --max-events 1 --json", WatchFlags, streams=True)
 async def galaxy_watch(ctx: Context, conn: ConnectionFlags, flags: WatchFlags) -> Any:
@@ -177,7 +181,8 @@ async def galaxy_watch(ctx: Context, conn: ConnectionFlags, flags: WatchFlags) -
         stream = galaxy.watch_deploy_events(last_seen)
         try:
             async for event in stream:
-                ctx.write(dumps(event) if conn.json else deploy_event_text(event))
+                as_json = conn.json or flags.jsonl
+                ctx.write(dumps(event) if as_json else deploy_event_text(event))
                 count += 1
                 if flags.max_events is not None and count >= flags.max_events:
                     return
