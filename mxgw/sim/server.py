@@ -12,7 +12,7 @@ from types import TracebackType
 from grpclib.events import RecvRequest, listen
 
 from .._proto.galaxy_repository import v1 as gr
-from .auth import KeyStore, generate_key, parse_key_spec
+from .auth import KeyStore, generate_key, keep_keys_out_of_hpack_logs, parse_key_spec
 from .connections import TrackingServer
 from .faults import FaultConfig
 from .galaxy import DEFAULT_OBJECTS, GalaxyModel, GalaxyService
@@ -32,6 +32,9 @@ class SimConfig:
     port: int = 0
     api_keys: list[str] = field(default_factory=list)
     """`KEY` or `KEY=scope,scope`; empty: one key with every scope is generated."""
+    no_auth: bool = False
+    """Accept every call without a key, as a gateway with `Authentication:Mode=Disabled`
+    does (no scope is checked)."""
     ssl_context: ssl.SSLContext | None = None
     """A ready server TLS context (programmatic use; set ALPN h2 on it)."""
     tls_cert: str | None = None
@@ -67,12 +70,15 @@ class SimServer:
         """The CA certificate written for clients (with `self_signed_ca`), once started."""
         self.galaxy = galaxy or GalaxyModel.default(self.config.galaxy_objects, self.config.seed)
         specs = list(self.config.api_keys)
-        self.generated_key = None if specs else generate_key()
+        if self.config.no_auth and specs:
+            raise ValueError("no_auth takes no api_keys")
+        self.generated_key = None if specs or self.config.no_auth else generate_key()
         if self.generated_key:
             specs = [self.generated_key]
         keys = dict(parse_key_spec(spec) for spec in specs)
-        self.api_key = next(iter(keys))
-        """The first accepted key (the generated one when none was given)."""
+        self.api_key: str | None = next(iter(keys), None)
+        """The first accepted key (the generated one when none was given; None without
+        authentication)."""
         self.keys = KeyStore(keys)
         self.config.faults.validate()
         self.faults = self.config.faults
@@ -83,7 +89,10 @@ class SimServer:
         self._server = TrackingServer(
             [self.gateway, self.galaxy_service],
             codec=SizeLimitedCodec(self.config.runtime.max_message_bytes))
-        self.keys.install(self._server)
+        if self.config.no_auth:
+            keep_keys_out_of_hpack_logs()  # clients may still send a key
+        else:
+            self.keys.install(self._server)
         listen(self._server, RecvRequest, self._server.record_peer)
         self.port = 0
 

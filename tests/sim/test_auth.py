@@ -129,3 +129,30 @@ async def test_a_key_limited_to_galaxy_subtrees(make_gateway: GatewayFactory) ->
     with pytest.raises(GRPCError) as caught:
         await gw.add(session, server, "TestMachine_003.TestBool")
     assert caught.value.status == Status.PERMISSION_DENIED
+
+
+async def test_without_authentication_every_call_is_accepted_without_a_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mxgw sim --no-auth`: a gateway with Authentication:Mode=Disabled, so upstream's
+    key-less examples run; no scope is checked."""
+    from mxgw import GatewayClient
+    from mxgw.sim import SimConfig, SimServer
+
+    from ..conftest import first_data_change
+
+    monkeypatch.delenv("MXGATEWAY_API_KEY", raising=False)
+    async with SimServer(SimConfig(no_auth=True)) as sim:
+        assert sim.api_key is None and sim.generated_key is None
+        async with GatewayClient.connect(sim.endpoint, plaintext=True) as client:
+            async with await client.open_session("keyless") as session:
+                server = await session.register("keyless")
+                item = await session.add_item(server, "TestMachine_001.TestInt")
+                await session.advise(server, item)
+                async with session.events() as events:
+                    change = await first_data_change(events, item)
+                assert change.on_data_change is not None
+                assert change.on_data_change.quality == 192
+            assert await client.galaxy().test_connection()
+    with pytest.raises(ValueError, match="no_auth"):
+        SimServer(SimConfig(no_auth=True, api_keys=["mxgw_a_bbbbbbbbbbbbbbbb"]))

@@ -41,6 +41,9 @@ class SimFlags:
         "nargs": "*", "type": str, "action": "extend", "metavar": "KEY[=SCOPE,...]",
         "help": "accepted API key, with its scopes (default: every scope); repeatable. "
                 "Without it one key with every scope is generated and printed once"})
+    no_auth: bool = field(default=False, metadata={
+        "help": "accept every call without a key (a gateway with Authentication:Mode="
+                "Disabled); clients then need no --api-key"})
     json: bool = field(default=False, metadata={"help": "announce the endpoint as JSON"})
     objects: Optional[int] = field(default=None, metadata={  # None: the simulator's default
         "metavar": "N", "help": "objects in the generated Galaxy (at least the 10 upstream "
@@ -158,6 +161,7 @@ async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
         if objects < 0 or (flags.redeploy_every is not None and flags.redeploy_every <= 0):
             raise UsageError("--objects must be >= 0 and --redeploy-every > 0")
         config = SimConfig(host=flags.host, port=flags.port, api_keys=list(flags.api_key),
+                           no_auth=flags.no_auth,
                            tls_cert=flags.tls_cert, tls_key=flags.tls_key,
                            self_signed_ca=flags.self_signed, client_ca=flags.client_ca,
                            galaxy_objects=objects, seed=flags.seed,
@@ -185,6 +189,8 @@ async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
             print(_tls_line(server, flags), flush=True)
             if server.generated_key:
                 print(f"api key (every scope): {server.generated_key}", flush=True)
+            elif flags.no_auth:
+                print("no authentication: calls need no key", flush=True)
         if config.faults.active:
             log.warning("fault injection on: %s", config.faults)
         await stop.wait()
