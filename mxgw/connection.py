@@ -70,22 +70,30 @@ class Connection:
         """Connect to `endpoint` (TLS unless `plaintext=True`); see ClientOptions.
 
         Await it (`client = await X.connect(...)`, then `await client.close()`) or use it
-        as `async with X.connect(...) as client:`. Pass either `options` or the settings.
+        as `async with X.connect(...) as client:`. Pass either `options` or the settings;
+        without an endpoint, the endpoint, TLS and key come from the MXGATEWAY_* variables
+        (`ClientOptions.from_env`).
         With `eager` (the default) the TCP and TLS handshake happen now, so a wrong
         address, CA or certificate fails here as ConnectError or TlsError rather than on
         the first call.
         """
         if options is not None and endpoint is not None:
             raise ConfigurationError("give either an endpoint or options, not both")
-        opts = options or ClientOptions(
-            endpoint or "", api_key=api_key, api_key_env=api_key_env, plaintext=plaintext,
-            ca_file=ca_file, server_name_override=server_name_override,
-            client_cert=client_cert, client_key=client_key, timeout=timeout,
-            connect_timeout=connect_timeout, keepalive_time=keepalive_time,
-            keepalive_timeout=keepalive_timeout, max_message_bytes=max_message_bytes,
-            max_bulk_entries=max_bulk_entries, max_bulk_bytes=max_bulk_bytes,
-        )
-        return Connecting(cls, opts, eager)
+        if options is not None:
+            return Connecting(cls, options, eager)
+        settings: dict[str, Any] = dict(
+            api_key=api_key, api_key_env=api_key_env, client_cert=client_cert,
+            client_key=client_key, timeout=timeout, connect_timeout=connect_timeout,
+            keepalive_time=keepalive_time, keepalive_timeout=keepalive_timeout,
+            max_message_bytes=max_message_bytes, max_bulk_entries=max_bulk_entries,
+            max_bulk_bytes=max_bulk_bytes)
+        # The TLS choice given here wins; left at its defaults, the variables decide.
+        tls = {"plaintext": plaintext or None, "ca_file": ca_file,
+               "server_name_override": server_name_override}
+        settings.update({k: v for k, v in tls.items() if v is not None})
+        if endpoint is None:
+            return Connecting(cls, ClientOptions.from_env(**settings), eager)
+        return Connecting(cls, ClientOptions(endpoint, **settings), eager)
 
     def with_timeout(self: ConnectionT, timeout: float | None) -> ConnectionT:
         """This client with another default deadline for unary calls, on the same

@@ -13,9 +13,16 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 MAX_BULK_ENTRIES = 1000
+ENDPOINT_ENV = "MXGATEWAY_ENDPOINT"
+PLAINTEXT_ENV = "MXGATEWAY_PLAINTEXT"
+CA_FILE_ENV = "MXGATEWAY_CA_FILE"
+SERVER_NAME_ENV = "MXGATEWAY_SERVER_NAME_OVERRIDE"
 KEY_ENV = "MXGATEWAY_API_KEY"
 """Where the key is read from when neither `api_key` nor `api_key_env` is given (the
 upstream clients' variable)."""
+
+
+_TLS_SETTINGS = ("plaintext", "ca_file", "server_name_override", "client_cert")
 
 
 class ApiKey:
@@ -119,6 +126,26 @@ class ClientOptions:
             1024 <= self.max_bulk_bytes <= self.max_message_bytes
         ):
             raise ConfigurationError("max_bulk_bytes must be between 1024 and max_message_bytes")
+
+    @classmethod
+    def from_env(cls, **settings: Any) -> ClientOptions:
+        """Options from the upstream clients' variables: MXGATEWAY_ENDPOINT, TLS with
+        MXGATEWAY_CA_FILE / MXGATEWAY_SERVER_NAME_OVERRIDE (system roots when neither is
+        set) or MXGATEWAY_PLAINTEXT=1, and the key from MXGATEWAY_API_KEY; `settings`
+        (any ClientOptions field) win over the variables."""
+        endpoint = settings.pop("endpoint", None) or os.environ.get(ENDPOINT_ENV, "").strip()
+        if not endpoint:
+            raise ConfigurationError(f"give an endpoint, or set {ENDPOINT_ENV} (HOST:PORT)")
+        from_env: dict[str, Any] = {}
+        tls_given = any(settings.get(name) is not None for name in _TLS_SETTINGS)
+        if not tls_given:  # a TLS choice given here replaces the variables' whole choice
+            plaintext = os.environ.get(PLAINTEXT_ENV, "").strip().lower() in ("1", "true",
+                                                                              "yes")
+            from_env["plaintext"] = plaintext
+            if not plaintext:
+                from_env["ca_file"] = os.environ.get(CA_FILE_ENV) or None
+                from_env["server_name_override"] = os.environ.get(SERVER_NAME_ENV) or None
+        return cls(endpoint, **{**from_env, **settings})
 
     @property
     def key(self) -> ApiKey | None:

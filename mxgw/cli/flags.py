@@ -8,11 +8,9 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
-from ..options import KEY_ENV, ClientOptions
+from ..options import ENDPOINT_ENV, KEY_ENV, ClientOptions
 from .output import UsageError
 from .redaction import Redactor
-
-ENDPOINT_ENV = "MXGATEWAY_ENDPOINT"
 
 
 @dataclass
@@ -69,11 +67,16 @@ class ConnectionFlags:
         if key is None:  # as the library: the upstream clients' variable, when set
             key = os.environ.get(KEY_ENV, "").strip() or None
         redact.add(key)
-        return ClientOptions(
-            endpoint, api_key=key, plaintext=self.plaintext, ca_file=self.ca_file,
-            server_name_override=self.server_name_override, client_cert=self.client_cert,
-            client_key=self.client_key,
-        )
+        # TLS flags given replace the MXGATEWAY_PLAINTEXT / _CA_FILE / _SERVER_NAME_OVERRIDE
+        # variables' choice; without any, the variables decide (TLS with system roots).
+        tls: dict[str, Any] = {"plaintext": True if self.plaintext else (
+                                   False if self.tls else None),
+                               "ca_file": self.ca_file,
+                               "server_name_override": self.server_name_override,
+                               "client_cert": self.client_cert}
+        return ClientOptions.from_env(
+            endpoint=endpoint, api_key=key, client_key=self.client_key,
+            **{name: value for name, value in tls.items() if value is not None})
 
 
 @dataclass

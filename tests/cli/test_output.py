@@ -122,6 +122,17 @@ async def test_the_upstream_key_variable_is_read_without_a_key_flag(
     assert "MXGATEWAY_API_KEY" in refused.json["error"]
 
 
+async def test_the_upstream_tls_variables_are_honoured(
+        sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MXGATEWAY_API_KEY", TEST_KEY)
+    monkeypatch.setenv("MXGATEWAY_ENDPOINT", sim.endpoint)
+    monkeypatch.setenv("MXGATEWAY_PLAINTEXT", "1")
+    run = await run_cli_inprocess("open-session", "--json")  # plaintext from the variable
+    assert run.code == 0 and run.json["sessionId"]
+    forced = await run_cli_inprocess("open-session", "--tls", "--json")  # a flag wins
+    assert forced.code == 3, forced.out
+
+
 async def test_exit_codes_name_the_failing_layer(sim: SimServer) -> None:
     refused = await run_cli_inprocess("open-session", "--endpoint", "127.0.0.1:1",
                                       "--plaintext", "--json")

@@ -239,3 +239,37 @@ async def test_no_key_at_all_is_refused_with_a_hint(
         with pytest.raises(mxgw.UnauthenticatedError, match="MXGATEWAY_API_KEY") as caught:
             await client.open_session()
     assert "--api-key-env" in str(caught.value)
+
+
+def test_options_from_the_upstream_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MXGATEWAY_PLAINTEXT", "MXGATEWAY_CA_FILE", "MXGATEWAY_SERVER_NAME_OVERRIDE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MXGATEWAY_ENDPOINT", "gw.plant:5001")
+    monkeypatch.setenv("MXGATEWAY_API_KEY", TEST_KEY)
+    options = ClientOptions.from_env()
+    assert (options.endpoint, options.plaintext, options.ca_file) == ("gw.plant:5001", False,
+                                                                      None)
+    assert options.key is not None and options.key.reveal() == TEST_KEY
+    monkeypatch.setenv("MXGATEWAY_CA_FILE", "plant-ca.pem")
+    monkeypatch.setenv("MXGATEWAY_SERVER_NAME_OVERRIDE", "gw.plant")
+    tls = ClientOptions.from_env(timeout=5)
+    assert (tls.ca_file, tls.server_name_override, tls.timeout) == ("plant-ca.pem", "gw.plant",
+                                                                    5)
+    monkeypatch.setenv("MXGATEWAY_PLAINTEXT", "1")
+    assert ClientOptions.from_env().plaintext and ClientOptions.from_env().ca_file is None
+    # a TLS choice given in code replaces the variables' whole choice
+    chosen = ClientOptions.from_env(ca_file="other.pem")
+    assert not chosen.plaintext and chosen.ca_file == "other.pem"
+    monkeypatch.delenv("MXGATEWAY_ENDPOINT")
+    with pytest.raises(mxgw.ConfigurationError, match="MXGATEWAY_ENDPOINT"):
+        ClientOptions.from_env()
+
+
+async def test_connect_without_an_endpoint_reads_the_variables(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MXGATEWAY_ENDPOINT", sim.endpoint)
+    monkeypatch.setenv("MXGATEWAY_API_KEY", TEST_KEY)
+    monkeypatch.setenv("MXGATEWAY_PLAINTEXT", "1")
+    async with GatewayClient.connect() as client, await client.open_session("env") as session:
+        assert await session.register("env") > 0
