@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, cast
 from ._proto.mxaccess_gateway import v1 as pb
 from .contract.alarms import apply_transition, by_urgency
 from .errors import ConfigurationError, ConnectionLostError
-from .events import RESUMABLE, _Reader
+from .events import RESUMABLE, StreamReader
 
 if TYPE_CHECKING:
     from .client import GatewayClient
@@ -166,7 +166,7 @@ class AlarmView:
         self._attempts = 0
         self._stream: AsyncGenerator[pb.AlarmFeedMessage, None] | None = None
         self._closed = False
-        self._reader = _Reader()
+        self._reader = StreamReader()
         self.provider: pb.AlarmProviderStatus | None = None
         """The last provider status (mode, degraded, reason, since)."""
         self.reconnects = 0

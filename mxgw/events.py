@@ -58,7 +58,7 @@ class ResumeCursor:
         return 0 if self.gap is not None else self.last_sequence
 
 
-class _Reader:
+class StreamReader:
     """Which task reads an EventStream, so `aclose()` from another task can stop it."""
 
     def __init__(self) -> None:
@@ -155,7 +155,7 @@ class EventStream:
         self._stream: AsyncGenerator[pb.MxEvent, None] | None = None
         self._closed = False
         self._opened = False
-        self._reader = _Reader()
+        self._reader = StreamReader()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
