@@ -6,6 +6,7 @@ for what it runs. Type checkers see plain imports.
 """
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from . import errors as _errors
@@ -75,6 +76,10 @@ if TYPE_CHECKING:
     from .session import Session
 
 __version__ = "0.1.0"
+
+# The library logs under "mxgw" (mxgw.connection, mxgw.events, mxgw.session,
+# mxgw.durable, mxgw.sim) and is silent until the application configures logging.
+logging.getLogger("mxgw").addHandler(logging.NullHandler())
 
 __all__ = [
     "AbortedError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from .galaxy import GalaxyRepositoryClient
 
 __all__ = ["Connecting", "GatewayClient"]
+
+log = logging.getLogger("mxgw.session")
 
 
 class GatewayClient(Connection):
@@ -96,7 +99,9 @@ class GatewayClient(Connection):
         reply = await self.open_session_raw(client_session_name)
         if reply.protocol_status is None or reply.protocol_status.code != pb.ProtocolStatusCode.OK:
             raise protocol_error(reply.protocol_status, reply)
+        log.info("session %s opened (%s)", reply.session_id, client_session_name)
         return Session(self, reply.session_id, reply)
+
 
     def session(self, session_id: str) -> Session:
         """A Session object for a session opened elsewhere (another process, say)."""

@@ -7,6 +7,7 @@ once for both GatewayClient and GalaxyRepositoryClient.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Generator
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
@@ -22,6 +23,8 @@ ConnectionT = TypeVar("ConnectionT", bound="Connection")
 ReplyT = TypeVar("ReplyT")
 
 _DEFAULTS = ClientOptions  # the dataclass defaults are the keyword defaults below
+
+log = logging.getLogger("mxgw.connection")
 
 
 class Connection:
@@ -122,6 +125,7 @@ class Connection:
         if not self._closed:
             self._closed = True
             if self._owner is self:
+                log.debug("closing the connection to %s", self.options.endpoint)
                 self._grpc.close()
 
     def _check_open(self) -> None:

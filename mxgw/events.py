@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import AsyncGenerator
 from types import TracebackType
@@ -22,6 +23,8 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .client import GatewayClient
+
+log = logging.getLogger("mxgw.events")
 
 RESUMABLE = (ConnectionLostError, ConnectError, UnavailableError, ResourceExhaustedError)
 """Failures after which the stream is reopened with `after_worker_sequence`
@@ -212,6 +215,8 @@ class EventStream:
             self._reader.leave()
 
     def _open(self) -> AsyncGenerator[pb.MxEvent, None]:
+        log.debug("session %s: opening the event stream after sequence %d",
+                  self._session_id, self._cursor.last_sequence)
         stream = self._client.stream_events_raw(self._session_id, self._cursor.last_sequence)
         self._opened = self._cursor.opened = True
         return stream  # type: ignore[return-value]
@@ -244,11 +249,19 @@ class EventStream:
                 retry = stale or (self._resume and not isinstance(exc, AlreadyExistsError))
                 if not retry or attempts > self._max_attempts:
                     self._closed = True
+                    if retry:
+                        log.warning("session %s: event stream not resumed after %d attempts "
+                                    "(%s)", self._session_id, attempts - 1, exc)
                     raise
                 cursor.maybe_stale = True
                 await asyncio.sleep(self._backoff * (attempts - 1))  # the first at once
-                if not stale:
+                if stale:
+                    log.debug("session %s: the gateway still sees our last stream; "
+                              "opening again", self._session_id)
+                else:
                     self.resumes += 1
+                    log.info("session %s: resuming the event stream after sequence %d "
+                             "(%s)", self._session_id, cursor.last_sequence, exc)
                 continue
             except BaseException:  # the end of the stream, a reply too large, ...
                 self._stream = None
@@ -258,6 +271,9 @@ class EventStream:
                 gap = event.replay_gap
                 assert gap is not None
                 self.replay_gap = cursor.gap = gap
+                log.warning("session %s: replay gap: the events after sequence %d are gone "
+                            "(the oldest available is %d)", self._session_id,
+                            gap.requested_after_sequence, gap.oldest_available_sequence)
                 await self.aclose()
                 raise ReplayGapError(gap.requested_after_sequence,
                                      gap.oldest_available_sequence)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from .failures import raise_for_mxaccess
 
 if TYPE_CHECKING:
     from .client import GatewayClient
+
+log = logging.getLogger("mxgw.session")
 
 
 class Session:
@@ -49,6 +52,7 @@ class Session:
         """Close the session on the gateway (idempotent)."""
         if self.close_reply is None:
             self.close_reply = await self.client.close_session_raw(self.id)
+            log.info("session %s closed", self.id)
         return self.close_reply
 
     # ------------------------------------------------------------------ invoke

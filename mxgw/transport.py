@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +18,8 @@ from grpclib.protocol import H2Protocol
 from .contract import codec
 from .errors import ConfigurationError, ConnectError, ReplyTooLargeError, TlsError
 from .options import ClientOptions
+
+log = logging.getLogger("mxgw.connection")
 
 
 class LimitedProtoCodec(CodecBase):
@@ -63,16 +66,56 @@ def ssl_context(options: ClientOptions) -> ssl.SSLContext:
     return context
 
 
+class _Link:
+    """What the connections of one channel log: its endpoint, how many connections it
+    made, and whether we are closing it (grpclib reconnects on the next call by itself,
+    so a connection lost and made again is only seen here)."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.connections = 0
+        self.closing = False
+
+    def made(self) -> None:
+        self.connections += 1
+        if self.connections == 1:
+            log.info("connected to %s", self.endpoint)
+        else:
+            log.info("reconnected to %s (connection %d)", self.endpoint, self.connections)
+
+    def lost(self, exc: BaseException | None, keepalive_expired: bool) -> None:
+        if self.closing:
+            log.debug("connection to %s closed", self.endpoint)
+        elif keepalive_expired:
+            log.warning("keepalive timeout: %s did not answer a ping; connection closed",
+                        self.endpoint)
+        else:
+            log.warning("connection to %s lost%s", self.endpoint, f" ({exc})" if exc else "")
+
+
+def _keepalive_expired(protocol: H2Protocol) -> bool:
+    """True when grpclib closed the connection itself because a keepalive ping went
+    unanswered (it logs nothing then): its close-by-ping timer has come due. The one
+    reach into grpclib's `Connection._close_by_ping_handler` (see test_transport.py)."""
+    timer = getattr(getattr(protocol, "connection", None), "_close_by_ping_handler", None)
+    return (isinstance(timer, asyncio.TimerHandle)
+            and timer.when() <= asyncio.get_running_loop().time())
+
+
 class _Protocol(H2Protocol):
     """grpclib's client protocol, noting whether the gateway spoke HTTP/2 before the
-    connection was lost, and why it was lost (see `open_connection`)."""
+    connection was lost, and why it was lost (see `open_connection`), and logging the
+    connection's life through its channel's `_Link`."""
 
     spoke_http2: asyncio.Future[bool]
     lost_reason: BaseException | None = None
+    link: _Link | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.spoke_http2 = asyncio.get_running_loop().create_future()
         super().connection_made(transport)
+        if self.link is not None:
+            self.link.made()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)  # bytes that are not HTTP/2 close the connection here
@@ -83,13 +126,15 @@ class _Protocol(H2Protocol):
         self.lost_reason = exc
         if not self.spoke_http2.done():
             self.spoke_http2.set_result(False)
+        if self.link is not None:
+            self.link.lost(exc, _keepalive_expired(self))
         super().connection_lost(exc)
 
 
 Connect = Callable[[], Awaitable[H2Protocol]]
 
 
-def _adopt(channel: Channel) -> Connect:
+def _adopt(channel: Channel, link: _Link) -> Connect:
     """The one function that reaches into grpclib's Channel (grpclib is pinned to 0.4.x;
     tests/client/test_transport.py fails when these change shape):
 
@@ -106,8 +151,13 @@ def _adopt(channel: Channel) -> Connect:
     h2_config = channel._h2_config
     h2_config.normalize_outbound_headers = True
     config = channel._config
-    channel._protocol_factory = (  # type: ignore[method-assign]
-        lambda: _Protocol(Handler(), config, h2_config))
+
+    def new_protocol() -> _Protocol:
+        protocol = _Protocol(Handler(), config, h2_config)
+        protocol.link = link
+        return protocol
+
+    channel._protocol_factory = new_protocol  # type: ignore[method-assign]
     connect: Connect = channel.__connect__
     return connect
 
@@ -115,9 +165,14 @@ def _adopt(channel: Channel) -> Connect:
 class _Channel(Channel):
     """grpclib's Channel, with our protocol and a way to connect now."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, endpoint: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.connect_now = _adopt(self)
+        self.link = _Link(endpoint)
+        self.connect_now = _adopt(self, self.link)
+
+    def close(self) -> None:
+        self.link.closing = True  # a lost connection is then ours, not a failure
+        super().close()
 
 
 async def open_connection(channel: Channel, options: ClientOptions) -> None:
@@ -160,6 +215,7 @@ def channel_for(options: ClientOptions) -> Channel:
         ssl=None if options.plaintext else ssl_context(options),
         config=config,
         codec=LimitedProtoCodec(options.max_message_bytes),
+        endpoint=options.endpoint,
     )
     if options.key is not None:
         header = f"Bearer {options.key.reveal()}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import grpclib
 import grpclib.client
+import grpclib.protocol
 from h2.config import H2Configuration
 
 from mxgw import ClientOptions
@@ -22,5 +23,8 @@ async def test_the_adopted_channel_internals_are_the_pinned_grpclibs() -> None:
         assert isinstance(channel._protocol_factory(), _Protocol)
         assert callable(grpclib.client.Channel.__connect__)
         assert "_protocol_factory" in vars(grpclib.client.Channel)
+        # transport._keepalive_expired: the timer that closes a connection whose ping
+        # went unanswered (test_logging.py sees it fire).
+        assert "_close_by_ping_handler" in vars(grpclib.protocol.Connection)
     finally:
         channel.close()
