@@ -44,6 +44,7 @@ from .errors import (
     ResourceExhaustedError,
     RpcCancelledError,
     RpcError,
+    SessionLostError,
     SessionNotFoundError,
     SessionNotReadyError,
     TlsError,
@@ -62,6 +63,8 @@ _LAZY = {
     "from_mx_value": "contract.values", "to_mx_value": "contract.values",
     "GatewayClient": "client", "EventStream": "events", "GalaxyRepositoryClient": "galaxy",
     "ApiKey": "options", "ClientOptions": "options", "Session": "session",
+    "DurableSession": "durable", "DurableEvents": "durable", "DurableHealth": "durable",
+    "DurableState": "durable", "SessionReplaced": "durable", "EventsLost": "durable",
 }
 """Public name -> the module of ours that defines it, imported when the name is used."""
 
@@ -70,6 +73,14 @@ if TYPE_CHECKING:
     from .client import GatewayClient
     from .contract.commands import Operator, WriteItem
     from .contract.values import SparseArray, from_mx_value, to_mx_value
+    from .durable import (
+        DurableEvents,
+        DurableHealth,
+        DurableSession,
+        DurableState,
+        EventsLost,
+        SessionReplaced,
+    )
     from .events import EventStream
     from .galaxy import GalaxyRepositoryClient
     from .options import ApiKey, ClientOptions
@@ -98,7 +109,12 @@ __all__ = [
     "DataLossError",
     "DeadlineExceededError",
     "DeployEvent",
+    "DurableEvents",
+    "DurableHealth",
+    "DurableSession",
+    "DurableState",
     "EventStream",
+    "EventsLost",
     "FailedPreconditionError",
     "GalaxyAttribute",
     "GalaxyObject",
@@ -124,8 +140,10 @@ __all__ = [
     "RpcCancelledError",
     "RpcError",
     "Session",
+    "SessionLostError",
     "SessionNotFoundError",
     "SessionNotReadyError",
+    "SessionReplaced",
     "SparseArray",
     "TlsError",
     "TransportError",

@@ -17,6 +17,7 @@ from .failures import check_acknowledge, check_protocol
 from .session import Session
 
 if TYPE_CHECKING:
+    from .durable import DurableSession
     from .galaxy import GalaxyRepositoryClient
 
 __all__ = ["Connecting", "GatewayClient"]
@@ -102,6 +103,24 @@ class GatewayClient(Connection):
         log.info("session %s opened (%s)", reply.session_id, client_session_name)
         return Session(self, reply.session_id, reply)
 
+    async def durable_session(
+        self, client_session_name: str = "mxgw", *, max_attempts: int | None = None,
+        backoff: float = 0.2, max_backoff: float = 10.0, close_timeout: float = 2.0,
+    ) -> DurableSession:
+        """Open a session that outlives connection losses and gateway restarts: it
+        remembers what it was asked to register, add and advise, and its `events()`
+        resume the stream, or open a new session, replay all that and yield a
+        `SessionReplaced` marker. See `mxgw.durable.DurableSession`.
+
+        Failed attempts are retried after `backoff` seconds, doubling up to `max_backoff`
+        (with jitter; the first retry at once), forever unless `max_attempts` (failures in
+        a row) is given. The first session is opened the same way.
+        """
+        from .durable import DurableSession
+
+        return await DurableSession.open(
+            self, client_session_name, max_attempts=max_attempts, backoff=backoff,
+            max_backoff=max_backoff, close_timeout=close_timeout)
 
     def session(self, session_id: str) -> Session:
         """A Session object for a session opened elsewhere (another process, say)."""

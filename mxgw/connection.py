@@ -27,6 +27,19 @@ _DEFAULTS = ClientOptions  # the dataclass defaults are the keyword defaults bel
 log = logging.getLogger("mxgw.connection")
 
 
+async def _connect_now(channel: Channel, options: ClientOptions) -> None:
+    """Connect `channel` now (a no-op while it is connected), within `connect_timeout`;
+    every failure is an MxGatewayError."""
+    try:
+        await asyncio.wait_for(open_connection(channel, options), options.connect_timeout)
+    except asyncio.TimeoutError:
+        raise DeadlineExceededError(
+            f"no connection to {options.endpoint} within {options.connect_timeout:g} s"
+        ) from None
+    except Exception as exc:
+        raise calls.translate(exc, "connect", options.endpoint) from None
+
+
 class Connection:
     """A connection to one of the gateway's services (a subclass names the service)."""
 
@@ -128,6 +141,13 @@ class Connection:
                 log.debug("closing the connection to %s", self.options.endpoint)
                 self._grpc.close()
 
+    async def ensure_connected(self) -> None:
+        """Connect now unless connected (calls reconnect on their own; this says at once
+        whether the gateway can be reached): ConnectError, TlsError, or
+        DeadlineExceededError after `connect_timeout`."""
+        self._check_open()
+        await _connect_now(self._grpc, self.options)
+
     def _check_open(self) -> None:
         if self.closed:
             raise ConfigurationError("the client is closed")
@@ -173,18 +193,9 @@ class Connecting(Generic[ConnectionT]):
         channel = channel_for(self._options)
         if self._eager:
             try:
-                await asyncio.wait_for(
-                    open_connection(channel, self._options), self._options.connect_timeout)
-            except asyncio.TimeoutError:
+                await _connect_now(channel, self._options)
+            except BaseException:
                 channel.close()
-                raise DeadlineExceededError(
-                    f"no connection to {self._options.endpoint} within "
-                    f"{self._options.connect_timeout:g} s"
-                ) from None
-            except BaseException as exc:
-                channel.close()
-                if isinstance(exc, Exception):
-                    raise calls.translate(exc, "connect", self._options.endpoint) from None
                 raise
         return self._cls(self._options, channel)
 

@@ -26,10 +26,10 @@
     │   └── CommandCanceledError     protocol status CANCELED (the gateway canceled a command)
     ├── MxAccessError                MXAccess failed: .reply, .hresult, .statuses
     ├── BadQualityError              a value arrived Bad (smoke's check): .event, .quality
-
-
     ├── AlarmAcknowledgeError        the gateway refused an alarm acknowledge: .reply, .hresult
-    └── ReplayGapError               events were lost between two streams: .gap
+    ├── ReplayGapError               events were lost between two streams: .gap
+    └── SessionLostError             a durable session is replacing its gateway session:
+                                     nothing was sent (.session_id, .reason)
 
 Every message is built from the call's facts; no exception ever holds the API key.
 
@@ -394,6 +394,19 @@ class ReplayGapError(MxGatewayError):
     def gap(self) -> tuple[int, int]:
         """(requested_after_sequence, oldest_available_sequence)."""
         return (self.requested_after, self.oldest_available)
+
+
+class SessionLostError(MxGatewayError):
+    """A DurableSession lost its gateway session and is opening and replaying a new one:
+    the command was not sent. Retry it after the SessionReplaced marker."""
+
+    kind = "session_lost"
+
+    def __init__(self, session_id: str, reason: str) -> None:
+        self.session_id = session_id
+        self.reason = reason
+        super().__init__(f"session {session_id} was lost ({reason}) and is being "
+                         "replaced; nothing was sent")
 
 
 def protocol_error(status: pb.ProtocolStatus | None, reply: Any) -> ProtocolStatusError:

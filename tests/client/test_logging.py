@@ -15,8 +15,8 @@ from hpack import huffman_constants
 from hpack.huffman import HuffmanEncoder
 
 import mxgw
-from mxgw import GatewayClient
-from mxgw.sim import SimServer
+from mxgw import GatewayClient, SessionReplaced
+from mxgw.sim import SimConfig, SimServer
 
 from ..conftest import ROOT, TEST_KEY, eventually, first_data_change, sim_config
 
@@ -39,6 +39,46 @@ def record_text(record: logging.LogRecord) -> str:
 
 def messages(caplog: pytest.LogCaptureFixture, name: str, level: int) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == name and r.levelno == level]
+
+
+async def test_a_durable_run_with_drops_and_a_replacement_logs_no_key_at_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger of every library
+    async with SimServer(SimConfig(api_keys=[KEY])) as sim, GatewayClient.connect(
+            sim.endpoint, api_key=KEY, plaintext=True) as client:
+        durable = await client.durable_session("logs", backoff=0.02, max_backoff=0.2)
+        server = await durable.register("logs")
+        [result] = await durable.subscribe_bulk(server, [TAG])
+        events = durable.events()
+        await asyncio.wait_for(events.__anext__(), 10)
+        reading = asyncio.get_running_loop().create_task(events.__anext__())
+        await sim.drop_connections()
+        await eventually(lambda: durable.health().reconnects == 1)
+        await durable.write(server, result.item_handle, 1)  # (a write is never retried)
+        await asyncio.wait_for(reading, 10)  # an event after the resume
+        await sim.send_goaway(close_after=0.02)
+        sim.runtime.fault_session(durable.id)
+        while not isinstance(await asyncio.wait_for(events.__anext__(), 10), SessionReplaced):
+            pass
+        await asyncio.wait_for(events.__anext__(), 10)  # the new session's first value
+        await durable.close()
+    records = caplog.records
+    assert any(r.name.startswith("hpack") for r in records), "hpack logged nothing: blind"
+    assert not [r.name for r in records if KEY in record_text(r)]
+    # Any encoding, in every record but hpack's own (tests/client/test_key_logging.py).
+    assert not [r.name for r in records if not r.name.startswith("hpack")
+                and any(e in record_text(r) for e in encodings(KEY))]
+    # What happened, each at its level.
+    assert messages(caplog, "mxgw.connection", logging.INFO)[0].startswith("connected to")
+    assert any("reconnected" in m for m in messages(caplog, "mxgw.connection", logging.INFO))
+    assert any("lost" in m for m in messages(caplog, "mxgw.connection", logging.WARNING))
+    assert any("event stream lost" in m
+               for m in messages(caplog, "mxgw.durable", logging.WARNING))
+    assert any("replacing it" in m for m in messages(caplog, "mxgw.durable", logging.WARNING))
+    assert any("replaced by" in m for m in messages(caplog, "mxgw.durable", logging.INFO))
+    assert any("opened" in m for m in messages(caplog, "mxgw.session", logging.INFO))
+    assert messages(caplog, "mxgw.events", logging.DEBUG)  # each stream opened
 
 
 async def test_a_plain_stream_logs_its_resume_and_a_replay_gap(
