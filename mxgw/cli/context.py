@@ -11,6 +11,7 @@ from ..galaxy import GalaxyRepositoryClient
 from ..options import ClientOptions
 from ..session import Session
 from .flags import ConnectionFlags
+from .logs import StderrLog
 from .redaction import Redactor
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ class Context:
         self._stack = AsyncExitStack()
         self._connections: dict[tuple[Any, ...], GatewayClient] = {}
         self._sim: Optional[SimServer] = None
+        self.log = StderrLog(self.err, self.redact)
+        """The library's log records on stderr, once -v or --log-level asks for them."""
 
     async def simulator(self) -> "SimServer":
         """The in-process simulated gateway (one per process, started on first use)."""
@@ -90,4 +93,7 @@ class Context:
         self.err.flush()
 
     async def aclose(self) -> None:
-        await self._stack.aclose()
+        try:
+            await self._stack.aclose()
+        finally:
+            self.log.remove()

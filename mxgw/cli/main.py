@@ -18,6 +18,7 @@ import argparse_dataclass
 from .commands import Command, load_all
 from .context import Context
 from .flags import ConnectionFlags
+from .logs import LEVELS, level_of
 from .output import EXIT_OK, UsageError, dumps, error_envelope, exit_code, render
 
 CONNECTION_FLAGS = frozenset(f.name for f in fields(ConnectionFlags))
@@ -124,6 +125,10 @@ class RootParser:
     def build(self, name: str | None) -> Parser:
         root = Parser(prog="mxgw", description="MXAccess Gateway client, CLI and simulator.",
                       epilog="run `mxgw COMMAND --help` for a command's flags and an example")
+        root.add_argument("-v", "--verbose", action="count", default=0,
+                          help="log what the library does on stderr: -v INFO, -vv DEBUG")
+        root.add_argument("--log-level", type=str.upper, choices=LEVELS, metavar="LEVEL",
+                          help=f"log on stderr from LEVEL on ({', '.join(LEVELS)})")
         commands = root.add_subparsers(dest="command", metavar="COMMAND",
                                        parser_class=FlagsParser)
         for cmd in self.commands.values():
@@ -141,8 +146,18 @@ class RootParser:
     def parse_args(self, argv: Sequence[str]) -> argparse.Namespace:
         """The namespace of one command line: `command` and every flag of that command."""
         argv = list(argv)
-        name = next((a for a in argv if not a.startswith("-")), None)
-        return self.tree(name).parse_args(argv)
+        return self.tree(subcommand_name(argv)).parse_args(argv)
+
+
+def subcommand_name(argv: Sequence[str]) -> str | None:
+    """The first word that is neither a flag nor the value of a global flag."""
+    words = iter(argv)
+    for word in words:
+        if word == "--log-level":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def build_parser() -> RootParser:
@@ -152,6 +167,13 @@ def build_parser() -> RootParser:
 
 def parse(parser: RootParser, argv: Sequence[str]) -> tuple[Command, ConnectionFlags, Any]:
     """Parse one command line (raises UsageError, or HelpShown after printing help)."""
+    cmd, conn, flags, _ = parse_line(parser, argv)
+    return cmd, conn, flags
+
+
+def parse_line(parser: RootParser,
+               argv: Sequence[str]) -> tuple[Command, ConnectionFlags, Any, int | None]:
+    """`parse`, and the log level the global flags ask for (None: no logging)."""
     namespace = parser.parse_args(argv)
     if namespace.command is None:
         raise UsageError("give a subcommand; see mxgw --help")
@@ -163,7 +185,7 @@ def parse(parser: RootParser, argv: Sequence[str]) -> tuple[Command, ConnectionF
 
     conn = build(ConnectionFlags) if cmd.connects else ConnectionFlags(
         json=values.get("json") is True)
-    return cmd, conn, build(cmd.flags)
+    return cmd, conn, build(cmd.flags), level_of(namespace.verbose, namespace.log_level)
 
 
 async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any) -> None:
@@ -190,7 +212,9 @@ async def dispatch(ctx: Context, parser: RootParser, argv: Sequence[str], *,
     ctx.redact.add_from_argv(argv)
     try:
         with contextlib.redirect_stdout(ctx.out):  # where argparse prints --help
-            cmd, conn, flags = parse(parser, argv)
+            cmd, conn, flags, log_level = parse_line(parser, argv)
+        if log_level is not None:
+            ctx.log.set_level(log_level)
         if force_json:
             conn.json = True
         as_json = conn.json
