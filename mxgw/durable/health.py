@@ -17,7 +17,7 @@ class DurableState(str, enum.Enum):
     """Where a durable session stands."""
 
     CONNECTED = "connected"
-    """The session is open and its events flow (or would, if any happened)."""
+    """The gateway is reached and the session's stream is open (or being opened)."""
     RECONNECTING = "reconnecting"
     """The connection was lost; the stream will resume in the same session."""
     REPLACING = "replacing"
@@ -42,7 +42,8 @@ class DurableHealth:
     last_event_at: dt.datetime | None
     """When the last event was delivered (UTC); None before the first."""
     reconnects: int
-    """Streams resumed in the same session after a lost connection."""
+    """Times the gateway was reached again after a lost connection (the stream then
+    resumed, or the session turned out to be lost: see `replacements`)."""
     replacements: int
     """Sessions replaced by a new one (each announced by one SessionReplaced)."""
     failures: int

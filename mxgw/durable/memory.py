@@ -46,14 +46,21 @@ class Memory:
     def __init__(self) -> None:
         self.servers: dict[int, Registration] = {}
         self.items: dict[int, Item] = {}
+        self._top_server = 0
+        self._top_item = 0
+        """The highest handles given out: a taken one is replaced by the next above."""
 
     def new_server(self, preferred: int) -> int:
         """A caller's handle for a new registration: the gateway's, unless taken."""
-        return preferred if preferred not in self.servers else max(self.servers) + 1
+        handle = preferred if preferred not in self.servers else self._top_server + 1
+        self._top_server = max(self._top_server, handle)
+        return handle
 
     def new_item(self, preferred: int) -> int:
         """A caller's handle for a new item: the gateway's, unless taken."""
-        return preferred if preferred not in self.items else max(self.items) + 1
+        handle = preferred if preferred not in self.items else self._top_item + 1
+        self._top_item = max(self._top_item, handle)
+        return handle
 
     def item(self, server: int, item: int) -> Item:
         """The remembered item (ConfigurationError if the pair is not one of ours)."""

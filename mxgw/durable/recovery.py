@@ -169,8 +169,12 @@ class Recovery:
             log.error("durable session %r: giving up %s after %d failed attempts in a row "
                       "(%s)", self.name, doing, self.backoff.failures, describe(exc))
             raise exc
-        log.debug("durable session %r: %s failed (%s); next attempt in %.2f s", self.name,
-                  doing, describe(exc), delay)
+        failures = self.backoff.failures
+        # A long outage is reported now and then (after 2, 4, 8... failures), not each time.
+        level = logging.WARNING if failures > 1 and failures & (failures - 1) == 0 \
+            else logging.DEBUG
+        log.log(level, "durable session %r: %s failed %d time(s) in a row (%s); next "
+                "attempt in %.2f s", self.name, doing, failures, describe(exc), delay)
         await asyncio.sleep(delay)
 
     # ------------------------------------------------------------------ replacing
@@ -191,6 +195,7 @@ class Recovery:
                 await self._pause(exc, "replacing the session")
         new = self.current
         self.lost = None
+        self.readvise_pending = False  # the replay advised everything afresh
         self.backoff.reset()
         self.health.replacements += 1
         self.health.enter(DurableState.CONNECTED, new.id, f"replaced {old.id}")

@@ -120,9 +120,11 @@ class DurableSession:
         return recovery.health.snapshot(recovery.session_id, recovery.backoff.failures)
 
     def events(self) -> DurableEvents:
-        """The events, with markers; a new stream supersedes the previous one."""
+        """The events, with markers; a new stream supersedes the previous one (and, after
+        one ended on `max_attempts`, tries again)."""
         if self._recovery.closed:
             raise ConfigurationError("the durable session is closed")
+        self._recovery.backoff.reset()
         stream = DurableEvents(self, self._recovery, self._events_ref())
         self._events_ref = weakref.ref(stream)
         return stream

@@ -231,6 +231,64 @@ async def test_a_lost_session_is_replaced_once_and_handles_keep_working(loss: st
     assert durable.health().replacements == 1
 
 
+async def test_handles_stay_valid_across_two_replacements() -> None:
+    """The gateway renumbers (an item removed before, one added between replacements):
+    each of the caller's handles keeps meaning its item, in commands and in events."""
+    async with SimServer(sim_config()) as sim, durable_on(sim) as durable:
+        server = await durable.register("twice")
+        tags = [f"TestMachine_00{n}.TestInt" for n in range(1, 5)]
+        results = await durable.subscribe_bulk(server, tags[:3])
+        first, second, third = (r.item_handle for r in results)
+        await durable.unsubscribe_bulk(server, [first])
+        reader = Reader(durable)
+
+        def valued(*items: int) -> Callable[[], bool]:
+            """True once each item sent a value in the live session."""
+            return lambda: set(items) <= {e.item_handle for e in reader.session_events(
+                durable.id) if e.on_data_change is not None}
+
+        await reader.until(valued(second, third), "the first values")
+        sim.runtime.fault_session(durable.id)
+        await reader.until(lambda: len(reader.markers(SessionReplaced)) == 1, "replacement")
+        await reader.until(valued(second, third), "the snapshot")
+        fourth = await durable.add_item(server, tags[3])  # the gateway's 3; the caller's 4
+        await durable.advise(server, fourth)
+        await reader.until(valued(fourth), "its first value")
+        sim.runtime.fault_session(durable.id)
+        await reader.until(lambda: len(reader.markers(SessionReplaced)) == 2, "replacement 2")
+        await reader.until(valued(second, third, fourth), "the second snapshot")
+        live = {h: i.reference for h, i in sim.runtime.sessions[durable.id].items.items()}
+        for handle, value in ((second, 12), (third, 13), (fourth, 14)):
+            await durable.write(server, handle, value)
+            await reader.until(lambda h=handle, v=value: reader.has_value(h, v),  # type: ignore[misc]
+                               f"data change to {value}")
+        await reader.stop()
+    assert (second, third, fourth) == (2, 3, 4)
+    assert live == {1: tags[1], 2: tags[2], 3: tags[3]}
+    last = reader.markers(SessionReplaced)[-1]
+    assert last.item_handles == {1: 1, 2: 2, 3: 3}  # the gateway's, old -> new
+    events = reader.session_events(durable.id)
+    assert {e.item_handle for e in events} == {second, third, fourth}
+
+
+async def test_a_session_closed_after_the_detach_grace_is_replaced() -> None:
+    runtime = RuntimeConfig(first_value_delay=0.01, detach_grace_seconds=0.2)
+    async with SimServer(sim_config(runtime)) as sim, durable_on(sim) as durable:
+        server = await durable.register("grace")
+        [result] = await durable.subscribe_bulk(server, [TAG])
+        events = durable.events()
+        await asyncio.wait_for(events.__anext__(), 10)
+        old_id = durable.id
+        await sim.drop_connections()  # and nobody reads for longer than the grace
+        await eventually(lambda: old_id not in sim.runtime.sessions)
+        marker = await asyncio.wait_for(events.__anext__(), 10)
+        first = await asyncio.wait_for(events.__anext__(), 10)
+        await events.aclose()
+    assert isinstance(marker, SessionReplaced) and marker.old_session_id == old_id
+    assert "detach-grace-expired" in marker.reason
+    assert isinstance(first, pb.MxEvent) and first.item_handle == result.item_handle
+
+
 async def test_commands_while_the_session_is_replaced_raise_session_lost() -> None:
     async with SimServer(sim_config()) as sim, durable_on(sim) as durable:
         server = await durable.register("replacing")
