@@ -115,15 +115,15 @@ class Recovery:
     async def open_stream(self) -> EventStream:
         """A stream of the live session carrying on after the last event delivered; after
         a lost connection, once the gateway can be reached again."""
-        if self.readvise_pending:
-            async with self.lock:
-                await readvise(self.current, self.handles, self.memory)
-            self.readvise_pending = False
         if self.health.state is DurableState.RECONNECTING:
             await self.client.ensure_connected()
             self.health.reconnects += 1
             self.health.enter(DurableState.CONNECTED, self.session_id,
                               f"resuming after sequence {self.current.events_cursor.last_sequence}")
+        if self.readvise_pending:  # after a replay gap: each item's current value
+            async with self.lock:
+                await readvise(self.current, self.handles, self.memory)
+            self.readvise_pending = False
         self._stream_opened = time.monotonic()
         # No resume inside: a lost connection comes back here, to retry with backoff.
         return self.current.events(resume=False)

@@ -381,6 +381,8 @@ def gateway_process(port: int) -> Iterator[list[subprocess.Popen[str]]]:
         for child in children:
             child.kill()
             child.wait(10)
+            if child.stdout is not None:
+                child.stdout.close()
 
 
 async def test_the_gateway_killed_and_restarted_on_the_same_port(
@@ -464,17 +466,21 @@ async def test_close_during_an_outage_is_prompt_and_ends_the_reader() -> None:
             await durable.write(server, 1, 1)
 
 
-async def test_close_while_streaming_closes_the_gateway_session() -> None:
-    async with SimServer(sim_config()) as sim, durable_on(sim) as durable:
-        server = await durable.register("close")
-        await durable.subscribe_bulk(server, [TAG])
-        reader = Reader(durable)
-        await reader.until(lambda: bool(reader.received), "the first value")
-        session_id = durable.id
-        await durable.close()
-        await asyncio.wait_for(reader.task, 5)
-        assert session_id not in sim.runtime.sessions
-        assert sim.runtime.closed[session_id][1] == "closed-by-client"
+async def test_close_while_streaming_closes_the_gateway_session_and_leaves_no_task() -> None:
+    async with SimServer(sim_config()) as sim:
+        baseline = asyncio.all_tasks()
+        async with durable_on(sim) as durable:
+            server = await durable.register("close")
+            await durable.subscribe_bulk(server, [TAG])
+            reader = Reader(durable)
+            await reader.until(lambda: bool(reader.received), "the first value")
+            session_id = durable.id
+            await durable.close()
+            await asyncio.wait_for(reader.task, 5)
+            assert session_id not in sim.runtime.sessions
+            assert sim.runtime.closed[session_id][1] == "closed-by-client"
+        await eventually(lambda: sim.connection_count == 0)
+        assert asyncio.all_tasks() <= baseline, asyncio.all_tasks() - baseline
 
 
 async def test_cancelling_the_reader_leaves_the_durable_session_usable() -> None:
