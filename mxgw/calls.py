@@ -25,6 +25,7 @@ from .errors import (
     RpcError,
     TlsError,
 )
+from .transport import failure_of
 
 ReplyT = TypeVar("ReplyT")
 
@@ -59,6 +60,8 @@ def translate(exc: BaseException, method: str, endpoint: str) -> MxGatewayError:
         if reason in _NOT_TLS_REASONS or isinstance(exc, ssl.SSLEOFError):
             hint = "; if the gateway serves plaintext, connect with plaintext=True (--plaintext)"
         return TlsError(f"TLS handshake with {endpoint} failed: {reason}{hint}", endpoint)
+    if isinstance(exc, StreamTerminatedError) and (failure := failure_of(exc, method)):
+        return failure  # we closed the connection, and know why
     if isinstance(exc, (StreamTerminatedError, ProtocolError, h2.exceptions.ProtocolError)):
         return ConnectionLostError(f"{method}: connection to {endpoint} lost ({exc})", endpoint)
     if isinstance(exc, ConnectionRefusedError):

@@ -15,9 +15,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 from grpclib.client import Channel
 
 from . import calls
-from .errors import ConfigurationError, DeadlineExceededError, UnauthenticatedError
+from .errors import ConfigurationError, UnauthenticatedError
 from .options import KEY_ENV, ApiKey, ClientOptions
-from .transport import channel_for, open_connection
+from .transport import channel_for, connect_timed_out, open_connection
 
 ConnectionT = TypeVar("ConnectionT", bound="Connection")
 ReplyT = TypeVar("ReplyT")
@@ -33,9 +33,7 @@ async def _connect_now(channel: Channel, options: ClientOptions) -> None:
     try:
         await asyncio.wait_for(open_connection(channel, options), options.connect_timeout)
     except asyncio.TimeoutError:
-        raise DeadlineExceededError(
-            f"no connection to {options.endpoint} within {options.connect_timeout:g} s"
-        ) from None
+        raise connect_timed_out(channel, options) from None
     except Exception as exc:
         raise calls.translate(exc, "connect", options.endpoint) from None
 
@@ -78,6 +76,7 @@ class Connection:
         connect_timeout: float = _DEFAULTS.connect_timeout,
         keepalive_time: float | None = _DEFAULTS.keepalive_time,
         keepalive_timeout: float = _DEFAULTS.keepalive_timeout,
+        keepalive_permit_time: float | None = _DEFAULTS.keepalive_permit_time,
         max_message_bytes: int = _DEFAULTS.max_message_bytes,
         max_bulk_entries: int = _DEFAULTS.max_bulk_entries,
         max_bulk_bytes: int | None = _DEFAULTS.max_bulk_bytes,
@@ -101,6 +100,7 @@ class Connection:
             api_key=api_key, api_key_env=api_key_env, client_cert=client_cert,
             client_key=client_key, timeout=timeout, connect_timeout=connect_timeout,
             keepalive_time=keepalive_time, keepalive_timeout=keepalive_timeout,
+            keepalive_permit_time=keepalive_permit_time,
             max_message_bytes=max_message_bytes, max_bulk_entries=max_bulk_entries,
             max_bulk_bytes=max_bulk_bytes)
         # The TLS choice given here wins; left at its defaults, the variables decide.

@@ -78,9 +78,19 @@ class ClientOptions:
     timeout: float | None = DEFAULT_TIMEOUT
     """Default deadline of unary calls, in seconds (None: no deadline)."""
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    """Seconds for TCP and TLS, on every (re)connect."""
     keepalive_time: float | None = 30.0
-    """Seconds between HTTP/2 pings while a stream is open (None: no pings)."""
+    """While a call or stream is open, an HTTP/2 ping is sent after this many seconds with
+    nothing read from the gateway (None: no pings). See docs/transport.md."""
     keepalive_timeout: float = 20.0
+    """Seconds with nothing read after a ping before the connection counts as hung: it is
+    closed, its calls fail with ConnectionLostError (event streams resume) and the next
+    call reconnects. A stall is noticed within keepalive_time + keepalive_timeout."""
+    keepalive_permit_time: float | None = 300.0
+    """The shortest interval between pings that the gateway accepts while it sends no
+    data (gRPC servers: `grpc.http2.min_ping_interval_without_data_ms`, 300 s unless set).
+    After the gateway's last data the client sends two pings at keepalive_time, then keeps
+    to this interval; None: any rate (Kestrel polices no pings), pings every keepalive_time."""
     max_message_bytes: int = MAX_MESSAGE_BYTES
     """Largest message sent (checked before sending) or accepted (checked on receipt)."""
     max_bulk_entries: int = MAX_BULK_ENTRIES
@@ -112,7 +122,8 @@ class ClientOptions:
             )
         if bool(self.client_cert) != bool(self.client_key):
             raise ConfigurationError("client_cert and client_key go together")
-        for name in ("timeout", "connect_timeout", "keepalive_time", "keepalive_timeout"):
+        for name in ("timeout", "connect_timeout", "keepalive_time", "keepalive_timeout",
+                     "keepalive_permit_time"):
             seconds = getattr(self, name)
             if seconds is not None and not (isinstance(seconds, (int, float))
                                             and math.isfinite(seconds) and seconds > 0):

@@ -1,12 +1,20 @@
-"""Builds the grpclib Channel: TLS context (ALPN h2), keepalive, and the bearer-token hook."""
+"""Builds the grpclib Channel: TLS context (ALPN h2), the bearer-token hook, and what
+grpclib lacks for a connection that must live for months (docs/transport.md):
+
+- keepalive after gRPC's A8 design, kept within the gateway's ping policy;
+- a bound on every (re)connect.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
+import struct
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import betterproto2
 from grpclib.client import Channel, Handler
@@ -14,12 +22,33 @@ from grpclib.config import Configuration
 from grpclib.encoding.base import CodecBase
 from grpclib.events import SendRequest, listen
 from grpclib.protocol import H2Protocol
+from h2.connection import H2Connection
+from h2.errors import ErrorCodes
 
 from .contract import codec
-from .errors import ConfigurationError, ConnectError, ReplyTooLargeError, TlsError
+from .errors import (
+    ConfigurationError,
+    ConnectError,
+    ConnectionLostError,
+    DeadlineExceededError,
+    MxGatewayError,
+    ReplyTooLargeError,
+    TlsError,
+    TransportError,
+)
 from .options import ClientOptions
 
 log = logging.getLogger("mxgw.connection")
+
+GRPC_PERMIT_TIME = 300.0
+"""gRPC servers' default `grpc.http2.min_ping_interval_without_data_ms` (A8's
+PERMIT_KEEPALIVE_TIME), assumed once a gateway said `too_many_pings`."""
+FAST_PINGS = 2
+"""Pings allowed at keepalive_time after the gateway's last data: A8's enforcement takes
+the first as valid and the next as the first of two tolerated strikes; the second strike
+is left spare (for a ping that arrives early, or one that crossed the gateway's data)."""
+PERMIT_MARGIN = 1.1
+"""Pings spaced by the permit time are spaced by this much more, against jitter."""
 
 
 class LimitedProtoCodec(CodecBase):
@@ -66,15 +95,45 @@ def ssl_context(options: ClientOptions) -> ssl.SSLContext:
     return context
 
 
-class _Link:
-    """What the connections of one channel log: its endpoint, how many connections it
-    made, and whether we are closing it (grpclib reconnects on the next call by itself,
-    so a connection lost and made again is only seen here)."""
+class _Closed(str):
+    """The reason a connection of ours was closed, as grpclib passes it to each of the
+    connection's calls (StreamTerminatedError's message), carrying the typed error that
+    the calls raise for it (see `failure_of`)."""
 
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
+    error: TransportError
+
+    def __new__(cls, error: TransportError) -> _Closed:
+        reason = super().__new__(cls, str(error))
+        reason.error = error
+        return reason
+
+
+def failure_of(exc: BaseException, method: str) -> TransportError | None:
+    """The typed error for a call ended because we closed its connection (a hung
+    connection), or None."""
+    reason = exc.args[0] if exc.args else None
+    if not isinstance(reason, _Closed):
+        return None
+    error = reason.error
+    return type(error)(f"{method}: {error}", error.endpoint)
+
+
+class _Link:
+    """What the connections of one channel share: their settings, the gateway's ping
+    policy as far as it is known, the latest connection; and what they log: how many
+    connections the channel made, and whether we are closing it (grpclib reconnects on
+    the next call by itself, so a connection lost and made again is only seen here)."""
+
+    def __init__(self, options: ClientOptions) -> None:
+        self.endpoint = options.endpoint
         self.connections = 0
         self.closing = False
+        self.connect_timeout = options.connect_timeout
+        self.keepalive_time = options.keepalive_time
+        self.keepalive_timeout = options.keepalive_timeout
+        self.permit_time = options.keepalive_permit_time
+        self.protocol: _Protocol | None = None
+        self.h2_of: Callable[[H2Protocol], H2Connection] | None = None  # set by _adopt
 
     def made(self) -> None:
         self.connections += 1
@@ -83,52 +142,251 @@ class _Link:
         else:
             log.info("reconnected to %s (connection %d)", self.endpoint, self.connections)
 
-    def lost(self, exc: BaseException | None, keepalive_expired: bool) -> None:
+    def lost(self, exc: BaseException | None, failure: TransportError | None,
+             hung: float | None) -> None:
+        """The connection went: we closed it (`closing`), it hung (`hung`: the keepalive
+        timeout), we ended it for `failure`, or it was lost (`exc`)."""
         if self.closing:
             log.debug("connection to %s closed", self.endpoint)
-        elif keepalive_expired:
-            log.warning("keepalive timeout: %s did not answer a ping; connection closed",
-                        self.endpoint)
+        elif hung is not None:
+            log.warning("keepalive timeout: %s sent nothing for %g s after a ping; "
+                        "connection closed", self.endpoint, hung)
+        elif failure is not None:
+            log.warning("connection to %s closed: %s", self.endpoint, failure)
         else:
             log.warning("connection to %s lost%s", self.endpoint, f" ({exc})" if exc else "")
 
+    def refused_pings(self) -> None:
+        """The gateway said `too_many_pings`: keep further from its limit from now on
+        (A8 doubles keepalive time; doubling the permit time keeps pings right after the
+        gateway's data, when they cost it nothing, at keepalive_time)."""
+        self.permit_time = GRPC_PERMIT_TIME if self.permit_time is None else self.permit_time * 2
+        log.warning("%s refused our keepalive pings (GOAWAY too_many_pings): streams without "
+                    "data are pinged at most every %g s from now on; set keepalive_permit_time "
+                    "to the gateway's grpc.http2.min_ping_interval_without_data_ms",
+                    self.endpoint, self.permit_time * PERMIT_MARGIN)
 
-def _keepalive_expired(protocol: H2Protocol) -> bool:
-    """True when grpclib closed the connection itself because a keepalive ping went
-    unanswered (it logs nothing then): its close-by-ping timer has come due. The one
-    reach into grpclib's `Connection._close_by_ping_handler` (see test_transport.py)."""
-    timer = getattr(getattr(protocol, "connection", None), "_close_by_ping_handler", None)
-    return (isinstance(timer, asyncio.TimerHandle)
-            and timer.when() <= asyncio.get_running_loop().time())
+
+class _Keepalive:
+    """HTTP/2 keepalive of one connection, after gRPC's A8 client-side keepalive.
+
+    While a call or stream is open and nothing was read for keepalive_time, send a ping;
+    if nothing at all is read for keepalive_timeout after it, the connection is hung.
+    Measured from the last byte read (as A8 asks), so a stream carrying data is never
+    pinged. grpclib's own keepalive is not used: it measures from its last ping, sends
+    one ping per 300 s at most and none after two without the client sending data (the
+    gateway's data does not count), and closes gracefully, which over TLS waits 30 s for
+    the hung peer's close_notify.
+    """
+
+    def __init__(self, protocol: _Protocol, link: _Link, every: float) -> None:
+        self._protocol = protocol
+        self._link = link
+        self._every = every
+        self._ping_at: float | None = None
+        """When the ping we wait on went out."""
+        self._last_ping = -math.inf
+        self._fast_pings = 0
+        """Pings since the gateway's last data (DATA frames reset its ping strikes)."""
+        self.pings = 0
+        self._handle = asyncio.get_running_loop().call_later(every, self._tick)
+
+    @property
+    def waiting(self) -> bool:
+        """True while a ping is out and nothing was read since."""
+        return self._ping_at is not None
+
+    def answered(self) -> None:
+        """Something was read while a ping was out: the connection lives; the next
+        ping is due keepalive_time from now."""
+        self._ping_at = None
+        self._handle.cancel()
+        self._arm(self._every)
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+    def _arm(self, delay: float) -> None:
+        self._handle = asyncio.get_running_loop().call_later(max(delay, 0.001), self._tick)
+
+    def _tick(self) -> None:
+        protocol, timeout = self._protocol, self._link.keepalive_timeout
+        if protocol.connection.is_closing():
+            return
+        now = time.monotonic()
+        if self._ping_at is not None:  # nothing read since (see `answered`)
+            if now - self._ping_at >= timeout:
+                protocol.hung(timeout)
+                return
+            self._arm(self._ping_at + timeout - now)
+            return
+        idle = now - protocol.last_read
+        if idle < self._every:
+            self._arm(self._every - idle)
+            return
+        if not protocol.calls_in_flight():
+            self._arm(self._every)
+            return
+        wait = self._policy_wait(now)
+        if wait > 0:
+            self._arm(wait)
+            return
+        protocol.ping(self.pings)
+        self.pings += 1
+        self._fast_pings += 1
+        self._ping_at = self._last_ping = now
+        self._arm(timeout)
+
+    def _policy_wait(self, now: float) -> float:
+        """How long until a ping keeps within the gateway's ping policy (A8's server
+        enforcement: a ping less than the permit time after the previous one, with no
+        data sent by the gateway in between, is a strike; the third strike is a GOAWAY)."""
+        permit = self._link.permit_time
+        if permit is None:
+            return 0.0
+        data_at = self._protocol.connection.last_data_received  # grpclib's statistic
+        if data_at is not None and data_at > self._last_ping:
+            self._fast_pings = 0
+        if self._fast_pings < FAST_PINGS:
+            return 0.0
+        return self._last_ping + permit * PERMIT_MARGIN - now
+
+
+class _GoawayScanner:
+    """Follows the frames of the gateway's byte stream (from its first byte, a frame
+    header) and picks out GOAWAY frames; the rest is skipped by length, not copied."""
+
+    def __init__(self) -> None:
+        self._skip = 0
+        """Payload bytes of the current frame (not a GOAWAY) still to come."""
+        self._rest = b""
+        """An incomplete frame header, or an incomplete GOAWAY frame."""
+
+    def goaway(self, data: bytes) -> tuple[int, bytes] | None:
+        """The (error code, debug data) of a GOAWAY frame that `data` completes."""
+        if self._skip >= len(data):
+            self._skip -= len(data)
+            return None
+        buffer, self._rest = self._rest + data[self._skip:], b""
+        self._skip, position, found = 0, 0, None
+        while len(buffer) - position >= 9:
+            length = int.from_bytes(buffer[position:position + 3], "big")
+            kind = buffer[position + 3]
+            end = position + 9 + length
+            if end > len(buffer):
+                if kind == 0x7:
+                    self._rest = buffer[position:]
+                else:
+                    self._skip = end - len(buffer)
+                return found
+            if kind == 0x7 and length >= 8:
+                found = (int.from_bytes(buffer[position + 13:position + 17], "big"),
+                         bytes(buffer[position + 17:end]))
+            position = end
+        self._rest = buffer[position:]
+        return found
 
 
 class _Protocol(H2Protocol):
-    """grpclib's client protocol, noting whether the gateway spoke HTTP/2 before the
-    connection was lost, and why it was lost (see `open_connection`), and logging the
-    connection's life through its channel's `_Link`."""
+    """grpclib's client protocol, plus: whether the gateway spoke HTTP/2 before the
+    connection was lost, and why it was lost (see `open_connection`); keepalive, and
+    `too_many_pings`."""
 
     spoke_http2: asyncio.Future[bool]
     lost_reason: BaseException | None = None
-    link: _Link | None = None
+    failure: TransportError | None = None
+    """The typed error we closed the connection with, if we did."""
+    hung_after: float | None = None
+    """The keepalive timeout, if the connection was closed as hung."""
+
+    def __init__(self, handler: Handler, config: Configuration, h2_config: Any,
+                 link: _Link) -> None:
+        super().__init__(handler, config, h2_config)
+        self._link = link
+        self._frames = _GoawayScanner()
+        self.last_read = time.monotonic()
+        self.keepalive: _Keepalive | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.spoke_http2 = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.spoke_http2 = loop.create_future()
+        self.transport = cast(asyncio.Transport, transport)
         super().connection_made(transport)
-        if self.link is not None:
-            self.link.made()
+        assert self._link.h2_of is not None
+        self._h2 = self._link.h2_of(self)
+        self._link.protocol = self
+        self._link.made()
+        self.last_read = time.monotonic()
+        if self._link.keepalive_time is not None:
+            self.keepalive = _Keepalive(self, self._link, self._link.keepalive_time)
 
     def data_received(self, data: bytes) -> None:
+        self.last_read = time.monotonic()
+        if self.keepalive is not None and self.keepalive.waiting:
+            self.keepalive.answered()
+        # Found here, not among h2's events: h2 drops the events of a read when a later
+        # frame in it is refused, as grpc core's trailers after its GOAWAY are.
+        goaway = self._frames.goaway(data)
+        if goaway == (ErrorCodes.ENHANCE_YOUR_CALM, b"too_many_pings"):
+            self._link.refused_pings()
+            self._fail(ConnectionLostError(
+                f"{self._link.endpoint} closed the connection: too many keepalive pings "
+                "(GOAWAY too_many_pings); later connections ping less often",
+                self._link.endpoint))
+            return
         super().data_received(data)  # bytes that are not HTTP/2 close the connection here
         if not self.spoke_http2.done():
-            self.spoke_http2.set_result(not getattr(self.handler, "connection_lost", False))
+            self.spoke_http2.set_result(not self.connection.is_closing())
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.lost_reason = exc
+        self._stop_timers()
         if not self.spoke_http2.done():
             self.spoke_http2.set_result(False)
-        if self.link is not None:
-            self.link.lost(exc, _keepalive_expired(self))
-        super().connection_lost(exc)
+        self._link.lost(exc, self.failure, self.hung_after)
+        if self.failure is None:  # else the calls were ended with our reason already
+            super().connection_lost(exc)
+
+    # ------------------------------------------------------------------ keepalive
+
+    def calls_in_flight(self) -> bool:
+        return self._h2.open_outbound_streams > 0
+
+    def ping(self, number: int) -> None:
+        if not self.connection.is_closing():
+            self._h2.ping(struct.pack("!Q", number))
+            self.connection.flush()
+
+    def hung(self, timeout: float) -> None:
+        self.hung_after = timeout
+        self._fail(ConnectionLostError(
+            f"the connection to {self._link.endpoint} hung (nothing received for "
+            f"{timeout:g} s after a keepalive ping)", self._link.endpoint))
+
+    # ------------------------------------------------------------------ failures
+
+    def closed_error(self) -> TransportError:
+        """What to raise for a call that finds this connection closed already."""
+        if self.failure is not None:
+            return type(self.failure)(str(self.failure), self.failure.endpoint)
+        return ConnectionLostError(f"{self._link.endpoint} closed the connection as it "
+                                   "opened", self._link.endpoint)
+
+    def _fail(self, error: TransportError) -> None:
+        """Close the connection at once (abort: a graceful close would wait on a hung
+        peer) and end its calls with `error`."""
+        if self.failure is not None:
+            return
+        self.failure = error
+        self._stop_timers()
+        if not self.spoke_http2.done():
+            self.spoke_http2.set_result(False)
+        self.transport.abort()
+        self.processor.close(_Closed(error))
+
+    def _stop_timers(self) -> None:
+        if self.keepalive is not None:
+            self.keepalive.cancel()
 
 
 Connect = Callable[[], Awaitable[H2Protocol]]
@@ -143,31 +401,49 @@ def _adopt(channel: Channel, link: _Link) -> Connect:
       of the compression table (no CRIME-style oracle) and shown as SENSITIVE_REDACTED in
       hpack's debug log instead of the key. grpclib has no setting for it.
     - `_protocol_factory` and `_config`: grpclib has no hook for the protocol of a new
-      connection; ours tells a gateway that hangs up from one that speaks HTTP/2.
-    - `__connect__`: grpclib's only way to connect before the first call.
+      connection; ours checks that the peer speaks HTTP/2 and runs the keepalive.
+    - `Connection._connection`, the h2 connection of a grpclib connection: the keepalive
+      sends its pings there (grpclib sends pings only from its own timer).
+    - `__connect__`: grpclib's only way to connect before the first call; it is also what
+      each call awaits to (re)connect, so bounding it here bounds every reconnect by the
+      connect timeout (the kernel gives up on an unanswered SYN after about 2 minutes).
 
-    Returns the channel's connect coroutine function.
+    Returns grpclib's own connect coroutine function, for an eager connect (which has a
+    deadline of its own, see `connect_timed_out`).
     """
     h2_config = channel._h2_config
     h2_config.normalize_outbound_headers = True
     config = channel._config
+    link.h2_of = lambda protocol: protocol.connection._connection
+    channel._protocol_factory = (  # type: ignore[method-assign]
+        lambda: _Protocol(Handler(), config, h2_config, link))
+    connect: Connect = channel.__connect__
 
-    def new_protocol() -> _Protocol:
-        protocol = _Protocol(Handler(), config, h2_config)
-        protocol.link = link
+    async def connect_within() -> H2Protocol:
+        current = link.protocol
+        if current is not None and not current.connection.is_closing():
+            return await connect()  # connected: no deadline (nor a task for one) needed
+        try:
+            protocol = await asyncio.wait_for(connect(), link.connect_timeout)
+        except asyncio.TimeoutError:
+            raise ConnectError(f"no connection to {link.endpoint} within "
+                               f"{link.connect_timeout:g} s", link.endpoint) from None
+        # The peer may have closed the new connection (or we did: not HTTP/2) before the
+        # call resumed here; grpclib would then fail creating the call's stream.
+        if isinstance(protocol, _Protocol) and protocol.connection.is_closing():
+            raise protocol.closed_error()
         return protocol
 
-    channel._protocol_factory = new_protocol  # type: ignore[method-assign]
-    connect: Connect = channel.__connect__
+    channel.__connect__ = connect_within  # type: ignore[method-assign]
     return connect
 
 
 class _Channel(Channel):
     """grpclib's Channel, with our protocol and a way to connect now."""
 
-    def __init__(self, *args: Any, endpoint: str = "", **kwargs: Any) -> None:
+    def __init__(self, options: ClientOptions, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.link = _Link(endpoint)
+        self.link = _Link(options)
         self.connect_now = _adopt(self, self.link)
 
     def close(self) -> None:
@@ -185,9 +461,13 @@ async def open_connection(channel: Channel, options: ClientOptions) -> None:
     if not isinstance(channel, _Channel):
         raise TypeError("open_connection needs a channel from channel_for")
     protocol = await channel.connect_now()
-    if not isinstance(protocol, _Protocol) or await protocol.spoke_http2:
+    # shielded: the caller's deadline must not cancel the future `connect_timed_out` reads
+    if not isinstance(protocol, _Protocol) or await asyncio.shield(protocol.spoke_http2):
         return
     endpoint, reason = options.endpoint, protocol.lost_reason
+    if protocol.failure is not None:
+        failure = protocol.failure
+        raise type(failure)(str(failure), failure.endpoint)
     if options.plaintext:
         raise ConnectError(
             f"{endpoint} closed the connection without speaking HTTP/2: if the gateway "
@@ -201,21 +481,28 @@ async def open_connection(channel: Channel, options: ClientOptions) -> None:
         "--client-cert/--client-key) or refuse the one given", endpoint)
 
 
+def connect_timed_out(channel: Channel, options: ClientOptions) -> MxGatewayError:
+    """The error for an eager connect that did not finish within the connect timeout."""
+    protocol = channel.link.protocol if isinstance(channel, _Channel) else None
+    if protocol is not None and protocol.failure is not None:
+        return protocol.closed_error()  # it failed as the deadline passed
+    return DeadlineExceededError(
+        f"no connection to {options.endpoint} within {options.connect_timeout:g} s")
+
+
 def channel_for(options: ClientOptions) -> Channel:
     """A channel to the options' endpoint, adding `authorization` to every call."""
     config = Configuration(
-        _keepalive_time=options.keepalive_time,
-        _keepalive_timeout=options.keepalive_timeout,
-        _keepalive_permit_without_calls=False,
+        _keepalive_time=None,  # ours instead: see _Keepalive
         ssl_target_name_override=options.server_name_override,
     )
     channel = _Channel(
+        options,
         options.host,
         options.port,
         ssl=None if options.plaintext else ssl_context(options),
         config=config,
         codec=LimitedProtoCodec(options.max_message_bytes),
-        endpoint=options.endpoint,
     )
     if options.key is not None:
         header = f"Bearer {options.key.reveal()}"

@@ -7,9 +7,11 @@ import grpclib
 import grpclib.client
 import grpclib.protocol
 from h2.config import H2Configuration
+from h2.connection import H2Connection
 
-from mxgw import ClientOptions
-from mxgw.transport import _Protocol, channel_for
+from mxgw import ClientOptions, GatewayClient
+from mxgw.sim import SimServer
+from mxgw.transport import _Channel, _Protocol, channel_for
 
 from ..conftest import TEST_KEY
 
@@ -23,8 +25,21 @@ async def test_the_adopted_channel_internals_are_the_pinned_grpclibs() -> None:
         assert isinstance(channel._protocol_factory(), _Protocol)
         assert callable(grpclib.client.Channel.__connect__)
         assert "_protocol_factory" in vars(grpclib.client.Channel)
-        # transport._keepalive_expired: the timer that closes a connection whose ping
-        # went unanswered (test_logging.py sees it fire).
-        assert "_close_by_ping_handler" in vars(grpclib.protocol.Connection)
+        assert "__connect__" in vars(channel)  # ours, bounded by the connect timeout
+        assert "close" in vars(grpclib.client.Channel)  # _Channel.close notes our closing
     finally:
         channel.close()
+
+
+async def test_the_keepalive_reaches_the_h2_connection_and_grpclibs_statistics(
+    sim: SimServer,
+) -> None:
+    async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True) as c:
+        await c.open_session_raw("pin")
+        channel = c._grpc
+        assert isinstance(channel, _Channel)
+        protocol = channel.link.protocol
+        assert isinstance(protocol, _Protocol)
+        assert isinstance(protocol.connection, grpclib.protocol.Connection)
+        assert isinstance(protocol.connection._connection, H2Connection)
+        assert protocol.connection.last_data_received is not None  # set on DATA received

@@ -1,0 +1,101 @@
+"""Small misbehaving loopback servers of the tests' own: a TCP proxy that stops forwarding
+without closing (a hung link)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+class PingCounter:
+    """Counts the PING frames (not ACKs) a client sends, reading its plaintext HTTP/2."""
+
+    def __init__(self) -> None:
+        self.pings = 0
+        self._buffer = b""
+        self._preface = len(PREFACE)
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+        if self._preface:
+            skipped = min(self._preface, len(self._buffer))
+            self._buffer = self._buffer[skipped:]
+            self._preface -= skipped
+        while len(self._buffer) >= 9:
+            length = int.from_bytes(self._buffer[:3], "big")
+            if len(self._buffer) < 9 + length:
+                return
+            kind, flags = self._buffer[3], self._buffer[4]
+            if kind == 0x6 and not flags & 0x1:
+                self.pings += 1
+            self._buffer = self._buffer[9 + length:]
+
+
+class StallProxy:
+    """Forwards TCP to `upstream` until `stall()`; then every connection open at that
+    moment stops forwarding both ways (bytes are read and dropped, nothing is closed),
+    while connections made later are forwarded: a hung flow, the gateway itself fine.
+
+    When the client gives up on a stalled connection (closes it), the gateway's side is
+    closed too, as a gateway with a keepalive of its own would notice: until it does, it
+    holds the session's one event subscriber and a resume gets ALREADY_EXISTS.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = 0
+        self.connections = 0
+        self._stalled: set[int] = set()
+        self._counters: list[PingCounter] = []
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    @property
+    def pings(self) -> int:
+        """PING frames the clients sent through the proxy (plaintext only)."""
+        return sum(counter.pings for counter in self._counters)
+
+    def stall(self) -> None:
+        self._stalled.update(range(self.connections))
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        number = self.connections
+        self.connections += 1
+        counter = PingCounter()
+        self._counters.append(counter)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        self._writers += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter,
+                       count: PingCounter | None) -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await src.read(65536):
+                    if number in self._stalled:
+                        continue  # swallowed: the link hangs, nothing is closed
+                    if count is not None:
+                        count.feed(data)
+                    dst.write(data)
+                    await dst.drain()
+            if number not in self._stalled or count is not None:
+                dst.close()  # a stalled link is released by the client side only
+
+        await asyncio.gather(pipe(reader, up_writer, counter), pipe(up_reader, writer, None))
+
+    async def __aenter__(self) -> StallProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        await self._server.wait_closed()
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
