@@ -78,7 +78,7 @@ class ClientOptions:
     timeout: float | None = DEFAULT_TIMEOUT
     """Default deadline of unary calls, in seconds (None: no deadline)."""
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    """Seconds for TCP and TLS, on every (re)connect."""
+    """Seconds for TCP, TLS and the gateway's first HTTP/2 frame, on every (re)connect."""
     keepalive_time: float | None = 30.0
     """While a call or stream is open, an HTTP/2 ping is sent after this many seconds with
     nothing read from the gateway (None: no pings). See docs/transport.md."""

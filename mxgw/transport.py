@@ -2,6 +2,8 @@
 grpclib lacks for a connection that must live for months (docs/transport.md):
 
 - keepalive after gRPC's A8 design, kept within the gateway's ping policy;
+- a check that the peer speaks HTTP/2 at all, so a banner-speaking service on the port
+  is reported as such at once instead of as a hang;
 - a bound on every (re)connect.
 """
 
@@ -110,7 +112,7 @@ class _Closed(str):
 
 def failure_of(exc: BaseException, method: str) -> TransportError | None:
     """The typed error for a call ended because we closed its connection (a hung
-    connection), or None."""
+    connection, a peer that is not an HTTP/2 server), or None."""
     reason = exc.args[0] if exc.args else None
     if not isinstance(reason, _Closed):
         return None
@@ -252,6 +254,21 @@ class _Keepalive:
         return self._last_ping + permit * PERMIT_MARGIN - now
 
 
+def _not_http2(head: bytes) -> str | None:
+    """Why `head`, the first bytes from the peer (9 or more), does not start an HTTP/2
+    server's connection preface (a SETTINGS frame on stream 0, RFC 9113 3.4), or None."""
+    length = int.from_bytes(head[:3], "big")
+    kind, flags, stream = head[3], head[4], int.from_bytes(head[5:9], "big") & 0x7FFFFFFF
+    if kind == 0x4 and not flags & 0x1 and stream == 0 and length % 6 == 0 and length <= 16384:
+        return None
+    if head[0] in (0x15, 0x16) and head[1] == 0x03:
+        return "it answered with TLS"
+    text = head[:80].split(b"\r\n", 1)[0].split(b"\n", 1)[0]
+    if len(text) >= 4 and all(32 <= byte < 127 for byte in text):
+        return f"it answered {text.decode('ascii')!r}"
+    return f"it answered bytes {head[:16].hex(' ')}"
+
+
 class _GoawayScanner:
     """Follows the frames of the gateway's byte stream (from its first byte, a frame
     header) and picks out GOAWAY frames; the rest is skipped by length, not copied."""
@@ -288,9 +305,8 @@ class _GoawayScanner:
 
 
 class _Protocol(H2Protocol):
-    """grpclib's client protocol, plus: whether the gateway spoke HTTP/2 before the
-    connection was lost, and why it was lost (see `open_connection`); keepalive, and
-    `too_many_pings`."""
+    """grpclib's client protocol, plus: the check that the gateway's first frame is
+    HTTP/2 SETTINGS (`spoke_http2`, `failure`), keepalive, and `too_many_pings`."""
 
     spoke_http2: asyncio.Future[bool]
     lost_reason: BaseException | None = None
@@ -303,8 +319,10 @@ class _Protocol(H2Protocol):
                  link: _Link) -> None:
         super().__init__(handler, config, h2_config)
         self._link = link
+        self._head = b""
         self._frames = _GoawayScanner()
         self.last_read = time.monotonic()
+        self._preface_timer: asyncio.TimerHandle | None = None
         self.keepalive: _Keepalive | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -317,6 +335,9 @@ class _Protocol(H2Protocol):
         self._link.protocol = self
         self._link.made()
         self.last_read = time.monotonic()
+        # RFC 9113 3.4: a server's first frame is SETTINGS, sent at once. Silence for the
+        # whole connect timeout is no gateway of ours (or a hung one).
+        self._preface_timer = loop.call_later(self._link.connect_timeout, self._silent)
         if self._link.keepalive_time is not None:
             self.keepalive = _Keepalive(self, self._link, self._link.keepalive_time)
 
@@ -324,6 +345,18 @@ class _Protocol(H2Protocol):
         self.last_read = time.monotonic()
         if self.keepalive is not None and self.keepalive.waiting:
             self.keepalive.answered()
+        if not self.spoke_http2.done():
+            data = self._head + data
+            if len(data) < 9:
+                self._head = data
+                return
+            self._head = b""
+            problem = _not_http2(data)
+            if problem is not None:
+                self._fail(self._not_a_gateway(problem))
+                return
+            self._stop_preface_timer()
+            self.spoke_http2.set_result(True)
         # Found here, not among h2's events: h2 drops the events of a read when a later
         # frame in it is refused, as grpc core's trailers after its GOAWAY are.
         goaway = self._frames.goaway(data)
@@ -334,9 +367,7 @@ class _Protocol(H2Protocol):
                 "(GOAWAY too_many_pings); later connections ping less often",
                 self._link.endpoint))
             return
-        super().data_received(data)  # bytes that are not HTTP/2 close the connection here
-        if not self.spoke_http2.done():
-            self.spoke_http2.set_result(not self.connection.is_closing())
+        super().data_received(data)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.lost_reason = exc
@@ -372,6 +403,19 @@ class _Protocol(H2Protocol):
         return ConnectionLostError(f"{self._link.endpoint} closed the connection as it "
                                    "opened", self._link.endpoint)
 
+    def _not_a_gateway(self, problem: str) -> ConnectError:
+        endpoint = self._link.endpoint
+        hint = ""
+        if problem == "it answered with TLS":
+            hint = ": the gateway serves TLS (the default), connect without plaintext " \
+                   "(--plaintext)"
+        return ConnectError(f"{endpoint} is not a gRPC (HTTP/2) server: {problem}{hint}",
+                            endpoint)
+
+    def _silent(self) -> None:
+        if not self.spoke_http2.done():
+            self._fail(silent_peer(self._link.endpoint, self._link.connect_timeout))
+
     def _fail(self, error: TransportError) -> None:
         """Close the connection at once (abort: a graceful close would wait on a hung
         peer) and end its calls with `error`."""
@@ -384,9 +428,22 @@ class _Protocol(H2Protocol):
         self.transport.abort()
         self.processor.close(_Closed(error))
 
+    def _stop_preface_timer(self) -> None:
+        if self._preface_timer is not None:
+            self._preface_timer.cancel()
+            self._preface_timer = None
+
     def _stop_timers(self) -> None:
+        self._stop_preface_timer()
         if self.keepalive is not None:
             self.keepalive.cancel()
+
+
+def silent_peer(endpoint: str, seconds: float) -> ConnectError:
+    """The error for a peer that accepted the connection and sent nothing in HTTP/2."""
+    return ConnectError(
+        f"{endpoint} accepted the connection but sent no HTTP/2 within {seconds:g} s: it is "
+        "not a gRPC server, or it is hung", endpoint)
 
 
 Connect = Callable[[], Awaitable[H2Protocol]]
@@ -454,9 +511,10 @@ class _Channel(Channel):
 async def open_connection(channel: Channel, options: ClientOptions) -> None:
     """Connect now, and wait until the gateway speaks HTTP/2 on the new connection.
 
-    A gateway that hangs up instead (a TLS server reached in plaintext, a client
-    certificate refused after a TLS 1.3 handshake) fails here with a typed error that
-    says what to check, rather than as a lost connection on the first call.
+    A peer that answers with something else (a banner, HTTP/1.1, TLS while we speak
+    plaintext) or with nothing, and a gateway that hangs up instead (a TLS server
+    reached in plaintext, a client certificate refused after a TLS 1.3 handshake), fail
+    here with a typed error that says what to check, rather than on the first call.
     """
     if not isinstance(channel, _Channel):
         raise TypeError("open_connection needs a channel from channel_for")
@@ -482,10 +540,13 @@ async def open_connection(channel: Channel, options: ClientOptions) -> None:
 
 
 def connect_timed_out(channel: Channel, options: ClientOptions) -> MxGatewayError:
-    """The error for an eager connect that did not finish within the connect timeout."""
+    """The error for an eager connect that did not finish within the connect timeout:
+    the peer was silent after accepting the connection, or there was no connection."""
     protocol = channel.link.protocol if isinstance(channel, _Channel) else None
     if protocol is not None and protocol.failure is not None:
-        return protocol.closed_error()  # it failed as the deadline passed
+        return protocol.closed_error()  # it timed out as the deadline passed
+    if protocol is not None and not protocol.spoke_http2.done():
+        return silent_peer(options.endpoint, options.connect_timeout)
     return DeadlineExceededError(
         f"no connection to {options.endpoint} within {options.connect_timeout:g} s")
 

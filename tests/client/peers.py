@@ -1,12 +1,14 @@
 """Small misbehaving loopback servers of the tests' own: a TCP proxy that stops forwarding
-without closing (a hung link)."""
+without closing (a hung link), and listeners that are no gRPC server at all."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+BANNER = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + bytes(range(256)) * 4
 
 
 class PingCounter:
@@ -99,3 +101,37 @@ class StallProxy:
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+
+@contextlib.asynccontextmanager
+async def listener(mode: str) -> AsyncIterator[str]:
+    """A loopback endpoint that is no gRPC server; yields `127.0.0.1:PORT`.
+
+    `banner`: writes a non-HTTP/2 banner on accept, then keeps the connection open and
+    silent. `silent`: accepts and never writes. `http1`: an HTTP/1.1 server that answers
+    the client's first bytes with 400 Bad Request and closes.
+    """
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        with contextlib.suppress(ConnectionError, OSError):
+            if mode == "banner":
+                writer.write(BANNER)
+            elif mode == "http1":
+                await reader.readuntil(b"\r\n")
+                writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+                await writer.drain()
+                writer.close()
+                return
+            while await reader.read(65536):
+                pass
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        for writer in writers:
+            writer.close()
+        await server.wait_closed()
