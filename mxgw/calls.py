@@ -145,18 +145,41 @@ async def server_stream(
     """A server stream as an async generator.
 
     Closing the generator (break, aclose, task cancel) resets the HTTP/2 stream at once
-    instead of waiting for the server's trailers.
+    instead of waiting for the server's trailers. A failure status is raised as soon as
+    the trailers carrying it arrive, before the messages still buffered ahead of them:
+    a slow reader of a faulted session's events must not go on reading them as live.
     """
     method = route.rsplit("/", 1)[-1]
+    trailers: asyncio.Future[None] | None = None
     try:
         async with channel.request(
             route, Cardinality.UNARY_STREAM, type(request), reply_type, timeout=timeout
         ) as stream:
             await stream.send_message(request, end=True)
+            await stream.recv_initial_metadata()
+            # grpclib reads the trailers only after the last message; this waits for
+            # them beside the reader (they raise GRPCError for a failure status).
+            trailers = asyncio.ensure_future(stream.recv_trailing_metadata())
+            trailers.add_done_callback(_retrieve)
             # Leave only by exception (GeneratorExit on break/aclose, CancelledError) or at
             # the end of the stream: grpclib's __aexit__ resets the HTTP/2 stream at once
             # on an exception, and only a normal exit waits for the trailers.
-            while (message := await _receive(stream, reply_type)) is not None:
+            while True:
+                if trailers.done() and trailers.exception() is not None:
+                    raise trailers.exception()  # type: ignore[misc]
+                message = await _receive(stream, reply_type)
+                if message is None:
+                    break
                 yield message
+            await trailers
     except _TRANSLATED as exc:
         raise translate(exc, method, endpoint) from None
+    finally:
+        if trailers is not None:
+            trailers.cancel()
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Mark a side task's failure as seen (the reader raises it, or has gone)."""
+    if not future.cancelled():
+        future.exception()

@@ -77,6 +77,7 @@ class Connection:
         keepalive_time: float | None = _DEFAULTS.keepalive_time,
         keepalive_timeout: float = _DEFAULTS.keepalive_timeout,
         keepalive_permit_time: float | None = _DEFAULTS.keepalive_permit_time,
+        stream_window_bytes: int = _DEFAULTS.stream_window_bytes,
         max_message_bytes: int = _DEFAULTS.max_message_bytes,
         max_bulk_entries: int = _DEFAULTS.max_bulk_entries,
         max_bulk_bytes: int | None = _DEFAULTS.max_bulk_bytes,
@@ -100,7 +101,7 @@ class Connection:
             api_key=api_key, api_key_env=api_key_env, client_cert=client_cert,
             client_key=client_key, timeout=timeout, connect_timeout=connect_timeout,
             keepalive_time=keepalive_time, keepalive_timeout=keepalive_timeout,
-            keepalive_permit_time=keepalive_permit_time,
+            keepalive_permit_time=keepalive_permit_time, stream_window_bytes=stream_window_bytes,
             max_message_bytes=max_message_bytes, max_bulk_entries=max_bulk_entries,
             max_bulk_bytes=max_bulk_bytes)
         # The TLS choice given here wins; left at its defaults, the variables decide.

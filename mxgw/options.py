@@ -13,6 +13,8 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 MAX_BULK_ENTRIES = 1000
+DEFAULT_STREAM_WINDOW = 64 * 1024
+MIN_WINDOW, MAX_WINDOW = 2**16 - 1, 2**31 - 1  # what HTTP/2 allows (RFC 9113, 6.5.2)
 ENDPOINT_ENV = "MXGATEWAY_ENDPOINT"
 PLAINTEXT_ENV = "MXGATEWAY_PLAINTEXT"
 CA_FILE_ENV = "MXGATEWAY_CA_FILE"
@@ -91,6 +93,10 @@ class ClientOptions:
     data (gRPC servers: `grpc.http2.min_ping_interval_without_data_ms`, 300 s unless set).
     After the gateway's last data the client sends two pings at keepalive_time, then keeps
     to this interval; None: any rate (Kestrel polices no pings), pings every keepalive_time."""
+    stream_window_bytes: int = DEFAULT_STREAM_WINDOW
+    """HTTP/2 receive window of each call: what the gateway may send ahead of the reader.
+    Small, so a slow event consumer holds back the gateway (whose queue then fills and
+    faults the session) after at most this much, not after 4 MiB of stale events."""
     max_message_bytes: int = MAX_MESSAGE_BYTES
     """Largest message sent (checked before sending) or accepted (checked on receipt)."""
     max_bulk_entries: int = MAX_BULK_ENTRIES
@@ -129,6 +135,11 @@ class ClientOptions:
                                             and math.isfinite(seconds) and seconds > 0):
                 raise ConfigurationError(f"{name} must be a finite number of seconds > 0, "
                                          f"got {seconds!r}")
+        window = self.stream_window_bytes
+        if isinstance(window, bool) or not isinstance(window, int) or not (
+                MIN_WINDOW <= window <= MAX_WINDOW):
+            raise ConfigurationError(f"stream_window_bytes must be an int from {MIN_WINDOW} to "
+                                     f"{MAX_WINDOW}, got {window!r}")
         if self.max_message_bytes <= 1024:
             raise ConfigurationError("max_message_bytes must be > 1024")
         if self.max_bulk_entries < 1:

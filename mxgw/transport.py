@@ -4,7 +4,7 @@ grpclib lacks for a connection that must live for months (docs/transport.md):
 - keepalive after gRPC's A8 design, kept within the gateway's ping policy;
 - a check that the peer speaks HTTP/2 at all, so a banner-speaking service on the port
   is reported as such at once instead of as a hang;
-- a bound on every (re)connect.
+- a bound on every (re)connect, and receive windows small enough for backpressure.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from .errors import (
     TlsError,
     TransportError,
 )
-from .options import ClientOptions
+from .options import MAX_WINDOW, ClientOptions
 
 log = logging.getLogger("mxgw.connection")
 
@@ -51,6 +51,10 @@ the first as valid and the next as the first of two tolerated strikes; the secon
 is left spare (for a ping that arrives early, or one that crossed the gateway's data)."""
 PERMIT_MARGIN = 1.1
 """Pings spaced by the permit time are spaced by this much more, against jitter."""
+STREAMS_PER_CONNECTION_WINDOW = 128
+"""The connection's receive window is this many stream windows: Kestrel allows 100
+streams per connection, so every one of them can hold a full window and unary replies
+still flow."""
 
 
 class LimitedProtoCodec(CodecBase):
@@ -553,9 +557,12 @@ def connect_timed_out(channel: Channel, options: ClientOptions) -> MxGatewayErro
 
 def channel_for(options: ClientOptions) -> Channel:
     """A channel to the options' endpoint, adding `authorization` to every call."""
+    window = options.stream_window_bytes
     config = Configuration(
         _keepalive_time=None,  # ours instead: see _Keepalive
         ssl_target_name_override=options.server_name_override,
+        http2_stream_window_size=window,
+        http2_connection_window_size=min(MAX_WINDOW, window * STREAMS_PER_CONNECTION_WINDOW),
     )
     channel = _Channel(
         options,

@@ -44,6 +44,8 @@ def test_bad_endpoints_are_configuration_errors(endpoint: str) -> None:
     ({"timeout": math.nan}, "finite"),
     ({"keepalive_timeout": math.inf}, "keepalive_timeout"),
     ({"keepalive_permit_time": 0}, "keepalive_permit_time"),
+    ({"stream_window_bytes": 1024}, "stream_window_bytes"),
+    ({"stream_window_bytes": 2**31}, "stream_window_bytes"),
     ({"max_message_bytes": 100}, "max_message_bytes"),
     ({"max_bulk_entries": 0}, "max_bulk_entries"),
     ({"max_bulk_bytes": 64 * 1024 * 1024}, "max_bulk_bytes"),
