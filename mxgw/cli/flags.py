@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
-from ..options import ENDPOINT_ENV, KEY_ENV, ClientOptions
+from ..options import DEFAULT_CONNECT_TIMEOUT, ENDPOINT_ENV, KEY_ENV, ClientOptions
 from .output import UsageError
 from .redaction import Redactor
 
@@ -37,7 +37,8 @@ class ConnectionFlags:
     client_key: Optional[str] = field(default=None, metadata={
         "help": "PEM private key of --client-cert"})
     timeout: Optional[float] = field(default=None, metadata={
-        "help": "deadline of each call in seconds (default 30)"})
+        "help": "deadline of each call in seconds (default 30), and of connecting "
+                "(default 10)"})
     json: bool = field(default=False, metadata={"help": "print deterministic JSON"})
     sim: bool = field(default=False, metadata={
         "help": "run against an in-process simulated gateway on a free loopback port"})
@@ -74,8 +75,11 @@ class ConnectionFlags:
                                "ca_file": self.ca_file,
                                "server_name_override": self.server_name_override,
                                "client_cert": self.client_cert}
+        # --timeout bounds the connect phase too (TCP, TLS, the first HTTP/2 frame)
+        connect_timeout = min(DEFAULT_CONNECT_TIMEOUT, self.timeout or DEFAULT_CONNECT_TIMEOUT)
         return ClientOptions.from_env(
             endpoint=endpoint, api_key=key, client_key=self.client_key,
+            connect_timeout=connect_timeout,
             **{name: value for name, value in tls.items() if value is not None})
 
 
