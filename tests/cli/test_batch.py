@@ -63,7 +63,7 @@ async def batch() -> AsyncIterator[Batch]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mxgw.cli", "batch", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
-        env={**os.environ, KEY_ENV: TEST_KEY})
+        env={**os.environ, KEY_ENV: TEST_KEY}, limit=64 * 1024 * 1024)
     yield Batch(proc)
     if proc.returncode is None:
         proc.kill()
@@ -150,6 +150,26 @@ async def test_sim_inside_batch_is_one_simulator_for_the_whole_batch(batch: Batc
     assert (await batch.json("galaxy-test-connection --sim")) == {"ok": True}
     code, _, _ = await batch.end()
     assert code == 0
+
+
+async def test_a_line_of_megabytes_is_split_and_answered(batch: Batch, sim: SimServer) -> None:
+    """A 4 MB value on one line (shlex took minutes for one of 2 MB) arrives intact."""
+    c = f"--endpoint {sim.endpoint} --plaintext --api-key-env {KEY_ENV}"
+    s = f"--session-id {(await batch.json(f'open-session {c}'))['sessionId']}"
+    server = (await batch.json(f"register {s} --client-name big {c}"))["register"]["serverHandle"]
+    h = f"{s} --server-handle {server}"
+    item = (await batch.json(f"add-item {h} --item TestMachine_001.TestString {c}"))[
+        "addItem"]["itemHandle"]
+    ok(await batch.json(f"advise {h} --item-handle {item} {c}"))
+    await batch.json(f"stream-events {s} --family ON_DATA_CHANGE --max-events 1 --timeout 20 "
+                     f"{c}")
+    value = "x y'z\"\\ " * 500_000
+    quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    ok(await batch.json(f"write {h} --item-handle {item} --type string --value {quoted} {c}"))
+    await batch.json(f"stream-events {s} --family ON_WRITE_COMPLETE --max-events 1 "
+                     f"--timeout 20 {c}")
+    (read,) = await batch.json(f"read-bulk {h} --items TestMachine_001.TestString {c}")
+    assert read["value"]["stringValue"] == value
 
 
 def test_batch_reads_a_script_file_and_stops_at_eof(tmp_path: Path) -> None:
