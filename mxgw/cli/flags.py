@@ -10,7 +10,6 @@ from typing import Any, Optional
 
 from ..options import ENDPOINT_ENV, KEY_ENV, ClientOptions
 from .output import UsageError
-from .redaction import Redactor
 
 
 @dataclass
@@ -52,7 +51,7 @@ class ConnectionFlags:
         if self.plaintext and self.tls:
             raise UsageError("--plaintext and --tls contradict each other")
 
-    def client_options(self, redact: Redactor) -> ClientOptions:
+    def client_options(self) -> ClientOptions:
         """The ClientOptions of the connection these flags describe (the key read from its
         variable); `--timeout` is applied per command, on the cached connection."""
         self.check()
@@ -66,7 +65,6 @@ class ConnectionFlags:
                 raise UsageError(f"environment variable {self.api_key_env} is not set")
         if key is None:  # as the library: the upstream clients' variable, when set
             key = os.environ.get(KEY_ENV, "").strip() or None
-        redact.add(key)
         # TLS flags given replace the MXGATEWAY_PLAINTEXT / _CA_FILE / _SERVER_NAME_OVERRIDE
         # variables' choice; without any, the variables decide (TLS with system roots).
         tls: dict[str, Any] = {"plaintext": True if self.plaintext else (

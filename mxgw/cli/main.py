@@ -20,6 +20,7 @@ from .context import Context
 from .flags import ConnectionFlags
 from .logs import LEVELS, level_of
 from .output import EXIT_OK, UsageError, dumps, error_envelope, exit_code, render
+from .redaction import hide_secret_flags
 
 CONNECTION_FLAGS = frozenset(f.name for f in fields(ConnectionFlags))
 
@@ -173,12 +174,18 @@ def parse(parser: RootParser, argv: Sequence[str]) -> tuple[Command, ConnectionF
 
 def parse_line(parser: RootParser,
                argv: Sequence[str]) -> tuple[Command, ConnectionFlags, Any, int | None]:
-    """`parse`, and the log level the global flags ask for (None: no logging)."""
-    namespace = parser.parse_args(argv)
+    """`parse`, and the log level the global flags ask for (None: no logging).
+
+    argparse sees the secret flags' values as `<redacted>` (so that a usage error, which
+    echoes words of the command line, cannot show them); the parsed flags get the real
+    values back."""
+    hidden = hide_secret_flags(argv)
+    namespace = parser.parse_args(hidden.argv)
     if namespace.command is None:
         raise UsageError("give a subcommand; see mxgw --help")
     cmd = parser.commands[namespace.command]
-    values = vars(namespace)  # the command's flags dataclass, as argparse merged it in
+    # The command's flags dataclass, as argparse merged it in, with the secrets put back.
+    values = hidden.reveal(vars(namespace))
 
     def build(cls: type[Any]) -> Any:
         return cls(**{f.name: values[f.name] for f in fields(cls)})
@@ -209,7 +216,6 @@ async def dispatch(ctx: Context, parser: RootParser, argv: Sequence[str], *,
                    force_json: bool = False) -> int:
     """Parse and run one command line; print its result or its failure; return the exit code."""
     as_json = force_json or "--json" in argv
-    ctx.redact.add_from_argv(argv)
     try:
         with contextlib.redirect_stdout(ctx.out):  # where argparse prints --help
             cmd, conn, flags, log_level = parse_line(parser, argv)

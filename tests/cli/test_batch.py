@@ -183,3 +183,27 @@ def test_batch_reads_a_script_file_and_stops_at_eof(tmp_path: Path) -> None:
     assert lines[1::2] == [EOR] * 3
     assert json.loads(lines[0])["name"] == "mxgw"
     assert json.loads(lines[2])["category"] == "usage"
+
+
+async def test_a_short_secret_on_one_line_changes_no_later_answer(
+        batch: Batch, sim: SimServer) -> None:
+    """`--password 1` or `--api-key e` once must not turn every later `1` or `e` into
+    `<redacted>` (session ids altered, JSON made invalid)."""
+    c = f"--endpoint {sim.endpoint} --plaintext --api-key-env {KEY_ENV}"
+    sid = (await batch.json(f"open-session {c}"))["sessionId"]
+    server = (await batch.json(f"register --session-id {sid} --client-name e {c}"))[
+        "register"]["serverHandle"]
+    wrong = await batch.json(f"authenticate-user --session-id {sid} --server-handle {server} "
+                             f"--user-name operator --password 1 {c}")
+    assert wrong["category"] == "mxaccess"
+    echoed = await batch.json("version --api-key e")
+    assert echoed["error"] == "mxgw: unrecognized arguments: --api-key <redacted>"
+    assert (await batch.json(f"register --session-id {sid} --api-key=1 --plaintext "
+                             f"--endpoint {sim.endpoint}"))["code"] == "UNAUTHENTICATED"
+
+    for _ in range(3):  # later answers are the gateway's, unchanged, and valid JSON
+        opened = await batch.json(f"open-session {c} --client-name e1")
+        assert sim.runtime.find(opened["sessionId"]) is not None
+        assert isinstance(opened["workerProtocolVersion"], int)
+    code, _, err = await batch.end()
+    assert code == 0, err
