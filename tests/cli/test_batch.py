@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from mxgw.sim import SimServer
+from mxgw.cli.context import MAX_CONNECTIONS
+from mxgw.sim import SimConfig, SimServer
 
-from ..conftest import ROOT, TEST_KEY
+from ..conftest import ROOT, TEST_KEY, eventually
 
 EOR = "__MXGW_BATCH_EOR__"
 KEY_ENV = "MXGW_BATCH_TEST_KEY"
@@ -207,3 +208,19 @@ async def test_a_short_secret_on_one_line_changes_no_later_answer(
         assert isinstance(opened["workerProtocolVersion"], int)
     code, _, err = await batch.end()
     assert code == 0, err
+
+
+async def test_one_batch_keeps_a_bounded_number_of_connections(batch: Batch) -> None:
+    """A connection per distinct key is kept, but not forever: past MAX_CONNECTIONS the
+    least recently used one is closed, and used again it reconnects."""
+    keys = [f"mxgw_k{n}_{'s' * 12}{n}" for n in range(MAX_CONNECTIONS + 4)]
+    async with SimServer(SimConfig(api_keys=keys)) as sim:
+        c = f"--endpoint {sim.endpoint} --plaintext"
+        for key in keys:
+            assert (await batch.json(f"open-session {c} --api-key {key}"))["sessionId"]
+        await eventually(lambda: sim.connection_count == MAX_CONNECTIONS)
+        assert (await batch.json(f"open-session {c} --api-key {keys[0]}"))["sessionId"]
+        await eventually(lambda: sim.connection_count == MAX_CONNECTIONS)
+        code, _, err = await batch.end()
+        assert code == 0, err
+        await eventually(lambda: sim.connection_count == 0)
