@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import math
 import os
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -244,11 +245,47 @@ async def amain(argv: Sequence[str], ctx: Context | None = None) -> int:
         await context.aclose()
 
 
+EXIT_SIGTERM = 128 + signal.SIGTERM
+
+
+async def amain_until_terminated(argv: Sequence[str]) -> int:
+    """`amain`, with SIGTERM handled as asyncio.run handles Ctrl-C: the command is
+    cancelled, so it cleans up as it would on Ctrl-C (closes the sessions it opened, its
+    streams and connections; without this, the default SIGTERM action kills the process
+    and the gateway keeps its sessions until they expire), and the exit code is 143.
+    A second SIGTERM during the clean-up ends the process at once."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        loop.remove_signal_handler(signal.SIGTERM)  # back to the default action
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+        return await amain(argv)
+    try:
+        code = await amain(argv)
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        return EXIT_SIGTERM
+    finally:
+        if not terminated:
+            loop.remove_signal_handler(signal.SIGTERM)
+    return EXIT_SIGTERM if terminated else code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return asyncio.run(amain(args))
+        return asyncio.run(amain_until_terminated(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `mxgw ... | head`: the reader left
