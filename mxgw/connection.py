@@ -16,6 +16,7 @@ from grpclib.client import Channel
 
 from . import calls
 from .errors import ConfigurationError, UnauthenticatedError
+from .hpack_logging import keep_secrets_out_of_hpack_logs
 from .options import KEY_ENV, ApiKey, ClientOptions
 from .transport import channel_for, connect_timed_out, open_connection
 
@@ -191,6 +192,7 @@ class Connecting(Generic[ConnectionT]):
         self._client: ConnectionT | None = None
 
     async def _open(self) -> ConnectionT:
+        keep_secrets_out_of_hpack_logs()  # hpack's DEBUG records would show the key
         channel = channel_for(self._options)
         if self._eager:
             try:

@@ -66,7 +66,8 @@ class ClientOptions:
     TLS is the default: `plaintext=True` must be asked for. `api_key` may be a str; it is
     wrapped in an `ApiKey` that never prints. `api_key_env` names an environment variable
     to read the key from when `api_key` is not given; with neither, the key is read from
-    MXGATEWAY_API_KEY when that is set.
+    MXGATEWAY_API_KEY when that is set. Whitespace around a variable's value (the newline
+    a key file or `echo` leaves) is not part of the key.
     """
 
     endpoint: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import stat
 import sys
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from typing import TextIO
 from .context import Context
 from .main import RootParser, build_parser, dispatch, report
 from .output import UsageError
+from .shellwords import split
 
 EOR = "__MXGW_BATCH_EOR__"
 PROGRAM_NAMES = ("mxgw", "mxgw-py")
@@ -71,9 +71,10 @@ def input_lines(stream: TextIO) -> AsyncIterator[str]:
 
 
 def command_line(line: str) -> list[str]:
-    """A stdin line as argv (shlex quoting; a leading `mxgw`/`mxgw-py` is dropped)."""
+    """A stdin line as argv (shell quoting as `shlex.split` reads it, in linear time; a
+    leading `mxgw`/`mxgw-py` is dropped)."""
     try:
-        argv = shlex.split(line)
+        argv = split(line)
     except ValueError as exc:
         raise UsageError(f"cannot split the command line: {exc}") from None
     if argv and os.path.basename(argv[0]).removesuffix(".exe") in PROGRAM_NAMES:

@@ -2,6 +2,7 @@
 simulator (`--sim`), and the sessions attached by id that the commands use."""
 
 import sys
+from collections import OrderedDict
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
@@ -17,12 +18,18 @@ from .redaction import Redactor
 if TYPE_CHECKING:
     from ..sim import SimServer
 
+MAX_CONNECTIONS = 8
+"""Connections a process keeps open at once: a batch that goes through many keys or
+endpoints closes the least recently used one rather than holding a socket per set of
+flags for its whole life."""
+
 
 class Context:
     """Owns the output, the connections (and an in-process simulator) of one CLI process.
 
     Connections are cached per distinct set of connection flags, so a batch of commands
-    pays connection set-up once.
+    pays connection set-up once; at most MAX_CONNECTIONS stay open (least recently used
+    closed first).
     """
 
     def __init__(self, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> None:
@@ -31,7 +38,7 @@ class Context:
         self.in_batch = False
         self.redact = Redactor()
         self._stack = AsyncExitStack()
-        self._connections: dict[tuple[Any, ...], GatewayClient] = {}
+        self._connections: OrderedDict[tuple[Any, ...], GatewayClient] = OrderedDict()
         self._sim: Optional[SimServer] = None
         self.log = StderrLog(self.err, self.redact)
         """The library's log records on stderr, once -v or --log-level asks for them."""
@@ -41,8 +48,8 @@ class Context:
         if self._sim is None:
             from ..sim import SimConfig, SimServer  # only --sim pays for importing it
 
+            # Its generated key is shaped like a gateway key: the Redactor hides it.
             self._sim = await self._stack.enter_async_context(SimServer(SimConfig()))
-            self.redact.add(self._sim.api_key)
         return self._sim
 
     async def _options(self, flags: ConnectionFlags) -> ClientOptions:
@@ -51,15 +58,21 @@ class Context:
             sim = await self.simulator()
             return ClientOptions(sim.endpoint, api_key=sim.api_key,
                                  plaintext=True)
-        return flags.client_options(self.redact)
+        return flags.client_options()
 
     async def _connection(self, flags: ConnectionFlags) -> GatewayClient:
         """The one connection for these flags' endpoint, TLS and key (opened once)."""
         key = flags.connection_key()
-        if key not in self._connections:
-            client = await GatewayClient.connect(options=await self._options(flags))
-            self._connections[key] = await self._stack.enter_async_context(client)
-        return self._connections[key]
+        if key in self._connections:
+            self._connections.move_to_end(key)
+            return self._connections[key]
+        client = await GatewayClient.connect(options=await self._options(flags))
+        # Commands run one at a time, so the connections closed here serve no command.
+        while len(self._connections) >= MAX_CONNECTIONS:
+            _, oldest = self._connections.popitem(last=False)
+            await oldest.close()
+        self._connections[key] = client
+        return client
 
     async def client(self, flags: ConnectionFlags) -> GatewayClient:
         """A gateway client for these flags, on the cached connection (`--timeout` applied)."""
@@ -94,6 +107,10 @@ class Context:
 
     async def aclose(self) -> None:
         try:
-            await self._stack.aclose()
+            try:
+                while self._connections:
+                    await self._connections.popitem()[1].close()
+            finally:
+                await self._stack.aclose()
         finally:
             self.log.remove()

@@ -8,9 +8,8 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
-from ..options import DEFAULT_CONNECT_TIMEOUT, ENDPOINT_ENV, KEY_ENV, ClientOptions
+from ..options import DEFAULT_CONNECT_TIMEOUT, ENDPOINT_ENV, ClientOptions
 from .output import UsageError
-from .redaction import Redactor
 
 
 @dataclass
@@ -53,21 +52,14 @@ class ConnectionFlags:
         if self.plaintext and self.tls:
             raise UsageError("--plaintext and --tls contradict each other")
 
-    def client_options(self, redact: Redactor) -> ClientOptions:
-        """The ClientOptions of the connection these flags describe (the key read from its
-        variable); `--timeout` is applied per command, on the cached connection."""
+    def client_options(self) -> ClientOptions:
+        """The ClientOptions of the connection these flags describe; `--api-key-env` is
+        read by ClientOptions itself, so the CLI and the library accept the same values.
+        `--timeout` is applied per command, on the cached connection."""
         self.check()
         endpoint = self.endpoint or os.environ.get(ENDPOINT_ENV)
         if not endpoint:
             raise UsageError(f"give --endpoint HOST:PORT (or set {ENDPOINT_ENV}), or use --sim")
-        key = self.api_key
-        if key is None and self.api_key_env:
-            key = os.environ.get(self.api_key_env)
-            if not key:
-                raise UsageError(f"environment variable {self.api_key_env} is not set")
-        if key is None:  # as the library: the upstream clients' variable, when set
-            key = os.environ.get(KEY_ENV, "").strip() or None
-        redact.add(key)
         # TLS flags given replace the MXGATEWAY_PLAINTEXT / _CA_FILE / _SERVER_NAME_OVERRIDE
         # variables' choice; without any, the variables decide (TLS with system roots).
         tls: dict[str, Any] = {"plaintext": True if self.plaintext else (
@@ -75,11 +67,13 @@ class ConnectionFlags:
                                "ca_file": self.ca_file,
                                "server_name_override": self.server_name_override,
                                "client_cert": self.client_cert}
-        # --timeout bounds the connect phase too (TCP, TLS, the first HTTP/2 frame)
+        # --timeout bounds the connect phase too (TCP, TLS, the first HTTP/2 frame). The key
+        # variable (--api-key-env, else MXGATEWAY_API_KEY) is read by ClientOptions itself,
+        # so the CLI and the library accept the same values.
         connect_timeout = min(DEFAULT_CONNECT_TIMEOUT, self.timeout or DEFAULT_CONNECT_TIMEOUT)
         return ClientOptions.from_env(
-            endpoint=endpoint, api_key=key, client_key=self.client_key,
-            connect_timeout=connect_timeout,
+            endpoint=endpoint, api_key=self.api_key, api_key_env=self.api_key_env,
+            client_key=self.client_key, connect_timeout=connect_timeout,
             **{name: value for name, value in tls.items() if value is not None})
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import math
 import os
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from .context import Context
 from .flags import ConnectionFlags
 from .logs import LEVELS, level_of
 from .output import EXIT_OK, UsageError, dumps, error_envelope, exit_code, render
+from .redaction import hide_secret_flags
 
 CONNECTION_FLAGS = frozenset(f.name for f in fields(ConnectionFlags))
 
@@ -173,12 +175,18 @@ def parse(parser: RootParser, argv: Sequence[str]) -> tuple[Command, ConnectionF
 
 def parse_line(parser: RootParser,
                argv: Sequence[str]) -> tuple[Command, ConnectionFlags, Any, int | None]:
-    """`parse`, and the log level the global flags ask for (None: no logging)."""
-    namespace = parser.parse_args(argv)
+    """`parse`, and the log level the global flags ask for (None: no logging).
+
+    argparse sees the secret flags' values as `<redacted>` (so that a usage error, which
+    echoes words of the command line, cannot show them); the parsed flags get the real
+    values back."""
+    hidden = hide_secret_flags(argv)
+    namespace = parser.parse_args(hidden.argv)
     if namespace.command is None:
         raise UsageError("give a subcommand; see mxgw --help")
     cmd = parser.commands[namespace.command]
-    values = vars(namespace)  # the command's flags dataclass, as argparse merged it in
+    # The command's flags dataclass, as argparse merged it in, with the secrets put back.
+    values = hidden.reveal(vars(namespace))
 
     def build(cls: type[Any]) -> Any:
         return cls(**{f.name: values[f.name] for f in fields(cls)})
@@ -209,7 +217,6 @@ async def dispatch(ctx: Context, parser: RootParser, argv: Sequence[str], *,
                    force_json: bool = False) -> int:
     """Parse and run one command line; print its result or its failure; return the exit code."""
     as_json = force_json or "--json" in argv
-    ctx.redact.add_from_argv(argv)
     try:
         with contextlib.redirect_stdout(ctx.out):  # where argparse prints --help
             cmd, conn, flags, log_level = parse_line(parser, argv)
@@ -238,11 +245,47 @@ async def amain(argv: Sequence[str], ctx: Context | None = None) -> int:
         await context.aclose()
 
 
+EXIT_SIGTERM = 128 + signal.SIGTERM
+
+
+async def amain_until_terminated(argv: Sequence[str]) -> int:
+    """`amain`, with SIGTERM handled as asyncio.run handles Ctrl-C: the command is
+    cancelled, so it cleans up as it would on Ctrl-C (closes the sessions it opened, its
+    streams and connections; without this, the default SIGTERM action kills the process
+    and the gateway keeps its sessions until they expire), and the exit code is 143.
+    A second SIGTERM during the clean-up ends the process at once."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        loop.remove_signal_handler(signal.SIGTERM)  # back to the default action
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+        return await amain(argv)
+    try:
+        code = await amain(argv)
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        return EXIT_SIGTERM
+    finally:
+        if not terminated:
+            loop.remove_signal_handler(signal.SIGTERM)
+    return EXIT_SIGTERM if terminated else code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return asyncio.run(amain(args))
+        return asyncio.run(amain_until_terminated(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `mxgw ... | head`: the reader left

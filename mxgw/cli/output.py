@@ -36,6 +36,7 @@ from ..errors import (
     RpcError,
     TransportError,
 )
+from .redaction import redact_fields
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_GRPC = 0, 1, 2, 3, 4
 EXIT_PROTOCOL, EXIT_MXACCESS, EXIT_DEADLINE, EXIT_REPLAY_GAP = 5, 6, 7, 8
@@ -81,8 +82,9 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """One line of deterministic JSON."""
-    return json.dumps(to_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    """One line of deterministic JSON (secret fields redacted)."""
+    return json.dumps(redact_fields(to_jsonable(value)), separators=(",", ":"),
+                      ensure_ascii=False)
 
 
 def _text_lines(value: Any, indent: str = "") -> Iterable[str]:
@@ -111,7 +113,9 @@ def render(value: Any, as_json: bool, text: Callable[[Any], str] | None = None) 
     """A result as one JSON line, or readable text (`text(value)` when given)."""
     if as_json:
         return dumps(value)
-    return text(value) if text is not None else "\n".join(_text_lines(value))
+    if text is not None:
+        return text(value)
+    return "\n".join(_text_lines(redact_fields(to_jsonable(value))))
 
 
 def error_envelope(exc: BaseException) -> dict[str, Any]:

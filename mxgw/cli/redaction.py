@@ -1,36 +1,116 @@
-"""Secret redaction: API keys and passwords never reach stdout or stderr."""
+"""Secret redaction by structure: API keys and passwords never reach stdout or stderr.
+
+Three rules, none of which replaces a remembered string wherever it occurs (a batch that
+once saw `--password 1` must not turn every later `1` into `<redacted>`):
+
+- The values of the secret flags (`--api-key`, `--password`) are hidden from the parser:
+  what argparse echoes in a usage error is `<redacted>`, and the real value is put back
+  into the parsed flags (`hide_secret_flags`).
+- The values of secret fields (`password`, `authorization`) in anything
+  rendered as JSON or text are `<redacted>` (`redact_fields`).
+- Any token shaped like a gateway key, `mxgw_<id>_<secret>`, is `<redacted>` in every
+  line printed (`Redactor`). The token's characters never include a quote, a backslash,
+  whitespace or JSON punctuation, so a replacement stays inside one JSON string: the
+  output stays valid JSON.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-SECRET_FLAGS = ("--api-key", "--password")
-KEY_SHAPE = re.compile(r"mxgw_[A-Za-z0-9-]+_\S{8,}")
+REDACTED = "<redacted>"
+SECRET_FLAGS = {"--api-key": "api_key", "--password": "password"}
+"""Each secret flag and the parsed field (argparse dest) it fills."""
+SECRET_FIELDS = frozenset({"password", "authorization"})
+"""Fields whose values are secrets. Not `apiKey`: `mxgw sim --json` announces the key it
+generated in that field, for its clients; other keys are caught by their shape."""
+KEY_SHAPE = re.compile(r"mxgw_[A-Za-z0-9-]+_[A-Za-z0-9_.~+/=-]{8,}")
+_NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's own test
+
+
+def _taken_as_value(word: str) -> bool:
+    """Whether argparse takes `word` as the value of the flag before it (rather than as
+    another option): argparse's rule for a parser without negative-number options."""
+    return (not word.startswith("-") or word == "-" or " " in word
+            or bool(_NEGATIVE_NUMBER.match(word)))
+
+
+@dataclass
+class HiddenSecrets:
+    """A command line with the secret flags' values replaced by placeholders."""
+
+    argv: list[str]
+    values: dict[str, str] = field(default_factory=dict)
+    """The real value behind each placeholder."""
+
+    def hide(self, value: str) -> str:
+        """A placeholder for `value`: `<redacted>`, then `<redacted-2>`... (each distinct,
+        so that a value can be put back wherever argparse put it)."""
+        placeholder = REDACTED if not self.values else f"<redacted-{len(self.values) + 1}>"
+        self.values[placeholder] = value
+        return placeholder
+
+    def reveal(self, parsed: Mapping[str, Any]) -> dict[str, Any]:
+        """The parsed flags with the hidden values put back (into the secret flags'
+        fields only: a placeholder typed as another flag's value stays as typed)."""
+        restored = dict(parsed)
+        for dest in SECRET_FLAGS.values():
+            value = restored.get(dest)
+            if isinstance(value, str):
+                restored[dest] = self.values.get(value, value)
+            elif isinstance(value, list):  # `mxgw sim --api-key KEY KEY...`
+                restored[dest] = [self.values.get(v, v) if isinstance(v, str) else v
+                                  for v in value]
+        return restored
+
+
+def hide_secret_flags(argv: Sequence[str]) -> HiddenSecrets:
+    """`argv` with the values of each `--api-key`/`--password` (`--flag value...` or
+    `--flag=value`) replaced by placeholders, for parsing without echoing them.
+
+    After `--flag`, every word argparse would take as a value is hidden (one for most
+    commands, several for `mxgw sim --api-key`). An abbreviated secret flag with `=`
+    (`--pass=x`) is hidden too: argparse echoes the whole word when it is ambiguous,
+    which every abbreviation of these flags is (`--password` is a prefix of
+    `--password-env`, `--api-key` of `--api-key-env`).
+    """
+    hidden = HiddenSecrets(list(argv))
+    words = hidden.argv
+    index = 0
+    while index < len(words):
+        flag, eq, value = words[index].partition("=")
+        if eq and flag.startswith("--") and len(flag) > 2 and any(
+                secret.startswith(flag) for secret in SECRET_FLAGS):
+            words[index] = f"{flag}={hidden.hide(value)}"
+        elif words[index] in SECRET_FLAGS:
+            while index + 1 < len(words) and _taken_as_value(words[index + 1]):
+                index += 1
+                words[index] = hidden.hide(words[index])
+        index += 1
+    return hidden
+
+
+def redact_fields(data: Any) -> Any:
+    """JSON-shaped `data` with the value of every secret field replaced (a container is
+    copied only where something inside it changes)."""
+    if isinstance(data, dict):
+        changed = {key: REDACTED if key in SECRET_FIELDS and value not in (None, "")
+                   else redact_fields(value) for key, value in data.items()}
+        same = all(changed[key] is value for key, value in data.items())
+        return data if same else changed
+    if isinstance(data, list):
+        items = [redact_fields(item) for item in data]
+        return data if all(a is b for a, b in zip(items, data, strict=True)) else items
+    return data
 
 
 class Redactor:
-    """Removes secrets from anything printed."""
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-
-    def add(self, secret: str | None) -> None:
-        if secret:
-            self._secrets.add(secret)
-
-    def add_from_argv(self, argv: Sequence[str]) -> None:
-        """Secrets visible on a command line, before it is parsed (a mistyped command line
-        is echoed in its usage error): the values of --api-key and --password, and any
-        word shaped like a gateway key (`mxgw_<id>_<secret>`)."""
-        for index, word in enumerate(argv):
-            flag, eq, value = word.partition("=")
-            if flag in SECRET_FLAGS:
-                self.add(value if eq else (argv[index + 1] if index + 1 < len(argv) else None))
-            elif KEY_SHAPE.fullmatch(word):
-                self.add(word)
+    """Removes key-shaped tokens from anything printed."""
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "<redacted>")
-        return text
+        if "mxgw_" not in text:  # the common case: no scan at all
+            return text
+        return KEY_SHAPE.sub(REDACTED, text)

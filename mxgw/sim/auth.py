@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import hmac
-import logging
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -13,6 +12,8 @@ from grpclib.const import Status
 from grpclib.events import RecvRequest, listen
 from grpclib.exceptions import GRPCError
 from grpclib.server import Server
+
+from ..hpack_logging import keep_secrets_out_of_hpack_logs
 
 if TYPE_CHECKING:
     from .galaxy import GalaxyModel
@@ -91,24 +92,6 @@ def key_id(key: str) -> str | None:
     return parts[1]
 
 
-class _HpackCredentialFilter(logging.Filter):
-    """Drops hpack's debug records of a decoded `authorization` header (they hold the key)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args if isinstance(record.args, tuple) else ()
-        return not any(isinstance(a, tuple) and a[:1] == (b"authorization",) for a in args)
-
-
-_HPACK_FILTER = _HpackCredentialFilter()
-
-
-def keep_keys_out_of_hpack_logs() -> None:
-    """Install the filter on hpack's logger (idempotent)."""
-    logger = logging.getLogger("hpack.hpack")
-    if _HPACK_FILTER not in logger.filters:
-        logger.addFilter(_HPACK_FILTER)
-
-
 class KeyStore:
     """The keys a simulated gateway accepts."""
 
@@ -127,7 +110,7 @@ class KeyStore:
 
     def install(self, server: Server) -> None:
         """Authenticate every call on `server` and check its method's scope."""
-        keep_keys_out_of_hpack_logs()
+        keep_secrets_out_of_hpack_logs()  # hpack's DEBUG records would show the keys
 
         async def on_request(event: RecvRequest) -> None:
             header = event.metadata.get("authorization")

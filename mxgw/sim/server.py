@@ -12,7 +12,8 @@ from types import TracebackType
 from grpclib.events import RecvRequest, listen
 
 from .._proto.galaxy_repository import v1 as gr
-from .auth import KeyStore, generate_key, keep_keys_out_of_hpack_logs, parse_key_spec
+from ..hpack_logging import keep_secrets_out_of_hpack_logs
+from .auth import KeyStore, generate_key, parse_key_spec
 from .connections import TrackingServer
 from .faults import FaultConfig
 from .galaxy import DEFAULT_OBJECTS, GalaxyModel, GalaxyService
@@ -90,7 +91,7 @@ class SimServer:
             [self.gateway, self.galaxy_service],
             codec=SizeLimitedCodec(self.config.runtime.max_message_bytes))
         if self.config.no_auth:
-            keep_keys_out_of_hpack_logs()  # clients may still send a key
+            keep_secrets_out_of_hpack_logs()  # clients may still send a key
         else:
             self.keys.install(self._server)
         listen(self._server, RecvRequest, self._server.record_peer)

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from mxgw.sim import SimServer
+from mxgw.cli.context import MAX_CONNECTIONS
+from mxgw.sim import SimConfig, SimServer
 
-from ..conftest import ROOT, TEST_KEY
+from ..conftest import ROOT, TEST_KEY, eventually
 
 EOR = "__MXGW_BATCH_EOR__"
 KEY_ENV = "MXGW_BATCH_TEST_KEY"
@@ -63,7 +64,7 @@ async def batch() -> AsyncIterator[Batch]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mxgw.cli", "batch", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
-        env={**os.environ, KEY_ENV: TEST_KEY})
+        env={**os.environ, KEY_ENV: TEST_KEY}, limit=64 * 1024 * 1024)
     yield Batch(proc)
     if proc.returncode is None:
         proc.kill()
@@ -152,6 +153,26 @@ async def test_sim_inside_batch_is_one_simulator_for_the_whole_batch(batch: Batc
     assert code == 0
 
 
+async def test_a_line_of_megabytes_is_split_and_answered(batch: Batch, sim: SimServer) -> None:
+    """A 4 MB value on one line (shlex took minutes for one of 2 MB) arrives intact."""
+    c = f"--endpoint {sim.endpoint} --plaintext --api-key-env {KEY_ENV}"
+    s = f"--session-id {(await batch.json(f'open-session {c}'))['sessionId']}"
+    server = (await batch.json(f"register {s} --client-name big {c}"))["register"]["serverHandle"]
+    h = f"{s} --server-handle {server}"
+    item = (await batch.json(f"add-item {h} --item TestMachine_001.TestString {c}"))[
+        "addItem"]["itemHandle"]
+    ok(await batch.json(f"advise {h} --item-handle {item} {c}"))
+    await batch.json(f"stream-events {s} --family ON_DATA_CHANGE --max-events 1 --timeout 20 "
+                     f"{c}")
+    value = "x y'z\"\\ " * 500_000
+    quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    ok(await batch.json(f"write {h} --item-handle {item} --type string --value {quoted} {c}"))
+    await batch.json(f"stream-events {s} --family ON_WRITE_COMPLETE --max-events 1 "
+                     f"--timeout 20 {c}")
+    (read,) = await batch.json(f"read-bulk {h} --items TestMachine_001.TestString {c}")
+    assert read["value"]["stringValue"] == value
+
+
 def test_batch_reads_a_script_file_and_stops_at_eof(tmp_path: Path) -> None:
     script = tmp_path / "script.txt"
     script.write_text("version\nbogus\nversion --json")  # no newline at the end
@@ -163,3 +184,43 @@ def test_batch_reads_a_script_file_and_stops_at_eof(tmp_path: Path) -> None:
     assert lines[1::2] == [EOR] * 3
     assert json.loads(lines[0])["name"] == "mxgw"
     assert json.loads(lines[2])["category"] == "usage"
+
+
+async def test_a_short_secret_on_one_line_changes_no_later_answer(
+        batch: Batch, sim: SimServer) -> None:
+    """`--password 1` or `--api-key e` once must not turn every later `1` or `e` into
+    `<redacted>` (session ids altered, JSON made invalid)."""
+    c = f"--endpoint {sim.endpoint} --plaintext --api-key-env {KEY_ENV}"
+    sid = (await batch.json(f"open-session {c}"))["sessionId"]
+    server = (await batch.json(f"register --session-id {sid} --client-name e {c}"))[
+        "register"]["serverHandle"]
+    wrong = await batch.json(f"authenticate-user --session-id {sid} --server-handle {server} "
+                             f"--user-name operator --password 1 {c}")
+    assert wrong["category"] == "mxaccess"
+    echoed = await batch.json("version --api-key e")
+    assert echoed["error"] == "mxgw: unrecognized arguments: --api-key <redacted>"
+    assert (await batch.json(f"register --session-id {sid} --api-key=1 --plaintext "
+                             f"--endpoint {sim.endpoint}"))["code"] == "UNAUTHENTICATED"
+
+    for _ in range(3):  # later answers are the gateway's, unchanged, and valid JSON
+        opened = await batch.json(f"open-session {c} --client-name e1")
+        assert sim.runtime.find(opened["sessionId"]) is not None
+        assert isinstance(opened["workerProtocolVersion"], int)
+    code, _, err = await batch.end()
+    assert code == 0, err
+
+
+async def test_one_batch_keeps_a_bounded_number_of_connections(batch: Batch) -> None:
+    """A connection per distinct key is kept, but not forever: past MAX_CONNECTIONS the
+    least recently used one is closed, and used again it reconnects."""
+    keys = [f"mxgw_k{n}_{'s' * 12}{n}" for n in range(MAX_CONNECTIONS + 4)]
+    async with SimServer(SimConfig(api_keys=keys)) as sim:
+        c = f"--endpoint {sim.endpoint} --plaintext"
+        for key in keys:
+            assert (await batch.json(f"open-session {c} --api-key {key}"))["sessionId"]
+        await eventually(lambda: sim.connection_count == MAX_CONNECTIONS)
+        assert (await batch.json(f"open-session {c} --api-key {keys[0]}"))["sessionId"]
+        await eventually(lambda: sim.connection_count == MAX_CONNECTIONS)
+        code, _, err = await batch.end()
+        assert code == 0, err
+        await eventually(lambda: sim.connection_count == 0)

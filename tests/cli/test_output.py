@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from mxgw import ClientOptions, ConfigurationError
 from mxgw.cli.commands import load_all
 from mxgw.sim import SimServer
 
@@ -131,6 +132,30 @@ async def test_the_upstream_tls_variables_are_honoured(
     assert run.code == 0 and run.json["sessionId"]
     forced = await run_cli_inprocess("open-session", "--tls", "--json")  # a flag wins
     assert forced.code == 3, forced.out
+
+
+@pytest.mark.parametrize("value", [TEST_KEY + "\n", TEST_KEY + "\r\n", f"  {TEST_KEY}\t"])
+async def test_a_key_variable_is_read_as_the_library_reads_it(
+        sim: SimServer, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """A key file's trailing newline: the library accepts it, and so does the CLI."""
+    monkeypatch.setenv("MXGW_CLI_TEST_KEY", value)
+    options = ClientOptions(sim.endpoint, api_key_env="MXGW_CLI_TEST_KEY")
+    assert options.key is not None and options.key.reveal() == TEST_KEY
+    run = await run_cli_inprocess("open-session", "--endpoint", sim.endpoint, "--plaintext",
+                                  "--api-key-env", "MXGW_CLI_TEST_KEY", "--json")
+    assert run.code == 0, run.out + run.err
+    assert run.json["sessionId"]
+
+
+@pytest.mark.parametrize("value", ["", "\n", "two words"])
+async def test_a_key_variable_the_library_refuses_the_cli_refuses(
+        sim: SimServer, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("MXGW_CLI_TEST_KEY", value)
+    with pytest.raises(ConfigurationError) as refused:
+        ClientOptions(sim.endpoint, api_key_env="MXGW_CLI_TEST_KEY")
+    run = await run_cli_inprocess("open-session", "--endpoint", sim.endpoint, "--plaintext",
+                                  "--api-key-env", "MXGW_CLI_TEST_KEY", "--json")
+    assert run.code == 2 and run.json["error"] == str(refused.value)
 
 
 async def test_exit_codes_name_the_failing_layer(sim: SimServer) -> None:

@@ -1,14 +1,79 @@
-"""Secrets never printed: the values of --api-key / --password and key-shaped words."""
+"""Secrets never printed, found by structure: the values of --api-key / --password, secret
+fields, and key-shaped tokens; nothing else in the output is touched."""
 
 from __future__ import annotations
 
-from mxgw.cli.redaction import Redactor
+import json
+
+import pytest
+
+from mxgw.cli.main import build_parser, parse
+from mxgw.cli.output import UsageError, dumps, render
+from mxgw.cli.redaction import Redactor, hide_secret_flags
+
+KEY = "mxgw_dev_abcdefgh123"
 
 
-def test_secrets_from_a_command_line_are_redacted() -> None:
+def test_secret_flag_values_are_hidden_from_the_parser_and_put_back() -> None:
+    hidden = hide_secret_flags(["authenticate-user", "--api-key=first-secret", "--password",
+                                "1", "--user-name", "1", "--pass=third", "--api-key"])
+    assert hidden.argv == ["authenticate-user", "--api-key=<redacted>", "--password",
+                           "<redacted-2>", "--user-name", "1", "--pass=<redacted-3>",
+                           "--api-key"]
+    assert hidden.reveal({"api_key": "<redacted>", "password": "<redacted-2>",
+                          "user_name": "<redacted>"}) == {
+        "api_key": "first-secret", "password": "1", "user_name": "<redacted>"}
+
+
+def test_every_value_of_the_simulators_key_list_is_hidden_and_put_back() -> None:
+    argv = ["sim", "--api-key", "mxgw_a_one", "mxgw_b_two=events:read", "--plaintext"]
+    assert hide_secret_flags(argv).argv == [
+        "sim", "--api-key", "<redacted>", "<redacted-2>", "--plaintext"]
+    _, _, flags = parse(build_parser(), argv)
+    assert flags.api_key == ["mxgw_a_one", "mxgw_b_two=events:read"]
+
+
+def test_a_word_argparse_takes_as_an_option_is_not_hidden() -> None:
+    assert hide_secret_flags(["--api-key", "--json"]).argv == ["--api-key", "--json"]
+    assert hide_secret_flags(["--password", "-5"]).argv == ["--password", "<redacted>"]
+
+
+def test_the_parsed_flags_hold_the_real_secrets() -> None:
+    _, conn, flags = parse(build_parser(), [
+        "authenticate-user", "--session-id", "s", "--server-handle", "1", "--user-name", "op",
+        "--password", "p4ss word", "--endpoint", "h:1", "--api-key", KEY])
+    assert (conn.api_key, flags.password) == (KEY, "p4ss word")
+
+
+@pytest.mark.parametrize("argv", [
+    ["version", "--api-key", "not-key-shaped-secret"],  # echoed as an unrecognized argument
+    ["version", "--password=not-key-shaped-secret"],
+    ["register", "--session-id", "s", "--api-k=not-key-shaped-secret"],  # ambiguous: echoed
+    ["--api-key", "not-key-shaped-secret", "register"],  # echoed as an invalid choice
+])
+def test_a_usage_error_shows_no_secret_flag_value(argv: list[str]) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(build_parser(), argv)
+    assert "not-key-shaped-secret" not in str(caught.value)
+    assert "<redacted>" in str(caught.value)
+
+
+def test_secret_fields_are_redacted_in_json_and_text() -> None:
+    value = {"authenticateUser": {"userName": "operator", "password": "hunter2"},
+             "count": 1, "empty": {"password": ""}}
+    assert json.loads(dumps(value)) == {
+        "authenticateUser": {"userName": "operator", "password": "<redacted>"},
+        "count": 1, "empty": {"password": ""}}
+    assert "hunter2" not in render(value, as_json=False)
+
+
+def test_key_shaped_tokens_are_redacted_and_json_stays_valid() -> None:
     redact = Redactor()
-    redact.add_from_argv(["open-session", "--api-key=first-secret", "--password", "second",
-                          "mxgw_dev_abcdefgh123", "--api-key"])
-    redact.add(None)
-    assert redact("first-secret second mxgw_dev_abcdefgh123 kept") == (
-        "<redacted> <redacted> <redacted> kept")
+    line = json.dumps({"error": f"bad key {KEY}", "list": [KEY, f'"{KEY}"\\n'], "n": 1})
+    cleaned = redact(line)
+    assert KEY not in cleaned
+    assert json.loads(cleaned) == {"error": "bad key <redacted>",
+                                   "list": ["<redacted>", '"<redacted>"\\n'], "n": 1}
+    # Short secrets are never remembered: nothing else changes.
+    assert redact('{"sessionId":"session-1e","workerProtocolVersion":1}') == (
+        '{"sessionId":"session-1e","workerProtocolVersion":1}')
