@@ -85,7 +85,8 @@ def _descriptor_package(into: Path, env: dict[str, str]) -> None:
     betterproto2 gives presence only to proto3 `optional` fields, but what a descriptor
     says depends on it (`oneof_index` 0 is the first oneof, unset is none). So the plugin's
     code generator is run here on a request in which those fields are marked
-    `proto3_optional`, instead of as a protoc plugin.
+    `proto3_optional`, instead of as a protoc plugin. Strings and bytes keep proto3's
+    "empty is unset": an empty name, type name or default means none.
     """
     from betterproto2_compiler.lib.google.protobuf import (
         FieldDescriptorProtoLabel,
@@ -106,7 +107,9 @@ def _descriptor_package(into: Path, env: dict[str, str]) -> None:
         for field in message.field:
             if (field.label == FieldDescriptorProtoLabel.OPTIONAL and field.oneof_index is None
                     and field.type not in (FieldDescriptorProtoType.MESSAGE,
-                                           FieldDescriptorProtoType.GROUP)):
+                                           FieldDescriptorProtoType.GROUP,
+                                           FieldDescriptorProtoType.STRING,
+                                           FieldDescriptorProtoType.BYTES)):
                 field.proto3_optional = True
     request = CodeGeneratorRequest(file_to_generate=[DESCRIPTOR_PROTO], parameter=OPTIONS,
                                    proto_file=files)

@@ -324,6 +324,33 @@ def _message(cls: type[Any], data: bytes, pos: int, end: int, depth: int) -> Any
     return message
 
 
+def wire_fields(data: bytes) -> list[tuple[int, int, int | bytes]]:
+    """The fields of protobuf bytes as they travel: (number, wire type, value), the value
+    an int for a varint and the bytes of the value otherwise (a fixed-width one's 8 or 4,
+    a length-delimited one's payload). MalformedMessageError for what is not protobuf."""
+    out: list[tuple[int, int, int | bytes]] = []
+    pos, end = 0, len(data)
+    try:
+        while pos < end:
+            start = pos
+            key, pos = _varint(data, pos, end)
+            number, wire_type = key >> 3, key & 7
+            if number == 0 or wire_type not in (0, 1, 2, 5):
+                raise _Malformed(start, f"field number {number}, wire type {wire_type}")
+            if wire_type == 0:
+                value, pos = _varint(data, pos, end)
+                out.append((number, 0, value))
+                continue
+            stop = _skip(data, pos, end, wire_type)
+            if wire_type == 2:
+                pos = _varint(data, pos, end)[1]  # past the length
+            out.append((number, wire_type, data[pos:stop]))
+            pos = stop
+    except _Malformed as exc:
+        raise MalformedMessageError("wire fields", exc.offset, exc.reason) from None
+    return out
+
+
 def parse(cls: type[MessageT], data: bytes) -> MessageT:
     """`cls.parse(data)`, faster and strict: MalformedMessageError (with the offset where
     decoding stopped) for anything that is not valid protobuf of `cls`."""

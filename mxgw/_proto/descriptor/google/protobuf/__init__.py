@@ -582,7 +582,7 @@ class DescriptorProto(betterproto2.Message):
     Describes a message type.
     """
 
-    name: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
     field: "list[FieldDescriptorProto]" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, repeated=True
@@ -685,7 +685,7 @@ class EnumDescriptorProto(betterproto2.Message):
     Describes an enum type.
     """
 
-    name: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
     value: "list[EnumValueDescriptorProto]" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, repeated=True
@@ -807,7 +807,7 @@ class EnumValueDescriptorProto(betterproto2.Message):
     Describes a value within an enum.
     """
 
-    name: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
     number: "int | None" = betterproto2.field(2, betterproto2.TYPE_INT32, optional=True)
 
@@ -909,13 +909,13 @@ class ExtensionRangeOptionsDeclaration(betterproto2.Message):
     The extension number declared within the extension range.
     """
 
-    full_name: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
+    full_name: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
     The fully-qualified name of the extension field. There must be a leading
     dot in front of the full name.
     """
 
-    type: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)
+    type: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
     The fully-qualified type name of the extension field. Unlike
     Metadata.type, Declaration.type must have a leading dot for messages
@@ -1069,7 +1069,7 @@ class FieldDescriptorProto(betterproto2.Message):
     Describes a field within a message.
     """
 
-    name: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
     number: "int | None" = betterproto2.field(3, betterproto2.TYPE_INT32, optional=True)
 
@@ -1085,7 +1085,7 @@ class FieldDescriptorProto(betterproto2.Message):
     are set, this must be one of TYPE_ENUM, TYPE_MESSAGE or TYPE_GROUP.
     """
 
-    type_name: "str | None" = betterproto2.field(6, betterproto2.TYPE_STRING, optional=True)
+    type_name: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
     For message and enum types, this is the name of the type.  If the name
     starts with a '.', it is fully-qualified.  Otherwise, C++-like scoping
@@ -1094,13 +1094,13 @@ class FieldDescriptorProto(betterproto2.Message):
     namespace).
     """
 
-    extendee: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
+    extendee: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
     For extensions, this is the name of the type being extended.  It is
     resolved in the same manner as type_name.
     """
 
-    default_value: "str | None" = betterproto2.field(7, betterproto2.TYPE_STRING, optional=True)
+    default_value: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
     """
     For numeric types, contains the original text representation of the value.
     For booleans, "true" or "false".
@@ -1114,7 +1114,7 @@ class FieldDescriptorProto(betterproto2.Message):
     list.  This field is a member of that oneof.
     """
 
-    json_name: "str | None" = betterproto2.field(10, betterproto2.TYPE_STRING, optional=True)
+    json_name: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
     """
     JSON name of this field. The value is set by protocol compiler. If the
     user has set a "json_name" option on this field, that option's value
@@ -1293,7 +1293,7 @@ default_message_pool.register_message("google.protobuf", "FieldOptions", FieldOp
 class FieldOptionsEditionDefault(betterproto2.Message):
     edition: "Edition | None" = betterproto2.field(3, betterproto2.TYPE_ENUM, optional=True)
 
-    value: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
+    value: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
     Textproto value.
     """
@@ -1327,9 +1327,7 @@ class FieldOptionsFeatureSupport(betterproto2.Message):
     edition may trigger warnings.
     """
 
-    deprecation_warning: "str | None" = betterproto2.field(
-        3, betterproto2.TYPE_STRING, optional=True
-    )
+    deprecation_warning: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
     The deprecation warning text if this feature is used after the edition it
     was marked deprecated in.
@@ -1342,7 +1340,7 @@ class FieldOptionsFeatureSupport(betterproto2.Message):
     not be able to override it.
     """
 
-    removal_error: "str | None" = betterproto2.field(5, betterproto2.TYPE_STRING, optional=True)
+    removal_error: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
     The removal error text if this feature is used after the edition it was
     removed in.
@@ -1360,12 +1358,12 @@ class FileDescriptorProto(betterproto2.Message):
     Describes a complete .proto file.
     """
 
-    name: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     file name, relative to root of source tree
     """
 
-    package: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
+    package: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
     e.g. "foo", "foo.bar", etc.
     """
@@ -1423,7 +1421,7 @@ class FileDescriptorProto(betterproto2.Message):
     development tools.
     """
 
-    syntax: "str | None" = betterproto2.field(12, betterproto2.TYPE_STRING, optional=True)
+    syntax: "str" = betterproto2.field(12, betterproto2.TYPE_STRING)
     """
     The syntax of the proto file.
     The supported values are "proto2", "proto3", and "editions".
@@ -1497,7 +1495,7 @@ class FileOptions(betterproto2.Message):
       to automatically assign option numbers.
     """
 
-    java_package: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    java_package: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     Sets the Java package where classes generated from this .proto will be
     placed.  By default, the proto package is used, but this is often
@@ -1505,9 +1503,7 @@ class FileOptions(betterproto2.Message):
     domain names.
     """
 
-    java_outer_classname: "str | None" = betterproto2.field(
-        8, betterproto2.TYPE_STRING, optional=True
-    )
+    java_outer_classname: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
     """
     Controls the name of the wrapper Java class generated for the .proto file.
     That class will always contain the .proto file's getDescriptor() method as
@@ -1555,7 +1551,7 @@ class FileOptions(betterproto2.Message):
         9, betterproto2.TYPE_ENUM, optional=True
     )
 
-    go_package: "str | None" = betterproto2.field(11, betterproto2.TYPE_STRING, optional=True)
+    go_package: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
     """
     Sets the Go package where structs generated from this .proto will be
     placed. If omitted, the Go package will be derived from the following:
@@ -1602,20 +1598,18 @@ class FileOptions(betterproto2.Message):
     only to generated classes for C++.
     """
 
-    objc_class_prefix: "str | None" = betterproto2.field(
-        36, betterproto2.TYPE_STRING, optional=True
-    )
+    objc_class_prefix: "str" = betterproto2.field(36, betterproto2.TYPE_STRING)
     """
     Sets the objective c class prefix which is prepended to all objective c
     generated classes from this .proto. There is no default.
     """
 
-    csharp_namespace: "str | None" = betterproto2.field(37, betterproto2.TYPE_STRING, optional=True)
+    csharp_namespace: "str" = betterproto2.field(37, betterproto2.TYPE_STRING)
     """
     Namespace for generated classes; defaults to the package.
     """
 
-    swift_prefix: "str | None" = betterproto2.field(39, betterproto2.TYPE_STRING, optional=True)
+    swift_prefix: "str" = betterproto2.field(39, betterproto2.TYPE_STRING)
     """
     By default Swift generators will take the proto package and CamelCase it
     replacing '.' with underscore and use that to prefix the types/symbols
@@ -1623,29 +1617,27 @@ class FileOptions(betterproto2.Message):
     to prefix the types/symbols defined.
     """
 
-    php_class_prefix: "str | None" = betterproto2.field(40, betterproto2.TYPE_STRING, optional=True)
+    php_class_prefix: "str" = betterproto2.field(40, betterproto2.TYPE_STRING)
     """
     Sets the php class prefix which is prepended to all php generated classes
     from this .proto. Default is empty.
     """
 
-    php_namespace: "str | None" = betterproto2.field(41, betterproto2.TYPE_STRING, optional=True)
+    php_namespace: "str" = betterproto2.field(41, betterproto2.TYPE_STRING)
     """
     Use this option to change the namespace of php generated classes. Default
     is empty. When this option is empty, the package name will be used for
     determining the namespace.
     """
 
-    php_metadata_namespace: "str | None" = betterproto2.field(
-        44, betterproto2.TYPE_STRING, optional=True
-    )
+    php_metadata_namespace: "str" = betterproto2.field(44, betterproto2.TYPE_STRING)
     """
     Use this option to change the namespace of php generated metadata classes.
     Default is empty. When this option is empty, the proto file name will be
     used for determining the namespace.
     """
 
-    ruby_package: "str | None" = betterproto2.field(45, betterproto2.TYPE_STRING, optional=True)
+    ruby_package: "str" = betterproto2.field(45, betterproto2.TYPE_STRING)
     """
     Use this option to change the package of ruby generated classes. Default
     is empty. When this option is not set, the package name will be used for
@@ -1707,7 +1699,7 @@ class GeneratedCodeInfoAnnotation(betterproto2.Message):
     is formatted the same as SourceCodeInfo.Location.path.
     """
 
-    source_file: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
+    source_file: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
     Identifies the filesystem path to the original source .proto.
     """
@@ -1852,15 +1844,15 @@ class MethodDescriptorProto(betterproto2.Message):
     Describes a method of a service.
     """
 
-    name: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
-    input_type: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
+    input_type: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
     Input and output type names.  These are resolved in the same way as
     FieldDescriptorProto.type_name, but must refer to a message type.
     """
 
-    output_type: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)
+    output_type: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
 
     options: "MethodOptions | None" = betterproto2.field(
         4, betterproto2.TYPE_MESSAGE, optional=True
@@ -1926,7 +1918,7 @@ class OneofDescriptorProto(betterproto2.Message):
     Describes a oneof.
     """
 
-    name: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
     options: "OneofOptions | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
@@ -1963,7 +1955,7 @@ class ServiceDescriptorProto(betterproto2.Message):
     Describes a service.
     """
 
-    name: "str | None" = betterproto2.field(1, betterproto2.TYPE_STRING, optional=True)
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
     method: "list[MethodDescriptorProto]" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, repeated=True
@@ -2114,7 +2106,7 @@ class SourceCodeInfoLocation(betterproto2.Message):
     1 to each before displaying to a user.
     """
 
-    leading_comments: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)
+    leading_comments: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
     If this SourceCodeInfo represents a complete declaration, these are any
     comments appearing before and after the declaration which appear to be
@@ -2165,7 +2157,7 @@ class SourceCodeInfoLocation(betterproto2.Message):
       // ignored detached comments.
     """
 
-    trailing_comments: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True)
+    trailing_comments: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
 
     leading_detached_comments: "list[str]" = betterproto2.field(
         6, betterproto2.TYPE_STRING, repeated=True
@@ -2192,7 +2184,7 @@ class UninterpretedOption(betterproto2.Message):
         2, betterproto2.TYPE_MESSAGE, repeated=True
     )
 
-    identifier_value: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)
+    identifier_value: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
     The value of the uninterpreted option, in whatever type the tokenizer
     identified it as during parsing. Exactly one of these should be set.
@@ -2206,9 +2198,9 @@ class UninterpretedOption(betterproto2.Message):
 
     double_value: "float | None" = betterproto2.field(6, betterproto2.TYPE_DOUBLE, optional=True)
 
-    string_value: "bytes | None" = betterproto2.field(7, betterproto2.TYPE_BYTES, optional=True)
+    string_value: "bytes" = betterproto2.field(7, betterproto2.TYPE_BYTES)
 
-    aggregate_value: "str | None" = betterproto2.field(8, betterproto2.TYPE_STRING, optional=True)
+    aggregate_value: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
 
 
 default_message_pool.register_message("google.protobuf", "UninterpretedOption", UninterpretedOption)
