@@ -8,10 +8,12 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from grpclib.events import RecvRequest, listen
 
 from .._proto.galaxy_repository import v1 as gr
+from .._proto.grpc.reflection import v1, v1alpha
 from ..hpack_logging import keep_secrets_out_of_hpack_logs
 from .auth import KeyStore, generate_key, parse_key_spec
 from .connections import TrackingServer
@@ -19,8 +21,13 @@ from .faults import FaultConfig
 from .galaxy import DEFAULT_OBJECTS, GalaxyModel, GalaxyService
 from .gateway_service import GatewayService
 from .message_codec import SizeLimitedCodec
+from .reflection import ReflectionV1, ReflectionV1Alpha
 from .runtime import GatewayRuntime, RuntimeConfig
 from .tls import check_sim_tls, sim_server_context
+
+if TYPE_CHECKING:  # descriptors cost an import only a simulator asked for them pays
+    from ..contract.descriptors import Schema
+    from .variant import ContractVariant
 
 log = logging.getLogger("mxgw.sim")
 
@@ -55,6 +62,11 @@ class SimConfig:
     """Redeploy the Galaxy every so many seconds (None: only on `SimServer.redeploy()`)."""
     faults: FaultConfig = field(default_factory=FaultConfig)
     """Injected faults; change `sim.faults` fields while serving to switch them."""
+    reflection: bool = True
+    """Serve gRPC server reflection (v1 and v1alpha) of the contract."""
+    contract: ContractVariant | None = None
+    """Serve a variant of our contract: its descriptors by reflection, its extra fields
+    in the replies and events (see `mxgw.sim.variant`)."""
 
 
 class SimServer:
@@ -87,15 +99,37 @@ class SimServer:
         self.gateway = GatewayService(
             self.runtime, drop_peer=lambda peer: self._server.drop(peer, flush=True))
         self.galaxy_service = GalaxyService(self.galaxy)
+        self._schema: Schema | None = None
+        services: list[Any] = [self.gateway, self.galaxy_service]
+        if self.config.reflection:
+            services += [ReflectionV1(self.schema), ReflectionV1Alpha(self.schema)]
+        else:
+            # The generated bases answer UNIMPLEMENTED, as a gateway's host does for a
+            # service it does not map; grpclib's answer to an unknown route lacks the
+            # content-type, which grpclib's client then reports as UNKNOWN instead.
+            services += [v1.ServerReflectionBase(), v1alpha.ServerReflectionBase()]
+        extras = None
+        if self.config.contract is not None:
+            from .variant import Extras
+
+            extras = Extras(self.config.contract.extras)
         self._server = TrackingServer(
-            [self.gateway, self.galaxy_service],
-            codec=SizeLimitedCodec(self.config.runtime.max_message_bytes))
+            services, codec=SizeLimitedCodec(self.config.runtime.max_message_bytes, extras))
         if self.config.no_auth:
             keep_secrets_out_of_hpack_logs()  # clients may still send a key
         else:
             self.keys.install(self._server)
         listen(self._server, RecvRequest, self._server.record_peer)
         self.port = 0
+
+    def schema(self) -> Schema:
+        """The contract this simulator serves by reflection (ours, or the variant's)."""
+        if self._schema is None:  # read on first use: most simulators are never asked
+            from ..contract.descriptors import our_schema
+
+            variant = self.config.contract
+            self._schema = variant.schema() if variant is not None else our_schema()
+        return self._schema
 
     @property
     def endpoint(self) -> str:

@@ -17,6 +17,7 @@ from mxgw._proto.mxaccess_gateway import v1 as pb
 from mxgw.contract.commands import command
 from mxgw.sim import RuntimeConfig, SimConfig, SimServer
 from mxgw.sim.faults import FaultConfig
+from mxgw.sim.variant import ContractVariant
 
 KEY = "mxgw_simtest_S3cretForSimTests"
 K = pb.MxCommandKind
@@ -151,14 +152,16 @@ GatewayFactory = Callable[..., Awaitable[Gateway]]
 
 @pytest.fixture
 async def make_gateway() -> AsyncIterator[GatewayFactory]:
-    """`await make_gateway(runtime=RuntimeConfig(...), faults=FaultConfig(...), key=...)`."""
+    """`await make_gateway(runtime=RuntimeConfig(...), faults=FaultConfig(...), key=...)`
+    (`contract=`: a variant contract, see mxgw.sim.variant)."""
     async with contextlib.AsyncExitStack() as stack:
 
         async def make(runtime: RuntimeConfig | None = None, faults: FaultConfig | None = None,
-                       api_keys: list[str] | None = None, key: str | None = KEY) -> Gateway:
+                       api_keys: list[str] | None = None, key: str | None = KEY,
+                       contract: ContractVariant | None = None) -> Gateway:
             config = SimConfig(api_keys=api_keys or [KEY],
                                runtime=runtime or RuntimeConfig(first_value_delay=0.02),
-                               faults=faults or FaultConfig())
+                               faults=faults or FaultConfig(), contract=contract)
             sim = await stack.enter_async_context(SimServer(config))
             channel = Channel("127.0.0.1", sim.port)
             stack.callback(channel.close)
