@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import struct
 from collections.abc import AsyncIterator
@@ -183,3 +184,47 @@ def _retrieve(future: asyncio.Future[None]) -> None:
     """Mark a side task's failure as seen (the reader raises it, or has gone)."""
     if not future.cancelled():
         future.exception()
+
+
+class Exchange:
+    """One bidirectional call in which each request gets one reply (`ask`), such as gRPC
+    server reflection's. Failures come out of the `exchange` block as mxgw errors."""
+
+    def __init__(self, stream: Any, reply_type: type[Any], method: str, endpoint: str,
+                 max_bytes: int) -> None:
+        self._stream = stream
+        self._reply_type = reply_type
+        self._method = method
+        self._endpoint = endpoint
+        self._max_bytes = max_bytes
+
+    async def ask(self, request: Any) -> Any:
+        """Send `request` and return the reply to it."""
+        data = encode_checked(request, self._max_bytes, self._method)
+        # grpclib's errors are left to leave the call's block: on a reset stream its exit
+        # raises the status the server sent (UNIMPLEMENTED for an unknown service).
+        await self._stream.send_message(data)
+        reply = await _receive(self._stream, self._reply_type)
+        if reply is None:
+            raise ConnectionLostError(
+                f"{self._method}: the gateway ended the call before replying", self._endpoint)
+        return reply
+
+
+@contextlib.asynccontextmanager
+async def exchange(channel: Channel, route: str, request_type: type[Any],
+                   reply_type: type[Any], *, timeout: float | None, endpoint: str,
+                   max_bytes: int) -> AsyncIterator[Exchange]:
+    """A bidirectional call for the block's requests; it is ended (and its trailers read)
+    when the block leaves normally, reset at once when it raises."""
+    method = route.rsplit("/", 1)[-1]
+    try:
+        async with channel.request(route, Cardinality.STREAM_STREAM, request_type, reply_type,
+                                   timeout=timeout) as stream:
+            await stream.send_request()
+            yield Exchange(stream, reply_type, method, endpoint, max_bytes)
+            await stream.end()
+            while await _receive(stream, reply_type) is not None:
+                pass  # replies to nothing: the server has nothing left to say
+    except _TRANSLATED as exc:
+        raise translate(exc, method, endpoint) from None

@@ -122,17 +122,26 @@ class GalaxyRepositoryClient(Connection):
 
     # ------------------------------------------------------------------ unary calls
 
+    async def test_connection_raw(self) -> gr.TestConnectionReply:
+        """TestConnection, reply untouched."""
+        reply: gr.TestConnectionReply = await self._unary(
+            "TestConnection", gr.TestConnectionRequest(), gr.TestConnectionReply)
+        return reply
+
     async def test_connection(self) -> bool:
         """True when the gateway reaches the Galaxy Repository database (False, not an
         error, when it does not)."""
-        reply: gr.TestConnectionReply = await self._unary(
-            "TestConnection", gr.TestConnectionRequest(), gr.TestConnectionReply)
-        return reply.ok
+        return (await self.test_connection_raw()).ok
+
+    async def get_last_deploy_time_raw(self) -> gr.GetLastDeployTimeReply:
+        """GetLastDeployTime, reply untouched."""
+        reply: gr.GetLastDeployTimeReply = await self._unary(
+            "GetLastDeployTime", gr.GetLastDeployTimeRequest(), gr.GetLastDeployTimeReply)
+        return reply
 
     async def get_last_deploy_time(self) -> dt.datetime | None:
         """The time of the last deploy (timezone-aware UTC), or None if the Galaxy has none."""
-        reply: gr.GetLastDeployTimeReply = await self._unary(
-            "GetLastDeployTime", gr.GetLastDeployTimeRequest(), gr.GetLastDeployTimeReply)
+        reply = await self.get_last_deploy_time_raw()
         if not reply.time_of_last_deploy_present or reply.time_of_last_deploy is None:
             return None
         return reply.time_of_last_deploy.astimezone(dt.timezone.utc)

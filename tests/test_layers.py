@@ -93,5 +93,6 @@ def test_importing_the_simulator_loads_no_client_module() -> None:
     loaded = set(eval(out))  # a list literal printed just above
     client = {"mxgw.client", "mxgw.session", "mxgw.events", "mxgw.galaxy", "mxgw.calls",
               "mxgw.transport", "mxgw.options", "mxgw.bulk", "mxgw.failures",
-              "mxgw.connection", "mxgw.values", "mxgw.durable", "mxgw.cli"}
+              "mxgw.connection", "mxgw.values", "mxgw.durable", "mxgw.reflection",
+              "mxgw.contract_check", "mxgw.cli"}
     assert not loaded & client, loaded & client
