@@ -2,6 +2,7 @@
 
     python tools/gen.py            # rewrite mxgw/_proto
     python tools/gen.py --check    # exit 1 if mxgw/_proto is stale
+    python tools/gen.py --protos DIR --out OUT   # other protos (a gateway's) elsewhere
 
 Three outputs, all under mxgw/_proto:
 
@@ -52,30 +53,32 @@ def _plugin_path() -> str:
     return found
 
 
-def _protoc(args: list[str], env: dict[str, str]) -> None:
-    cmd = [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTOS}", *args]
-    result = subprocess.run(cmd, cwd=PROTOS, env=env, capture_output=True, text=True)
+def _protoc(args: list[str], env: dict[str, str], protos: Path = PROTOS) -> None:
+    cmd = [sys.executable, "-m", "grpc_tools.protoc", f"-I{protos}", *args]
+    result = subprocess.run(cmd, cwd=protos, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"protoc failed:\n{result.stderr}")
 
 
-def proto_files() -> list[str]:
-    """Every file under protos/, as protoc names it (relative, with `/`)."""
-    return sorted(p.relative_to(PROTOS).as_posix() for p in PROTOS.rglob("*.proto"))
+def proto_files(protos: Path = PROTOS) -> list[str]:
+    """Every file under `protos`, as protoc names it (relative, with `/`)."""
+    return sorted(p.relative_to(protos).as_posix() for p in protos.rglob("*.proto"))
 
 
-def generate(into: Path) -> None:
-    """Run protoc with the betterproto2 plugin, writing the package into `into`."""
-    protos = proto_files()
+def generate(into: Path, root: Path = PROTOS) -> None:
+    """Run protoc with the betterproto2 plugin on the files under `root`, writing the
+    package into `into`."""
+    protos = proto_files(root)
     env = dict(os.environ)
     # The plugin formats its output by running `ruff` from PATH: use ours.
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     plugin = f"--plugin=protoc-gen-python_betterproto2={_plugin_path()}"
-    _protoc([plugin, f"--python_betterproto2_out={OPTIONS}:{into}", *protos], env)
+    _protoc([plugin, f"--python_betterproto2_out={OPTIONS}:{into}", *protos], env, root)
     (into / "__init__.py").write_text(HEADER, encoding="utf-8")
     _descriptor_package(into / DESCRIPTOR_PACKAGE, env)
     (into / DESCRIPTOR_PACKAGE / "__init__.py").write_text(DESCRIPTOR_HEADER, encoding="utf-8")
-    _protoc([f"--descriptor_set_out={into / DESCRIPTOR_SET}", "--include_imports", *protos], env)
+    _protoc([f"--descriptor_set_out={into / DESCRIPTOR_SET}", "--include_imports", *protos], env,
+            root)
 
 
 def _descriptor_package(into: Path, env: dict[str, str]) -> None:
@@ -145,28 +148,41 @@ def _differences(left: Path, right: Path) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if mxgw/_proto is stale")
+    parser.add_argument("--check", action="store_true", help="fail if the output is stale")
+    parser.add_argument("--protos", type=Path, default=PROTOS, metavar="DIR",
+                        help="the .proto files to generate from (default: protos/)")
+    parser.add_argument("--out", type=Path, default=OUTPUT, metavar="DIR",
+                        help="the package to write (default: mxgw/_proto)")
     args = parser.parse_args()
+    output = args.out.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "_proto"
         fresh.mkdir()
-        generate(fresh)
+        generate(fresh, args.protos.resolve())
         if args.check:
-            if not OUTPUT.exists():
-                print("mxgw/_proto is missing: run python tools/gen.py", file=sys.stderr)
+            if not output.exists():
+                print(f"{_shown(output)} is missing: run python tools/gen.py", file=sys.stderr)
                 return 1
-            diffs = _differences(OUTPUT, fresh)
+            diffs = _differences(output, fresh)
             if diffs:
-                print("mxgw/_proto is stale: run python tools/gen.py", file=sys.stderr)
+                print(f"{_shown(output)} is stale: run python tools/gen.py", file=sys.stderr)
                 print("\n".join(diffs), file=sys.stderr)
                 return 1
-            print("mxgw/_proto is up to date")
+            print(f"{_shown(output)} is up to date")
             return 0
-        if OUTPUT.exists():
-            shutil.rmtree(OUTPUT)
-        shutil.copytree(fresh, OUTPUT)
-        print(f"wrote {OUTPUT.relative_to(ROOT)}")
+        if output.exists():
+            shutil.rmtree(output)
+        shutil.copytree(fresh, output)
+        print(f"wrote {_shown(output)}")
         return 0
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the checkout when it is inside it."""
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from .commands import Command, load_all
 from .context import Context
 from .flags import ConnectionFlags
 from .logs import LEVELS, level_of
-from .output import EXIT_OK, UsageError, dumps, error_envelope, exit_code, render
+from .output import EXIT_OK, Outcome, UsageError, dumps, error_envelope, exit_code, render
 from .redaction import hide_secret_flags
 
 CONNECTION_FLAGS = frozenset(f.name for f in fields(ConnectionFlags))
@@ -196,11 +196,15 @@ def parse_line(parser: RootParser,
     return cmd, conn, build(cmd.flags), level_of(namespace.verbose, namespace.log_level)
 
 
-async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any) -> None:
-    """Run one parsed command and print its result."""
+async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any) -> int:
+    """Run one parsed command, print its result and return its exit code."""
     result = await cmd.action(ctx, conn, flags)
+    code = EXIT_OK
+    if isinstance(result, Outcome):
+        result, code = result.value, result.exit_code
     if not cmd.streams:
         ctx.write(render(result, conn.json, cmd.text))
+    return code
 
 
 def report(ctx: Context, exc: BaseException, as_json: bool) -> int:
@@ -225,8 +229,7 @@ async def dispatch(ctx: Context, parser: RootParser, argv: Sequence[str], *,
         if force_json:
             conn.json = True
         as_json = conn.json
-        await run(ctx, cmd, conn, flags)
-        return EXIT_OK
+        return await run(ctx, cmd, conn, flags)
     except HelpShown:
         ctx.out.flush()
         return EXIT_OK

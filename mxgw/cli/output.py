@@ -12,6 +12,7 @@ Exit codes (the layer that failed):
        status): the native layer answered no
     7  deadline exceeded
     8  replay gap (events lost; take a fresh snapshot)
+    9  contract drift: contract-check found the gateway's contract differs from ours
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import betterproto2
@@ -40,6 +42,16 @@ from .redaction import redact_fields
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_GRPC = 0, 1, 2, 3, 4
 EXIT_PROTOCOL, EXIT_MXACCESS, EXIT_DEADLINE, EXIT_REPLAY_GAP = 5, 6, 7, 8
+EXIT_CONTRACT_DRIFT = 9
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A command's result printed as any other, with an exit code of its own (a check that
+    found something to report)."""
+
+    value: Any
+    exit_code: int
 
 
 class UsageError(Exception):

@@ -50,7 +50,7 @@ def command(name: str, summary: str, example: str, flags: type[Any], *, connects
 
 
 TOPICS = ("general", "sessions", "items", "writes", "bulk", "invoke", "events", "alarms",
-          "smoke", "galaxy", "bench", "batch", "sim")
+          "smoke", "galaxy", "contract", "bench", "batch", "sim")
 """The topic modules, in the order their commands appear in `mxgw --help`."""
 
 

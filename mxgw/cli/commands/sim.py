@@ -19,6 +19,7 @@ from . import command
 if TYPE_CHECKING:
     from ...sim import RuntimeConfig, SimServer
     from ...sim.faults import FaultConfig
+    from ...sim.variant import ContractVariant
 
 log = logging.getLogger("mxgw.sim")
 
@@ -97,6 +98,29 @@ class SimFlags:
                                       "(degraded) and back every SECONDS"})
     fault_seed: Optional[int] = field(default=None, metadata={
         "metavar": "S", "help": "fault: seed of the random choice of failing commands"})
+    no_reflection: bool = field(default=False, metadata={
+        "help": "serve no gRPC server reflection"})
+    variant_contract: Optional[str] = field(default=None, metadata={
+        "metavar": "FILE", "help": "act as a gateway whose protos differ from ours: a "
+                                   "FileDescriptorSet (protoc --descriptor_set_out FILE "
+                                   "--include_imports) served by reflection, its extra "
+                                   "fields sent in the replies and events"})
+
+
+def _variant(path: Optional[str]) -> "Optional[ContractVariant]":
+    """The variant contract of --variant-contract FILE, if given."""
+    if path is None:
+        return None
+    from ...errors import MalformedMessageError
+    from ...sim.variant import ContractVariant
+
+    try:
+        return ContractVariant.load(path)
+    except OSError as exc:
+        raise UsageError(f"--variant-contract: cannot read {path}: {exc.strerror}") from None
+    except MalformedMessageError as exc:
+        raise UsageError(f"--variant-contract: {path} is not a FileDescriptorSet: {exc}"
+                         ) from None
 
 
 def _runtime(flags: SimFlags) -> "RuntimeConfig":
@@ -166,7 +190,9 @@ async def sim(ctx: Context, conn: ConnectionFlags, flags: SimFlags) -> Any:
                            self_signed_ca=flags.self_signed, client_ca=flags.client_ca,
                            galaxy_objects=objects, seed=flags.seed,
                            redeploy_interval=flags.redeploy_every,
-                           runtime=_runtime(flags), faults=_faults(flags))
+                           runtime=_runtime(flags), faults=_faults(flags),
+                           reflection=not flags.no_reflection,
+                           contract=_variant(flags.variant_contract))
         server = SimServer(config)
         await server.start()  # TLS files are read (or generated) here
     except ValueError as exc:
