@@ -4,7 +4,9 @@ tools/gen.py generates from."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ..cli.conftest import Run, run_cli_inprocess
-from ..conftest import ROOT, TEST_KEY
+from ..conftest import ROOT, TEST_KEY, run_cli
 from ..variants import PROTOS
 from .conftest import EVENT, Started
 
@@ -100,3 +102,52 @@ async def test_written_protos_regenerate_with_tools_gen(start: Started, tmp_path
     assert gen.returncode == 0, gen.stderr
     generated = (out / "mxaccess_gateway" / "v1" / "__init__.py").read_text()
     assert "site_name" in generated and "class MxEvent(" in generated
+
+
+async def _sim_process(*flags: str) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mxgw.cli", "sim", "--port", "0", "--plaintext", "--json",
+        "--first-value-delay", "0.02", *flags, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    assert process.stdout is not None
+    announced = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+    return process, announced
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="stops the simulator by SIGTERM")
+@pytest.mark.parametrize("variant", [None, "renumbered"])
+async def test_mxgw_sim_with_a_variant_contract(variant_sets: dict[str, bytes], tmp_path: Path,
+                                                variant: str | None) -> None:
+    """As a user would try it: `mxgw sim` (with `--variant-contract FILE`, without
+    reflection) in one process, `mxgw contract-check` in another."""
+    flags: list[str] = []
+    if variant is not None:
+        (tmp_path / "variant.bin").write_bytes(variant_sets[variant])
+        flags = ["--variant-contract", str(tmp_path / "variant.bin"), "--no-reflection"]
+    process, announced = await _sim_process(*flags)
+    try:
+        result = await asyncio.to_thread(
+            run_cli, "contract-check", "--endpoint", announced["endpoint"], "--plaintext",
+            "--max-events", "1", "--json", env={"MXGATEWAY_API_KEY": announced["apiKey"]})
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+    report = json.loads(result.stdout)
+    if variant is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert report["reflection"]["served"] == "v1" and not report["differs"]
+        return
+    assert result.returncode == 9, result.stdout + result.stderr
+    assert report["reflection"]["served"] == "not served"
+    (seen,) = report["wire"]["observations"]
+    assert seen["text"].startswith(f"{EVENT}: unknown field 41 (varint), sample 1, seen ")
+
+
+async def test_a_variant_that_is_not_a_descriptor_set_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "junk.bin").write_bytes(b"\x0a\x05ab")
+    run = await run_cli_inprocess("sim", "--port", "0", "--plaintext",
+                                  "--variant-contract", str(tmp_path / "junk.bin"))
+    assert run.code == 2 and "not a FileDescriptorSet" in run.err
+    run = await run_cli_inprocess("sim", "--port", "0", "--plaintext",
+                                  "--variant-contract", str(tmp_path / "missing.bin"))
+    assert run.code == 2 and "cannot read" in run.err
