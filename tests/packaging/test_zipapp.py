@@ -55,6 +55,18 @@ def test_zipapp_loads_no_compiled_module_outside_the_stdlib(
     assert report["compiled"] == []
 
 
+def test_zipapp_serves_and_checks_the_contract_from_its_own_descriptors(
+        zipapp: Path, bare_cwd: Path) -> None:
+    """descriptors.bin is package data: the zipapp's simulator serves it by reflection and
+    its contract check compares with it."""
+    env = bare_env(XDG_CACHE_HOME=str(bare_cwd.parent / "cache"))
+    check = run([sys.executable, "-I", str(zipapp), "contract-check", "--sim", "--max-events",
+                 "1", "--json"], bare_cwd, env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    report = json.loads(check.stdout)
+    assert report["reflection"]["served"] == "v1" and not report["differs"]
+
+
 def test_zipapp_holds_no_tests_caches_or_native_and_build_only_packages(zipapp: Path) -> None:
     with zipfile.ZipFile(zipapp) as zf:
         names = zf.namelist()
