@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -159,6 +159,14 @@ async def _reflection(client: GatewayClient, report: ContractReport) -> None:
     report.differences = diff(our_schema(), report.gateway_schema())
 
 
+async def _close(messages: AsyncIterator[Any]) -> None:
+    """Close a server stream's generator (its HTTP/2 stream is reset at once)."""
+    close = getattr(messages, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(MxGatewayError):
+            await close()
+
+
 def _handle(reply: pb.MxCommandReply, cmd: pb.MxCommand, name: str) -> int:
     """The handle a reply gives: its typed result's, else its integer return value."""
     typed = commands.result_of(reply, cmd.kind)
@@ -197,32 +205,35 @@ class _Wire:
             record.messages += 1
         return result
 
-    async def stream(self, rpc: str, messages: AsyncIterator[Any], limit: int,
-                     seconds: float, until: Any = None) -> list[Any]:
-        """Read a server stream for at most `limit` messages (or one matching `until`) or
-        `seconds`, walking each; the stream is closed after."""
-        record = Call(rpc)
-        self.report.calls.append(record)
-        seen: list[Any] = []
-
+    async def read(self, record: Call, messages: AsyncIterator[Any],
+                   until: Callable[[Any], bool], seconds: float) -> None:
+        """Read a server stream until a message satisfies `until`, it ends or `seconds`
+        pass, walking each message (the stream is left open: close it after)."""
         async def read() -> None:
             async for message in messages:
                 self.log.walk(message)
                 record.messages += 1
-                seen.append(message)
-                if (until(message) if until is not None else len(seen) >= limit):
+                if until(message):
                     return
 
+        if record.failure is not None:
+            return
         try:
             await asyncio.wait_for(read(), seconds)
         except asyncio.TimeoutError:
             pass  # a quiet stream is not a failure: what came was walked
         except MxGatewayError as exc:
             record.failure = exc
+
+    async def stream(self, rpc: str, messages: AsyncIterator[Any], limit: int,
+                     seconds: float) -> None:
+        """Read a server stream for `limit` messages or `seconds`, then close it."""
+        record = Call(rpc)
+        self.report.calls.append(record)
+        try:
+            await self.read(record, messages, lambda _: record.messages >= limit, seconds)
         finally:
-            with contextlib.suppress(Exception):
-                await messages.aclose()  # type: ignore[attr-defined]
-        return seen
+            await _close(messages)
 
     async def run(self) -> None:
         self.report.wire = True
@@ -260,15 +271,26 @@ class _Wire:
             return
         item = _handle(added, cmd, "item_handle")
         await self._invoke(session, "Advise", commands.advise(server, item))
+        # One event stream for the whole check: a gateway may still hold a stream that
+        # just went, and answer the next one ALREADY_EXISTS.
         events = self.client.stream_events_raw(session)
-        await self.stream("StreamEvents", events, self.max_events, self.event_seconds)
-        read = await self._invoke(session, "ReadBulk", commands.read_bulk(server, [self.item]))
-        if self.write and read is not None:
-            await self._write_back(session, server, item, read)
+        record = Call("StreamEvents")
+        self.report.calls.append(record)
+        try:
+            await self.read(record, events, lambda _: record.messages >= self.max_events,
+                            self.event_seconds)
+            read = await self._invoke(session, "ReadBulk",
+                                      commands.read_bulk(server, [self.item]))
+            if self.write and read is not None and await self._write_back(
+                    session, server, item, read):
+                await self.read(record, events, lambda e: e.on_write_complete is not None
+                                and e.item_handle == item, self.event_seconds)
+        finally:
+            await _close(events)
 
     async def _write_back(self, session: str, server: int, item: int,
-                          read: pb.MxCommandReply) -> None:
-        """Write the value just read back to the test item; await its OnWriteComplete."""
+                          read: pb.MxCommandReply) -> bool:
+        """Write the value just read back to the test item; whether the gateway took it."""
         results = read.bulk_read.results if read.bulk_read is not None else []
         value = results[0].value if results else None
         kind = next((t for t in TYPES.values()
@@ -276,17 +298,11 @@ class _Wire:
         if value is None or kind is None:
             self.report.calls.append(Call("Invoke Write", failure=ConfigurationError(
                 f"{self.item} has no scalar value to write back: nothing written")))
-            return
-        events = self.client.stream_events_raw(session)
-        stream = asyncio.ensure_future(self.stream(
-            "StreamEvents (write)", events, 1_000, self.event_seconds,
-            until=lambda e: e.on_write_complete is not None and e.item_handle == item))
-        await asyncio.sleep(0.05)  # the stream is open before the write goes out
+            return False
         cmd = commands.write(server, item, getattr(value, kind.scalar_field),
                              type_name=kind.name)
-        wrote = await self._invoke(session, "Write", cmd)
-        self.report.wrote = wrote is not None
-        await stream
+        self.report.wrote = await self._invoke(session, "Write", cmd) is not None
+        return self.report.wrote
 
     async def _galaxy(self) -> None:
         galaxy = self.client.galaxy()

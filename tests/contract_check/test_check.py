@@ -45,10 +45,12 @@ async def test_our_simulator_matches_our_contract(start: Started) -> None:
     assert report.wrote
     assert [c.rpc for c in report.calls] == [
         "OpenSession", "Invoke Register", "Invoke AddItem", "Invoke Advise", "StreamEvents",
-        "Invoke ReadBulk", "StreamEvents (write)", "Invoke Write", "CloseSession",
+        "Invoke ReadBulk", "Invoke Write", "CloseSession",
         "TestConnection", "GetLastDeployTime", "DiscoverHierarchy", "BrowseChildren",
         "WatchDeployEvents"]
     assert all(c.messages >= 1 for c in report.calls)
+    events = next(c for c in report.calls if c.rpc == "StreamEvents")
+    assert events.messages >= 2  # the data change, then the write's OnWriteComplete
     assert report.to_dict()["differs"] is False
 
 
