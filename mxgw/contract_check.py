@@ -58,8 +58,9 @@ class Call:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rpc": self.rpc, "messages": self.messages}
         if self.failure is not None:
-            out["error"] = {"error": str(self.failure), "type": self.failure.kind,
-                            "code": self.failure.code}
+            # the CLI's error envelope
+            out["error"] = {"error": str(self.failure), "type": "error",
+                            "category": self.failure.kind, "code": self.failure.code}
         return out
 
 

@@ -68,7 +68,7 @@ async def test_usage_errors_send_nothing(start: Started) -> None:
     other = await _check(start, "--allow-write", "TestMachine_001.TestInt")
     assert other.code == 2 and "only to the test item" in other.json["error"]
     both = await _check(start, "--no-reflection", "--reflection-only")
-    assert both.code == 2 and both.json["type"] == "usage"
+    assert both.code == 2 and both.json["category"] == "usage"
 
 
 async def test_reflection_only_fails_without_reflection(start: Started) -> None:

@@ -59,14 +59,8 @@ def live_target() -> Target | str:
     if missing:
         verb = "is" if len(missing) == 1 else "are"
         return f"MXGATEWAY_INTEGRATION=1 but {', '.join(missing)} {verb} not set"
-    plaintext = _env("MXGATEWAY_PLAINTEXT") == "1"
-    ca_file, override = _env("MXGATEWAY_CA_FILE"), _env("MXGATEWAY_SERVER_NAME_OVERRIDE")
-    if plaintext and (ca_file or override):
-        return ("MXGATEWAY_PLAINTEXT=1 contradicts MXGATEWAY_CA_FILE and "
-                "MXGATEWAY_SERVER_NAME_OVERRIDE (TLS settings)")
-    options = ClientOptions(str(_env("MXGATEWAY_ENDPOINT")), api_key=_env("MXGATEWAY_API_KEY"),
-                            plaintext=plaintext, ca_file=ca_file, server_name_override=override)
-    return Target(options, str(_env("MXGATEWAY_TEST_ITEM")), live=True,
+    # The library reads the connection variables as the CLI does (flags aside).
+    return Target(ClientOptions.from_env(), str(_env("MXGATEWAY_TEST_ITEM")), live=True,
                   may_write=_env("MXGATEWAY_TEST_WRITE") == "1")
 
 
