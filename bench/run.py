@@ -631,7 +631,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     started, load = time.perf_counter(), os.getloadavg()[0]
     log = sys.stderr
     cpus = sorted(os.sched_getaffinity(0))
-    modes: dict[str, tuple[set[int] | None, set[int] | None]] = {"unpinned": (None, None)}
+    # (server cpus, client cpus); unpinned sets every core again after a pinned round
+    modes: dict[str, tuple[set[int] | None, set[int] | None]] = {
+        "unpinned": (set(cpus), set(cpus))}
     if len(cpus) >= 2:
         modes["pinned"] = ({cpus[0]}, {cpus[1]})
     else:
