@@ -196,11 +196,26 @@ def server_since(before: tuple[float, float]) -> dict[str, float]:
 SERVER_PID: int | None = None
 
 
-async def measured(work: Callable[[], Awaitable[int]]) -> dict[str, Any]:
+PROFILE: str | None = None
+"""A folder: each measured workload is run under cProfile, its stats saved there."""
+
+
+async def measured(work: Callable[[], Awaitable[int]], label: str = "") -> dict[str, Any]:
+    profile = None
+    if PROFILE:
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     server, cpu, wall = process_cpu(SERVER_PID), time.process_time(), time.perf_counter()
     ops = await work()
-    return {"seconds": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
-            **server_since(server), "ops": ops}
+    result = {"seconds": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+              **server_since(server), "ops": ops}
+    if profile is not None:
+        profile.disable()
+        assert PROFILE is not None
+        profile.dump_stats(str(Path(PROFILE) / f"{label}.prof"))
+    return result
 
 
 async def unary(driver: Driver, count: int, inflight: int) -> int:
@@ -254,14 +269,14 @@ async def stream_for(driver: Driver, session_id: str, skip: float, seconds: floa
 async def run_workload(driver: Driver, work: dict[str, Any]) -> dict[str, Any]:
     """One workload, on the session and handles of the spec or of its own `target`."""
     driver.retarget(work.get("target", {}))
-    name = work["name"]
+    name, label = work["name"], work.get("label", work["name"])
     if name == "unary":
         await unary(driver, work["warmup"], work["inflight"])
-        return await measured(lambda: unary(driver, work["count"], work["inflight"]))
+        return await measured(lambda: unary(driver, work["count"], work["inflight"]), label)
     if name == "events":
         await stream(driver, work["warmup"])
         samples = [rss_kib()]
-        result = await measured(lambda: stream(driver, work["count"], samples))
+        result = await measured(lambda: stream(driver, work["count"], samples), label)
         result.update(rss_samples_kib=samples,
                       peak_rss_kib=rss_kib("VmHWM"))
         return result
@@ -278,13 +293,13 @@ async def run_workload(driver: Driver, work: dict[str, Any]) -> dict[str, Any]:
 
         if work.get("warmup", True):
             await driver.write_bulk(items)
-        return await measured(round_trips)
+        return await measured(round_trips, label)
     raise ValueError(f"unknown workload {name!r}")
 
 
 async def main(spec: dict[str, Any]) -> None:
-    global SERVER_PID
-    SERVER_PID = spec.get("server_pid")
+    global PROFILE, SERVER_PID
+    SERVER_PID, PROFILE = spec.get("server_pid"), spec.get("profile")
     driver: Driver = MxgwDriver(spec) if spec["stack"] == "mxgw" else GrpcioDriver(spec)
     await driver.connect()
     try:

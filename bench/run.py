@@ -1,6 +1,6 @@
 """mxgw against Google's grpcio + protobuf, side by side: one markdown table of medians.
 
-    python bench/run.py [--quick] [--rounds N] [--events N] [--no-sim]
+    python bench/run.py [--quick] [--rounds N] [--events N] [--no-sim] [--profile DIR]
 
 Starts the servers, then runs our client and a reference client on grpcio.aio + protobuf
 (upb) through identical workloads, each client in its own process, interleaved round by
@@ -20,6 +20,8 @@ on the child processes). Rows:
 
 Google's bindings are generated from protos/ with grpcio-tools (a dev extra) into a
 temporary folder. `--quick` (fewer rounds, smaller counts) finishes in under 2 minutes.
+`--profile DIR` prints no table: it runs the neutral-server workloads once per client under
+cProfile and saves the stats (where the time goes).
 The machine's load is noted: on a shared machine, read the ratios, not the absolutes.
 """
 
@@ -614,6 +616,25 @@ def servers(pb2_dir: Path, with_sim: bool) -> Iterator[tuple[Child, Child | None
             sim.stop()
 
 
+def profile(s: Settings, pb2_dir: Path, folder: Path) -> None:
+    """The neutral-server workloads once per client under cProfile: stats saved in
+    `folder/<stack>/<workload>.prof`; mxgw's top functions printed."""
+    import pstats
+
+    with servers(pb2_dir, False) as (neutral, _, _):
+        for stack in STACKS:
+            out = folder / stack
+            out.mkdir(parents=True, exist_ok=True)
+            run_client({"stack": stack, "endpoint": f"127.0.0.1:{int(neutral.hello)}",
+                        "key": KEY, "pb2_dir": str(pb2_dir), "session": "bench", "server": 1,
+                        "item": 7, "profile": str(out), "workloads": neutral_workloads(s)},
+                       None)
+    for work in neutral_workloads(s):
+        path = folder / "mxgw" / f"{work['label']}.prof"
+        print(f"\n## mxgw, {work['label']} ({path}; grpcio's beside it)\n")
+        pstats.Stats(str(path), stream=sys.stdout).sort_stats("tottime").print_stats(15)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -622,6 +643,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--events", type=int,
                         help="events of the peak-RSS row (default 1,000,000, quick 100,000)")
     parser.add_argument("--no-sim", action="store_true", help="skip the `mxgw sim` rows")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="no table: run the neutral-server workloads once per client "
+                             "under cProfile, save the stats in DIR, print mxgw's top "
+                             "functions")
     args = parser.parse_args(argv)
     s = QUICK if args.quick else FULL
     if args.rounds:
@@ -642,6 +667,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         generate_pb2(pb2_dir)
         check_identical_requests(pb2_dir)
+        if args.profile:
+            profile(s, pb2_dir, args.profile)
+            return
         with servers(pb2_dir, not args.no_sim) as (neutral, sim, sim_endpoint):
             if sim is not None:
                 pin(sim.pid, set(cpus))
