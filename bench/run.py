@@ -387,8 +387,10 @@ class Batch:
             if not got:
                 raise RuntimeError(f"batch ended during {line.split()[0]}")
             first = first or got
-        if first is not None and b'"type": "error"' in first:
-            raise RuntimeError(f"batch failed: {first!r}")
+        if first is not None and first.startswith(b"{"):
+            envelope = json.loads(first)
+            if envelope.get("type") == "error":
+                raise RuntimeError(f"batch failed: {first!r}")
 
     def stop(self) -> None:
         assert self.proc.stdin is not None
