@@ -77,7 +77,7 @@ def entry_size(entry: Any) -> int:
     if isinstance(entry, int):
         return varint_size(entry)
     value = entry.value
-    return _field_size(_ENTRY_FIELDS + _field_size(value_size(value) if value else 0))
+    return _field_size(_ENTRY_FIELDS + _field_size(value_size(value) if value is not None else 0))
 
 
 # ---------------------------------------------------------------------- chunks
