@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
@@ -43,13 +42,6 @@ def _closing(method: Callable[[Any], Any]) -> StreamHandler:
         try:
             async for message in responses:
                 await stream.send_message(message)
-                # Let the loop run between messages. grpclib's send returns without
-                # yielding while the window is open, so a backlog went out in one go: when
-                # the peer had reset the connection, its loss could not be handled until
-                # the whole backlog had been written into the dead transport (asyncio
-                # warns once per such write). This also keeps one stream from starving
-                # the others.
-                await asyncio.sleep(0)
         finally:
             await responses.aclose()
     return serve

@@ -75,6 +75,21 @@ class TrackingServer(Server):
         """A RecvRequest hook: remember which connection the request came on."""
         current_peer.set(event.peer.addr())
 
+    def liveness(self, peer: PeerAddress) -> Callable[[], bool]:
+        """Whether `peer`'s connection is still open, as a check cheap enough to make after
+        every message (the connection is looked up once, here)."""
+        found = next((p for p in self.live()
+                      if (t := self._parts(p)[0]) is not None
+                      and t.get_extra_info("peername") == peer), None)
+        if found is None:
+            return lambda: False
+        ref = weakref.ref(found)
+
+        def alive() -> bool:
+            protocol = ref()
+            return protocol is not None and self._parts(protocol)[0] is not None
+        return alive
+
     def live(self) -> list[H2Protocol]:
         """The connections still open."""
         return [p for p in list(self._protocols) if self._parts(p)[0] is not None]

@@ -37,9 +37,11 @@ class GatewayService(ClosingServerStreams, pb.MxAccessGatewayBase):
     """OpenSession, CloseSession, Invoke, StreamEvents and the session-less alarm RPCs."""
 
     def __init__(self, runtime: GatewayRuntime,
-                 drop_peer: Callable[[PeerAddress], int] | None = None) -> None:
+                 drop_peer: Callable[[PeerAddress], int] | None = None,
+                 liveness: Callable[[PeerAddress], Callable[[], bool]] | None = None) -> None:
         self.runtime = runtime
         self._drop_peer = drop_peer
+        self._liveness = liveness
 
     async def _latency(self) -> None:
         if self.runtime.faults.latency_ms > 0:
@@ -128,6 +130,7 @@ class GatewayService(ClosingServerStreams, pb.MxAccessGatewayBase):
                  message.after_worker_sequence)
         faults = self.runtime.faults
         peer = current_peer.get()
+        alive = self._liveness(peer) if self._liveness is not None and peer else None
         sent = 0
         try:
             while True:
@@ -139,6 +142,14 @@ class GatewayService(ClosingServerStreams, pb.MxAccessGatewayBase):
                     return
                 yield event
                 sent += 1
+                # grpclib's send returns without yielding to the loop while the window is
+                # open, so a backlog goes out in one go, and a connection the peer reset
+                # is only handled after it. Stop at the first write that found it gone,
+                # instead of writing every queued event into it (asyncio warns once per
+                # such write: hundreds of lines for one cut stream).
+                if alive is not None and not alive():
+                    log.info("session %s: the connection went while sending", session.id)
+                    return
                 if faults.drop_after_events and sent >= faults.drop_after_events \
                         and self._drop_peer is not None and peer is not None:
                     log.info("dropping the connection of %s after %d events", session.id, sent)

@@ -97,7 +97,8 @@ class SimServer:
         self.faults = self.config.faults
         self.runtime = GatewayRuntime(self.galaxy, self.config.runtime, faults=self.faults)
         self.gateway = GatewayService(
-            self.runtime, drop_peer=lambda peer: self._server.drop(peer, flush=True))
+            self.runtime, drop_peer=lambda peer: self._server.drop(peer, flush=True),
+            liveness=lambda peer: self._server.liveness(peer))
         self.galaxy_service = GalaxyService(self.galaxy)
         self._schema: Schema | None = None
         services: list[Any] = [self.gateway, self.galaxy_service]
