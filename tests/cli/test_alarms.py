@@ -182,12 +182,19 @@ async def test_bad_input_exits_2_before_anything_is_sent(argv: list[str]) -> Non
     assert run.json["category"] in ("usage", "configuration")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
 async def test_ctrl_c_prints_the_messages_received_as_a_complete_array(sim: SimServer) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mxgw.cli", "stream-alarms", "--endpoint", sim.endpoint,
         "--plaintext", "--api-key", TEST_KEY, "--timeout", "60", "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT)
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+        # A shell without job control starts background jobs with SIGINT ignored, and a
+        # child inherits that (Python then installs no Ctrl-C handler): give it Ctrl-C.
+        preexec_fn=_default_sigint)
     assert proc.stdout is not None
     seen = b""
     try:
