@@ -232,15 +232,7 @@ class AlarmView:
         return self
 
     async def __anext__(self) -> AlarmChange:
-        self._reader.enter()
-        try:
-            return await self._next()
-        except asyncio.CancelledError:
-            if not self._reader.own_cancel():
-                raise  # someone else cancelled this task
-            raise StopAsyncIteration from None  # aclose() from another task
-        finally:
-            self._reader.leave()
+        return await self._reader.read(self._next)
 
     async def _next(self) -> AlarmChange:
         if self._closed and not self._synced:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ._proto.mxaccess_gateway import v1 as pb
 from .contract.events import is_replay_gap
@@ -61,6 +61,9 @@ class ResumeCursor:
         return 0 if self.gap is not None else self.last_sequence
 
 
+ItemT = TypeVar("ItemT")
+
+
 class StreamReader:
     """Which task reads an EventStream, so `aclose()` from another task can stop it."""
 
@@ -101,6 +104,19 @@ class StreamReader:
         self.interrupted = False
         uncancel = getattr(self.task, "uncancel", None)  # Python 3.11+; 3.10 does not count
         return uncancel is None or uncancel() <= self._cancelling
+
+    async def read(self, next_item: Callable[[], Awaitable[ItemT]]) -> ItemT:
+        """`await next_item()` as this task's read: an `aclose()` from another task ends
+        it as StopAsyncIteration; any other cancel goes on."""
+        self.enter()
+        try:
+            return await next_item()
+        except asyncio.CancelledError:
+            if not self.own_cancel():
+                raise  # someone else cancelled this task
+            raise StopAsyncIteration from None  # aclose() from another task
+        finally:
+            self.leave()
 
 
 class EventStream:
@@ -204,15 +220,7 @@ class EventStream:
             await previous.aclose()
 
     async def __anext__(self) -> pb.MxEvent:
-        self._reader.enter()
-        try:
-            return await self._next()
-        except asyncio.CancelledError:
-            if not self._reader.own_cancel():
-                raise  # someone else cancelled this task
-            raise StopAsyncIteration from None  # aclose() from another task
-        finally:
-            self._reader.leave()
+        return await self._reader.read(self._next)
 
     def _open(self) -> AsyncGenerator[pb.MxEvent, None]:
         log.debug("session %s: opening the event stream after sequence %d",
