@@ -170,7 +170,9 @@ class AlarmView:
         self.provider: pb.AlarmProviderStatus | None = None
         """The last provider status (mode, degraded, reason, since)."""
         self.reconnects = 0
-        """How many times the stream was reopened after a lost connection."""
+        """How many times the view was back in sync on a new stream after a lost
+        connection (counted once the new snapshot is in, not when an attempt starts: a
+        reconnect that never got through is not one)."""
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._synced else "not opened"
@@ -290,7 +292,6 @@ class AlarmView:
                     self._closed = True
                     raise failure from None
                 await asyncio.sleep(self._delay())
-                self.reconnects += 1
             except BaseException:  # a reply too large, a malformed message...
                 self._stream = None
                 self._closed = True
@@ -337,6 +338,7 @@ class AlarmView:
             self._projected = dict(incoming)
             self._synced = True
             return
+        self.reconnects += 1
         mode = self.provider.mode if self.provider is not None else \
             pb.AlarmProviderMode.UNSPECIFIED
         changes = synthetic_changes(self._projected, incoming, mode=mode)
