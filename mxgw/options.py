@@ -89,11 +89,14 @@ class ClientOptions:
     """Seconds with nothing read after a ping before the connection counts as hung: it is
     closed, its calls fail with ConnectionLostError (event streams resume) and the next
     call reconnects. A stall is noticed within keepalive_time + keepalive_timeout."""
-    keepalive_permit_time: float | None = 300.0
+    keepalive_permit_time: float | None = None
     """The shortest interval between pings that the gateway accepts while it sends no
-    data (gRPC servers: `grpc.http2.min_ping_interval_without_data_ms`, 300 s unless set).
-    After the gateway's last data the client sends two pings at keepalive_time, then keeps
-    to this interval; None: any rate (Kestrel polices no pings), pings every keepalive_time."""
+    data. None (the default: the gateway runs on Kestrel, which polices no pings): a ping
+    every keepalive_time, so a stall is noticed within 50 s at any point. Behind a gRPC
+    core server (`grpc.http2.min_ping_interval_without_data_ms`, 300 s unless set), set
+    it to that: after the gateway's last data the client sends two pings at
+    keepalive_time, then keeps to this interval. A gateway that answers GOAWAY
+    `too_many_pings` is told once (a warning) and pinged less from then on."""
     stream_window_bytes: int = DEFAULT_STREAM_WINDOW
     """HTTP/2 receive window of each call: what the gateway may send ahead of the reader.
     Small, so a slow event consumer holds back the gateway (whose queue then fills and

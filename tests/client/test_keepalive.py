@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import mxgw
-from mxgw import GatewayClient, Session, pb
+from mxgw import ClientOptions, GatewayClient, Session, pb
 from mxgw.sim import RuntimeConfig, SimServer
 
 from ..conftest import TEST_KEY, eventually, sim_config
@@ -72,10 +72,11 @@ async def _subscribed(session: Session, reference: str) -> tuple[int, int]:
 
 
 async def test_a_stall_after_many_pings_on_an_idle_stream_is_noticed_and_it_resumes() -> None:
-    """grpclib's own keepalive sent two pings on a stream-only connection, then none."""
+    """grpclib's own keepalive sent two pings on a stream-only connection, then none. With
+    the default ping policy (none: Kestrel's), an idle stream is pinged all along."""
+    assert ClientOptions("gateway:5001").keepalive_permit_time is None
     async with proxied() as proxy, GatewayClient.connect(
-            proxy.endpoint, api_key=TEST_KEY, plaintext=True, keepalive_permit_time=None,
-            **FAST) as client:
+            proxy.endpoint, api_key=TEST_KEY, plaintext=True, **FAST) as client:
         session = await client.open_session("idle")
         server, item = await _subscribed(session, "TestMachine_001.TestInt")
         async with session.events() as events:
