@@ -188,9 +188,15 @@ class SimServer:
         return self.galaxy_service.redeploy(changes)
 
     async def stop(self) -> None:
+        """Shut down as a gateway does: stop listening, end every call, send GOAWAY and
+        close every connection. (grpclib's `Server.close` alone leaves accepted
+        connections open, so a client's stream would wait on them until its keepalive
+        noticed; and from Python 3.12 on `wait_closed` waits for them to close.)"""
         await self.galaxy_service.stop()
         self.runtime.shutdown()
         self._server.close()
+        self._server.goaway()
+        self._server.drop(flush=True)
         await self._server.wait_closed()
 
     async def __aenter__(self) -> SimServer:

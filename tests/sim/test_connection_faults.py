@@ -117,3 +117,16 @@ def test_the_adopted_server_internals_are_the_pinned_grpclibs() -> None:
     assert "_protocol_factory" in vars(grpclib.server.Server)
     init = grpclib.protocol.Connection.__init__.__code__
     assert "_transport" in init.co_names and "_connection" in init.co_names
+
+
+async def test_stopping_the_simulator_ends_open_streams_and_closes_connections(
+        gw: Gateway) -> None:
+    """A gateway that shuts down closes its connections: a client's open stream ends at
+    once instead of waiting on a connection nobody serves (until its keepalive notices)."""
+    session, item = await _streaming_session(gw)
+    events = gw.events(session)
+    await events.until(is_data_change(item))
+    assert gw.sim.connection_count == 1
+    await asyncio.wait_for(gw.sim.stop(), 10)
+    assert await events.ended() is not None  # failed: the gateway went away mid-stream
+    assert gw.sim.connection_count == 0
