@@ -4,7 +4,9 @@
 
 Starts the simulator in a child process, pages through the whole hierarchy with
 DiscoverHierarchy (GalaxyRepositoryClient.iter_hierarchy), and prints the child's
-resident memory after start-up and its peak (VmHWM) after paging.
+resident memory after start-up and its peak (VmHWM) after paging, and the client's (this
+process's) resident memory sampled at each tenth of the objects and its peak: a client
+that pages without keeping the objects stays flat.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -41,12 +44,17 @@ def memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
-async def page_through(endpoint: str, key: str, attributes: bool, page_size: int) -> int:
+async def page_through(endpoint: str, key: str, attributes: bool, page_size: int,
+                       expected: int, samples: list[int]) -> int:
+    """Page through everything; this process's VmRSS into `samples` at each tenth."""
+    every = max(1, expected // 10)
     async with GalaxyRepositoryClient.connect(endpoint, api_key=key, plaintext=True,
                                               timeout=120) as galaxy:
         count = 0
         async for _ in galaxy.iter_hierarchy(include_attributes=attributes, page_size=page_size):
             count += 1
+            if count % every == 0:
+                samples.append(memory_kib(os.getpid())["VmRSS"])
         return count
 
 
@@ -62,11 +70,13 @@ def main() -> None:
         assert child.stdout is not None
         hello = json.loads(child.stdout.readline())
         started = memory_kib(child.pid)
+        samples = [memory_kib(os.getpid())["VmRSS"]]
         begin = time.perf_counter()
         count = asyncio.run(page_through(hello["endpoint"], hello["key"], args.attributes,
-                                         args.page_size))
+                                         args.page_size, args.objects, samples))
         seconds = time.perf_counter() - begin
         after = memory_kib(child.pid)
+        mine = memory_kib(os.getpid())
     finally:
         child.terminate()
         child.wait()
@@ -74,6 +84,8 @@ def main() -> None:
         "objects": count, "attributes": args.attributes, "pageSize": args.page_size,
         "seconds": round(seconds, 1), "rssAfterStartMiB": round(started["VmRSS"] / 1024, 1),
         "peakRssMiB": round(after["VmHWM"] / 1024, 1),
+        "clientRssMiB": [round(kib / 1024, 1) for kib in samples],
+        "clientPeakRssMiB": round(mine["VmHWM"] / 1024, 1),
     }))
 
 

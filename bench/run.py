@@ -1,6 +1,7 @@
 """mxgw against Google's grpcio + protobuf, side by side: one markdown table of medians.
 
-    python bench/run.py [--quick] [--rounds N] [--events N] [--no-sim] [--profile DIR]
+    python bench/run.py [--quick] [--rounds N] [--events N] [--objects N] [--no-sim]
+                        [--profile DIR]
 
 Starts the servers, then runs our client and a reference client on grpcio.aio + protobuf
 (upb) through identical workloads, each client in its own process, interleaved round by
@@ -16,7 +17,8 @@ on the child processes). Rows:
 - cold start as whole processes (`mxgw version`, a grpcio.aio script making one call,
   and an mxgw script making one call), `mxgw batch` against `mxgw sim` (register, write,
   cached 5-tag read-bulk; commands/s, with the CPU the batch process and the simulator
-  spend per command), and the peak RSS of a client reading `--events` events.
+  spend per command), the peak RSS of a client reading `--events` events, and of one
+  paging a simulated Galaxy of `--objects` objects with `iter_hierarchy`.
 
 Google's bindings are generated from protos/ with grpcio-tools (a dev extra) into a
 temporary folder. `--quick` (fewer rounds, smaller counts) finishes in under 2 minutes.
@@ -75,13 +77,16 @@ class Settings:
     """Rounds that also run the `mxgw sim` rows (the first ones)."""
     sim_pinned: bool = True
     rss_events: int = 1_000_000
+    galaxy_objects: int = 100_000
+    """Objects of the simulator's Galaxy that the peak-RSS row pages through."""
     cold_runs: int = 10
     batch_commands: int = 300
 
 
 FULL = Settings()
 QUICK = Settings(rounds=3, unary=300, events=10_000, bulk_rounds=1, sim_seconds=1.0,
-                 sim_rounds=1, sim_pinned=False, rss_events=100_000, cold_runs=4,
+                 sim_rounds=1, sim_pinned=False, rss_events=100_000, galaxy_objects=20_000,
+                 cold_runs=4,
                  batch_commands=60)
 
 
@@ -460,6 +465,15 @@ def peak_rss(s: Settings, pb2_dir: Path, port: int) -> dict[str, dict[str, Any]]
     return out
 
 
+def galaxy_rss(s: Settings) -> dict[str, Any]:
+    """bench/galaxy_memory.py: the client's RSS paging the whole hierarchy of a simulator
+    with `galaxy_objects` objects (mxgw only: the Galaxy has no grpcio client here)."""
+    proc = subprocess.run([*python(), str(ROOT / "bench" / "galaxy_memory.py"), "--objects",
+                           str(s.galaxy_objects)], capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    return result
+
+
 # ---------------------------------------------------------------------- the table
 
 def med(values: Sequence[float]) -> float:
@@ -522,8 +536,8 @@ class Table:
 def print_table(s: Settings, samples: Samples, modes: Sequence[str],
                 cold: dict[str, list[tuple[float, float]]] | None,
                 batch: dict[str, dict[str, float]] | None,
-                rss: dict[str, dict[str, Any]] | None, load: tuple[float, float],
-                elapsed: float) -> None:
+                rss: dict[str, dict[str, Any]] | None, galaxy: dict[str, Any] | None,
+                load: tuple[float, float], elapsed: float) -> None:
     t = Table(samples, modes)
     blank = " |" * (len(modes) - 1)
     print(f"mxgw vs grpcio {_version('grpcio')} + protobuf {_version('protobuf')} (upb), "
@@ -585,6 +599,12 @@ def print_table(s: Settings, samples: Samples, modes: Sequence[str],
               f" MiB over the stream; grpcio {mib(theirs['peak_rss_kib'])}, "
               f"{mib(min(theirs['rss_samples_kib']))}-{mib(max(theirs['rss_samples_kib']))})"
               f" |{blank} stays flat |")
+    if galaxy:
+        paging: list[float] = galaxy["clientRssMiB"]
+        print(f"| peak RSS paging {galaxy['objects']:,} Galaxy objects with `iter_hierarchy` | "
+              f"{galaxy['clientPeakRssMiB']:.1f} MiB (RSS {paging[0]:.1f} before, "
+              f"{min(paging[1:]):.1f}-{max(paging[1:]):.1f} MiB over the paging, "
+              f"{galaxy['seconds']:.1f} s) |{blank} stays flat |")
     notes = [f"{target}: {t.server_note(target)}" for target, _ in sections]
     print(f"\nServer CPU per operation, from /proc clock ticks of 10 ms (medians over both "
           f"clients and modes): {'; '.join(notes)}.")
@@ -644,6 +664,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5, quick 3)")
     parser.add_argument("--events", type=int,
                         help="events of the peak-RSS row (default 1,000,000, quick 100,000)")
+    parser.add_argument("--objects", type=int,
+                        help="Galaxy objects of the iter_hierarchy peak-RSS row (default "
+                             "100,000, quick 20,000)")
     parser.add_argument("--no-sim", action="store_true", help="skip the `mxgw sim` rows")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="no table: run the neutral-server workloads once per client "
@@ -655,6 +678,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         s = replace(s, rounds=args.rounds)
     if args.events:
         s = replace(s, rss_events=args.events)
+    if args.objects:
+        s = replace(s, galaxy_objects=args.objects)
     started, load = time.perf_counter(), os.getloadavg()[0]
     log = sys.stderr
     cpus = sorted(os.sched_getaffinity(0))
@@ -697,8 +722,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 batch = batch_rates(s, sim, sim_endpoint)
             print(f"peak RSS ({s.rss_events:,} events)", file=log, flush=True)
             rss = peak_rss(s, pb2_dir, int(neutral.hello))
-        print_table(s, samples, list(modes), cold, batch, rss, (load, os.getloadavg()[0]),
-                    time.perf_counter() - started)
+            print(f"peak RSS ({s.galaxy_objects:,} Galaxy objects)", file=log, flush=True)
+            galaxy = galaxy_rss(s)
+        print_table(s, samples, list(modes), cold, batch, rss, galaxy,
+                    (load, os.getloadavg()[0]), time.perf_counter() - started)
     finally:
         shutil.rmtree(pb2_dir, ignore_errors=True)
 

@@ -24,13 +24,14 @@ ROWS = [
     "cold start: `mxgw version` vs a grpcio.aio script making one call",
     "`mxgw batch` against `mxgw sim`",
     "peak RSS reading 20,000 events |",
+    "peak RSS paging 5,000 Galaxy objects with `iter_hierarchy` |",
 ]
 
 
 def test_the_quick_bench_prints_one_table_with_every_row() -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--rounds", "1",
-         "--events", "20000"],
+         "--events", "20000", "--objects", "5000"],
         capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-4000:]
     lines = proc.stdout.splitlines()
