@@ -1,10 +1,12 @@
 """Decoding the generated messages: `cls.parse(data)`, faster and strict.
 
 One plan per class, keyed by the full tag (field number and wire type), read once from
-the generated code's metadata; one loop per message over offsets into the received
-buffer (no slicing but for strings and bytes), one-byte varints inline, enums from a
-dict, Timestamp and Duration converted in place, messages built without the dataclass
-machinery (`fields.constructor`).
+the generated code's metadata, and compiled on first use into a straight-line reader of
+that class (`_compile`: one test per known tag, each field read inline with its type's
+conversion); offsets into the received buffer (no slicing but for strings and bytes),
+one-byte varints inline and longer ones unrolled, enums from a dict, Timestamp and
+Duration converted in place, messages built without the dataclass machinery
+(`fields.constructor`).
 
 - Fields this contract does not know, or knows with another wire type (our numbers are
   reconstructed), are kept as they came, so `bytes(message)` gives back the bytes
@@ -113,6 +115,44 @@ def _plan(cls: type[Any]) -> _Plan | None:
 
 
 def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    if len(data) - pos < 10:
+        return _varint_near_end(data, pos, end)
+    # Unrolled, with no bounds check per byte (10 bytes are there; whether the varint ends
+    # before `end` is checked once). Timestamps, sequences and negative numbers make most
+    # of a message's varints longer than one byte.
+    b = data[pos]
+    if b < 0x80:
+        result, at = b, pos + 1
+    else:
+        result = b & 0x7F
+        b = data[pos + 1]
+        if b < 0x80:
+            result, at = result | b << 7, pos + 2
+        else:
+            result |= (b & 0x7F) << 7
+            b = data[pos + 2]
+            if b < 0x80:
+                result, at = result | b << 14, pos + 3
+            else:
+                result |= (b & 0x7F) << 14
+                shift, at = 21, pos + 3
+                while True:
+                    if at == pos + 10:
+                        if at > end:
+                            raise _Malformed(pos, "truncated varint")
+                        raise _Malformed(pos, "varint longer than 10 bytes")
+                    b = data[at]
+                    at += 1
+                    result |= (b & 0x7F) << shift
+                    if b < 0x80:
+                        break
+                    shift += 7
+    if at > end:
+        raise _Malformed(pos, "truncated varint")
+    return result, at
+
+
+def _varint_near_end(data: bytes, pos: int, end: int) -> tuple[int, int]:
     if pos >= end:
         raise _Malformed(pos, "truncated varint")
     start, result, shift = pos, 0, 0
@@ -228,100 +268,178 @@ def _packed(one: Read, data: bytes, pos: int, stop: int) -> list[Any]:
     return values
 
 
+Reader = Callable[[bytes, int, int, int], Any]
+"""Reads one message of a given class from `data[pos:end]` at nesting `depth`."""
+_READERS: dict[type[Any], Reader] = {}
+
+
 def _message(cls: type[Any], data: bytes, pos: int, end: int, depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise _Malformed(pos, f"messages nested more than {MAX_DEPTH} deep")
-    plan = _PLANS.get(cls) or _plan(cls)
-    if plan is None:  # a class the fast path does not read (none in this contract today)
-        try:
-            return cls.parse(data[pos:end])
-        except Exception as exc:  # the generated parser's failures, whatever their type
-            raise _Malformed(pos, f"{type(exc).__name__}: {exc}") from None
-    by_tag = plan.by_tag
-    values: dict[str, Any] = {}
-    groups: dict[str, str] | None = None
-    merged: dict[str, tuple[bytes, int, int]] | None = None
-    unknown: bytearray | None = None
-    while pos < end:
-        start = pos
-        key = data[pos]
-        if key < 0x80:
-            pos += 1
-        else:
-            key, pos = _varint(data, pos, end)
-        read = by_tag.get(key)
-        if read is None:
-            # A field this contract does not know, or knows with another wire type:
-            # kept as it came.
-            wire_type = key & 7
-            if key >> 3 == 0:
-                raise _Malformed(start, "field number 0")
-            if wire_type not in (0, 1, 2, 5):
-                raise _Malformed(start, f"wire type {wire_type}: not proto3 (groups, "
-                                        "types 6 and 7)")
-            pos = _skip(data, pos, end, wire_type)
-            if unknown is None:
-                unknown = bytearray()
-            unknown += data[start:pos]
-            continue
+    reader = _READERS.get(cls) or _reader(cls)
+    return reader(data, pos, end, depth)
+
+
+def _reader(cls: type[Any]) -> Reader:
+    """The reader of `cls`, compiled from its plan on first use."""
+    reader = _READERS.get(cls)
+    if reader is None:
+        plan = _plan(cls)
+        reader = _READERS[cls] = (lambda *a: _generated(cls, *a)) if plan is None \
+            else _compile(cls, plan)
+    return reader
+
+
+def _generated(cls: type[Any], data: bytes, pos: int, end: int, depth: int) -> Any:
+    """A class the fast path does not read (none in this contract today)."""
+    try:
+        return cls.parse(data[pos:end])
+    except Exception as exc:  # the generated parser's failures, whatever their type
+        raise _Malformed(pos, f"{type(exc).__name__}: {exc}") from None
+
+
+def _unknown(data: bytes, start: int, pos: int, end: int, key: int) -> int:
+    """The end of a field this contract does not know, or knows with another wire type
+    (kept as it came, by the caller)."""
+    wire_type = key & 7
+    if key >> 3 == 0:
+        raise _Malformed(start, "field number 0")
+    if wire_type not in (0, 1, 2, 5):
+        raise _Malformed(start, f"wire type {wire_type}: not proto3 (groups, types 6 and 7)")
+    return _skip(data, pos, end, wire_type)
+
+
+def _merge(target: type[Any], spans: dict[str, tuple[bytes, int, int]], name: str,
+           data: bytes, pos: int, stop: int, depth: int) -> Any:
+    """A singular message seen again merges into the first: protobuf's merge is the parse
+    of both encodings, one after the other."""
+    buffer, first, last = spans[name]
+    joined = buffer[first:last] + data[pos:stop]
+    spans[name] = (joined, 0, len(joined))
+    return _message(target, joined, 0, len(joined), depth + 1)
+
+
+_VARINT_VALUE = {
+    INT32: ["raw &= 0xFFFFFFFF", "value = raw - 0x100000000 if raw & 0x80000000 else raw"],
+    INT64: ["raw &= 0xFFFFFFFFFFFFFFFF",
+            "value = raw - 0x10000000000000000 if raw & 0x8000000000000000 else raw"],
+    UINT32: ["value = raw & 0xFFFFFFFF"],
+    UINT64: ["value = raw & 0xFFFFFFFFFFFFFFFF"],
+    BOOL: ["value = raw != 0"],
+}
+
+
+def _compile(cls: type[Any], plan: _Plan) -> Reader:
+    """A straight-line reader for one class, generated from its plan: one test per known
+    tag (in field-number order, the order encoders write), each reading its field inline
+    with its type's conversion; anything else (an unknown field, a field of another wire
+    type) is kept as it came. The rules are `_message`'s module docstring's."""
+    env: dict[str, Any] = {
+        "Malformed": _Malformed, "varint": _varint, "MAX_DEPTH": MAX_DEPTH,
+        "message": _message, "merge": _merge, "packed": _packed, "unknown_end": _unknown,
+        "delimited": _length_delimited, "keep_unknown": keep_unknown, "BUILD": plan.build,
+        "DOUBLE": _DOUBLE, "FLOAT": _FLOAT}
+    lines = [
+        "def read(data, pos, end, depth):",
+        "    if depth > MAX_DEPTH:",
+        "        raise Malformed(pos, f'messages nested more than {MAX_DEPTH} deep')",
+        "    values = {}",
+        "    groups = spans = unknown = None",
+        "    while pos < end:",
+        "        start = pos",
+        "        key = data[pos]",
+        "        if key < 0x80:",
+        "            pos += 1",
+        "        else:",
+        "            key, pos = varint(data, pos, end)",
+    ]
+    first = True
+    for i, (key, read) in enumerate(sorted(plan.by_tag.items(), key=lambda kv: kv[0] >> 3)):
         how, name, target, repeated, group = read
-        if how < STRING:  # a varint
-            byte = data[pos] if pos < end else 0x80
-            if byte < 0x80 and pos < end:
-                raw, pos = byte, pos + 1
-            else:
-                raw, pos = _varint(data, pos, end)
-            value = _scalar(how, target, raw)
-        elif how <= WRAPPED or how == PACKED:  # length-delimited
-            if pos < end and data[pos] < 0x80:
-                length, pos = data[pos], pos + 1
-            else:
-                length, pos = _varint(data, pos, end)
-            stop = pos + length
-            if stop > end:
-                raise _Malformed(pos, f"{name}: {length} bytes announced, {end - pos} left")
-            if how == PACKED:
-                values.setdefault(name, []).extend(_packed(target, data, pos, stop))
-                pos = stop
-                continue
-            if how == MESSAGE and not repeated:
-                if merged is None:
-                    merged = {}
-                if name in values:
-                    # A singular message seen again merges into the first: protobuf's
-                    # merge is the parse of both encodings, one after the other.
-                    buffer, first, last = merged[name]
-                    joined = buffer[first:last] + data[pos:stop]
-                    merged[name] = (joined, 0, len(joined))
-                    value = _message(target, joined, 0, len(joined), depth + 1)
-                else:
-                    merged[name] = (data, pos, stop)
-                    value = _message(target, data, pos, stop, depth + 1)
-            else:
-                value = _length_delimited(how, name, target, data, pos, stop, depth)
-            pos = stop
-        else:  # DOUBLE, FLOAT
-            unpack = _DOUBLE if how == DOUBLE else _FLOAT
-            stop = pos + unpack.size
-            if stop > end:
-                raise _Malformed(pos, f"{name}: truncated")
-            (value,) = unpack.unpack_from(data, pos)
-            pos = stop
-        if repeated:
-            values.setdefault(name, []).append(value)
-            continue
-        if group is not None:
-            if groups is None:
-                groups = {}
-            previous = groups.get(group)
-            if previous is not None and previous != name:
-                del values[previous]  # the last arm of a oneof wins
-            groups[group] = name
-        values[name] = value
-    message = plan.build(values)
-    if unknown:
-        keep_unknown(message, bytes(unknown))
-    return message
+        env[f"T{i}"] = target
+        if how == ENUM:
+            env[f"T{i}_MEMBERS"] = target[1]
+        lines.append(f"        {'if' if first else 'elif'} key == {key}:  # {name}")
+        first = False
+        lines += [f"            {line}" for line in _field(how, name, f"T{i}", repeated, group)]
+    lines += [
+        "        " + ("else:" if not first else "if True:"),
+        "            pos = unknown_end(data, start, pos, end, key)",
+        "            if unknown is None:",
+        "                unknown = bytearray()",
+        "            unknown += data[start:pos]",
+        "    built = BUILD(values)",
+        "    if unknown:",
+        "        keep_unknown(built, bytes(unknown))",
+        "    return built",
+    ]
+    exec(compile("\n".join(lines), f"<mxgw reader of {cls.__qualname__}>", "exec"), env)
+    reader: Reader = env["read"]
+    return reader
+
+
+def _field(how: int, name: str, target: str, repeated: bool, group: str | None) -> list[str]:
+    """The lines that read one field (its tag already read) into `values`."""
+    if how < STRING:  # a varint: one byte needs no masking (nor sign), longer ones do
+        convert = _VARINT_VALUE[INT64 if how == ENUM else how]
+        lines = ["byte = data[pos] if pos < end else 0x80",
+                 "if byte < 0x80:",
+                 "    pos += 1",
+                 "    value = byte != 0" if how == BOOL else "    value = byte",
+                 "else:",
+                 "    raw, pos = varint(data, pos, end)",
+                 *[f"    {line}" for line in convert]]
+        if how == ENUM:
+            lines += [f"member = {target}_MEMBERS.get(value)",
+                      f"value = member if member is not None else {target}[0](value)"]
+    elif how in (DOUBLE, FLOAT):
+        packer = "DOUBLE" if how == DOUBLE else "FLOAT"
+        lines = [f"stop = pos + {packer}.size",
+                 "if stop > end:",
+                 f"    raise Malformed(pos, {name + ': truncated'!r})",
+                 f"(value,) = {packer}.unpack_from(data, pos)",
+                 "pos = stop"]
+    else:  # length-delimited
+        lines = ["if pos < end and data[pos] < 0x80:",
+                 "    length, pos = data[pos], pos + 1",
+                 "else:",
+                 "    length, pos = varint(data, pos, end)",
+                 "stop = pos + length",
+                 "if stop > end:",
+                 f"    raise Malformed(pos, f'{name}: {{length}} bytes announced, "
+                 f"{{end - pos}} left')"]
+        if how == PACKED:
+            return [*lines, f"values.setdefault({name!r}, []).extend(packed({target}, data, "
+                            "pos, stop))", "pos = stop"]
+        if how == STRING:
+            lines += ["try:",
+                      "    value = data[pos:stop].decode('utf-8')",
+                      "except UnicodeDecodeError as exc:",
+                      f"    raise Malformed(pos + exc.start, {name + ': not UTF-8'!r}) "
+                      "from None"]
+        elif how == BYTES:
+            lines += ["value = data[pos:stop]"]
+        elif how == MESSAGE and not repeated:
+            lines += ["if spans is None:",
+                      "    spans = {}",
+                      f"if {name!r} in values:",
+                      f"    value = merge({target}, spans, {name!r}, data, pos, stop, depth)",
+                      "else:",
+                      f"    spans[{name!r}] = (data, pos, stop)",
+                      f"    value = message({target}, data, pos, stop, depth + 1)"]
+        elif how == MESSAGE:
+            lines += [f"value = message({target}, data, pos, stop, depth + 1)"]
+        else:  # Timestamp, Duration, a wrapped type
+            lines += [f"value = delimited({how}, {name!r}, {target}, data, pos, stop, depth)"]
+        lines += ["pos = stop"]
+    if repeated:
+        return [*lines, f"values.setdefault({name!r}, []).append(value)"]
+    if group is not None:
+        lines += ["if groups is None:",
+                  "    groups = {}",
+                  f"previous = groups.get({group!r})",
+                  f"if previous is not None and previous != {name!r}:",
+                  "    del values[previous]  # the last arm of a oneof wins",
+                  f"groups[{group!r}] = {name!r}"]
+    return [*lines, f"values[{name!r}] = value"]
 
 
 def wire_fields(data: bytes) -> list[tuple[int, int, int | bytes]]:
