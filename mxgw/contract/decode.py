@@ -240,10 +240,10 @@ def _length_delimited(how: int, name: str, target: Any, data: bytes, pos: int, s
         if how == TIMESTAMP:
             seconds, nanos = _seconds_nanos(data, pos, stop)
             # as betterproto2's Timestamp.to_datetime: whole microseconds, UTC
-            return _EPOCH + dt.timedelta(seconds=seconds, microseconds=nanos // 1000)
+            return _EPOCH + dt.timedelta(0, seconds, nanos // 1000)  # positional: 2x faster
         if how == DURATION:
             seconds, nanos = _seconds_nanos(data, pos, stop)
-            return dt.timedelta(seconds=seconds, microseconds=nanos / 1e3)
+            return dt.timedelta(0, seconds, nanos / 1e3)
         return _message(target, data, pos, stop, depth + 1).to_wrapped()
     except (OverflowError, ValueError, ArithmeticError) as exc:
         raise _Malformed(pos, f"{name}: {exc}") from None
