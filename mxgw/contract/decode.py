@@ -208,7 +208,11 @@ def _seconds_nanos(data: bytes, pos: int, end: int) -> tuple[int, int]:
     """The (seconds, nanos) of a Timestamp or Duration body (other fields skipped)."""
     seconds = nanos = 0
     while pos < end:
-        key, pos = _varint(data, pos, end)
+        key = data[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(data, pos, end)
         if key == 8:
             raw, pos = _varint(data, pos, end)
             raw &= 0xFFFFFFFFFFFFFFFF
@@ -348,6 +352,9 @@ def _compile(cls: type[Any], plan: _Plan) -> Reader:
         "        key = data[pos]",
         "        if key < 0x80:",
         "            pos += 1",
+        "        elif pos + 1 < end and data[pos + 1] < 0x80:  # fields 16-2047",
+        "            key = key & 0x7F | data[pos + 1] << 7",
+        "            pos += 2",
         "        else:",
         "            key, pos = varint(data, pos, end)",
     ]
