@@ -82,6 +82,7 @@ class Stopper:
 
     def __init__(self) -> None:
         self.durable: DurableSession | None = None
+        self.requested = False
         self.closing: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
         self._main = asyncio.current_task()
         loop = asyncio.get_running_loop()
@@ -90,6 +91,7 @@ class Stopper:
 
     def stop(self, signum: int) -> None:
         log.info("%s: stopping", signal.Signals(signum).name)
+        self.requested = True
         if self.durable is not None:
             self.closing.add(asyncio.get_running_loop().create_task(self.durable.close()))
         elif self._main is not None:
@@ -106,14 +108,22 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
                                                max_backoff=args.max_backoff)
         stopper.durable = durable
         async with durable:
-            server = await durable.register(args.client_name)
             tags: dict[int, str] = {}
-            for result in await durable.subscribe_bulk(server, args.tags):
-                if result.was_successful:
-                    tags[result.item_handle] = result.tag_address  # valid for good
-                else:
-                    log.error("%s: not subscribed (%s)", result.tag_address,
-                              result.error_message)
+            try:
+                # Commands are not retried: if the gateway goes away right now, this
+                # raises, the service exits 1 and systemd starts it again.
+                server = await durable.register(args.client_name)
+                for result in await durable.subscribe_bulk(server, args.tags):
+                    if result.was_successful:
+                        tags[result.item_handle] = result.tag_address  # valid for good
+                    else:
+                        log.error("%s: not subscribed (%s)", result.tag_address,
+                                  result.error_message)
+            except (MxGatewayError, ConfigurationError):
+                if stopper.requested:  # stopped while setting up: let the close finish
+                    await asyncio.gather(*stopper.closing)
+                    return
+                raise
             log.info("forwarding %d tags in session %s", len(tags), durable.id)
             async with durable.events() as events:
                 async for event in events:
@@ -134,7 +144,7 @@ async def serve(args: argparse.Namespace, out: TextIO) -> None:
                                      "oldest_available": event.oldest_available})
                     elif event.on_data_change is not None and event.item_handle in tags:
                         change = event.on_data_change
-                        value = from_mx_value(change.value) if change.value else None
+                        value = from_mx_value(change.value) if change.value is not None else None
                         append(out, {"session_id": event.session_id,
                                      "sequence": event.worker_sequence,
                                      "tag": tags[event.item_handle], "value": value,
