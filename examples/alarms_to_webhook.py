@@ -12,7 +12,9 @@ Each change of the gateway's active alarm set becomes one HTTP POST of a JSON ob
 (`client.alarm_view()`) reconnects after a lost connection and compares the new snapshot
 with what it had: what changed meanwhile is posted as `"synthetic": true` changes, so the
 receiver misses no raise or clear and sees none twice. A post that fails (the receiver
-down, a non-2xx answer) is retried with backoff, in order: alarms are never dropped.
+down, a non-2xx answer) is retried with backoff, in order: alarms are never dropped
+while it runs. What changed while it was not running is not replayed (the gateway keeps
+no alarm history for it): `--post-active` posts the active set at start, kind `ACTIVE`.
 
 The HTTP client is a few lines of asyncio streams (HTTP/1.1, one connection per post,
 `https://` with the system's CA roots): no thread, nothing blocking the event loop, no
@@ -34,7 +36,7 @@ import sys
 import urllib.parse
 from typing import Any
 
-from mxgw import AlarmChange, AlarmView, GatewayClient, MxGatewayError
+from mxgw import AlarmChange, AlarmView, GatewayClient, MxGatewayError, pb
 
 log = logging.getLogger("alarms_to_webhook")
 
@@ -47,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "'Galaxy!Line1'); default: all")
     parser.add_argument("--max-changes", type=int, default=0,
                         help="stop after posting this many (default 0: run until stopped)")
+    parser.add_argument("--post-active", action="store_true",
+                        help="first post each alarm active at start, as kind ACTIVE")
     parser.add_argument("--post-timeout", type=float, default=10.0,
                         help="seconds for one POST: connect, send, answer (default: 10)")
     args = parser.parse_args(argv)
@@ -101,19 +105,23 @@ async def post_json(url: urllib.parse.SplitResult, payload: dict[str, Any],
     return status
 
 
-async def deliver(url: urllib.parse.SplitResult, payload: dict[str, Any],
-                  timeout: float) -> None:
-    """Post until it is accepted: at once, then after 1, 2, 4... up to 60 s."""
+async def deliver(url: urllib.parse.SplitResult, payload: dict[str, Any], timeout: float,
+                  stopping: asyncio.Event) -> bool:
+    """Post until it is accepted: at once, then after 1, 2, 4... up to 60 s. False if
+    the program is stopped first."""
     delay = 1.0
     while True:
         try:
             await post_json(url, payload, timeout)
-            return
+            return True
         except WebhookError as exc:
             log.warning("posting %s %s failed (%s); again in %.0f s", payload["kind"],
                         payload["reference"], exc, delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 60.0)
+        try:  # the backoff, cut short by SIGTERM
+            await asyncio.wait_for(stopping.wait(), delay)
+            return False
+        except asyncio.TimeoutError:
+            delay = min(delay * 2, 60.0)
 
 
 # ---------------------------------------------------------------------- the alarms
@@ -137,13 +145,30 @@ def payload_of(change: AlarmChange) -> dict[str, Any]:
     }
 
 
-def close_on_signals(view: AlarmView) -> set[asyncio.Task[None]]:
-    """SIGTERM and SIGINT close the view: the `async for` over it ends at once."""
+def active_payload(alarm: pb.ActiveAlarmSnapshot) -> dict[str, Any]:
+    """What the receiver gets for an alarm already active at start (--post-active)."""
+    return {"kind": "ACTIVE", "reference": alarm.alarm_full_reference,
+            "state": alarm.current_state.name, "severity": alarm.severity,
+            "source": alarm.source_object_reference, "type": alarm.alarm_type_name,
+            "operator": "", "comment": alarm.operator_comment, "raised_at": None,
+            "at": alarm.last_transition_timestamp, "synthetic": False}
+
+
+def stop_on_signals(view: AlarmView) -> tuple[asyncio.Event, set[asyncio.Task[None]]]:
+    """SIGTERM and SIGINT close the view (the `async for` over it ends at once) and cut
+    a retry's backoff short."""
     loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
     closing: set[asyncio.Task[None]] = set()  # hold the task: the loop keeps weak refs
+
+    def stop() -> None:
+        log.info("stopping")
+        stopping.set()
+        closing.add(loop.create_task(view.aclose()))
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda: closing.add(loop.create_task(view.aclose())))
-    return closing
+        loop.add_signal_handler(signum, stop)
+    return stopping, closing
 
 
 async def forward(args: argparse.Namespace) -> int:
@@ -151,12 +176,22 @@ async def forward(args: argparse.Namespace) -> int:
     async with GatewayClient.connect() as client:  # MXGATEWAY_ENDPOINT, _API_KEY, ...
         # Reconnect forever: a forwarder should outlast any gateway outage.
         async with client.alarm_view(args.prefix, max_reconnect_attempts=None) as view:
-            closing = close_on_signals(view)
+            stopping, closing = stop_on_signals(view)
             provider = view.provider.mode.name if view.provider else "unknown"
             log.info("watching %d active alarms (provider %s); posting to %s",
                      len(view.active), provider, args.url)
+            # Changes while this program was not running are not replayed by the gateway:
+            # --post-active sends the active set first, so the receiver can catch up.
+            start = [active_payload(a) for a in view.by_urgency()] if args.post_active else []
+            for payload in start:
+                if not await deliver(args.target, payload, args.post_timeout, stopping):
+                    break
             async for change in view:
-                await deliver(args.target, payload_of(change), args.post_timeout)
+                if not await deliver(args.target, payload_of(change), args.post_timeout,
+                                     stopping):
+                    log.warning("stopped before %s %s was posted", change.kind.name,
+                                change.reference)
+                    break
                 posted += 1
                 log.info("posted %s %s", change.kind.name, change.reference)
                 if posted == args.max_changes:
