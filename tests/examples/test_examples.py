@@ -353,6 +353,25 @@ async def test_the_durable_service_keeps_delivering_through_a_gateway_restart(
     assert marker["last_sequence"] == before[-1]["sequence"]
 
 
+async def test_the_durable_service_waits_for_an_absent_gateway_and_stops_on_sigterm(
+        tmp_path: Path) -> None:
+    service = await Child.start(unit_command(tmp_path),
+                                gateway_env(f"127.0.0.1:{free_port()}"), tmp_path)
+    await service.until_stderr("failed 2 time(s) in a row", "retrying")  # not giving up
+    code, _, err = await service.finish(signal.SIGTERM)
+    assert code == 0, err  # a clean stop: systemd's Restart=on-failure leaves it stopped
+    assert "SIGTERM: stopping" in err and "Traceback" not in err
+
+
+async def test_the_durable_service_exits_2_on_a_wrong_key(sim: SimServer, tmp_path: Path
+                                                          ) -> None:
+    env = {**gateway_env(sim.endpoint), "MXGATEWAY_API_KEY": "mxgw_wrong_notTheRightKey1"}
+    service = await Child.start(unit_command(tmp_path), env, tmp_path)
+    code, _, err = await service.finish()
+    assert code == 2, err  # RestartPreventExitStatus=2: no restart loop
+    assert "not retried: fix the configuration" in err and "notTheRightKey1" not in err
+
+
 def test_the_unit_file_is_hardened_restarts_on_failure_and_stops_with_sigterm() -> None:
     service = unit_file()["Service"]
     assert service["Restart"] == "on-failure"
