@@ -43,7 +43,7 @@ def test_pre_commit_runs_ruff_mypy_and_the_codegen_check_locally() -> None:
     hooks = _hooks(text)
     assert set(hooks) == {"ruff", "mypy", "gen-check"}
     assert hooks["ruff"]["entry"] == ".venv/bin/python -m ruff check ."
-    assert hooks["mypy"]["entry"] == ".venv/bin/python -m mypy --strict mxgw tests"
+    assert hooks["mypy"]["entry"] == ".venv/bin/python -m mypy --strict mxgw tests examples"
     assert hooks["gen-check"]["entry"] == ".venv/bin/python tools/gen.py --check"
     for hook in hooks.values():
         assert hook["language"] == "system" and hook["pass_filenames"] == "false"

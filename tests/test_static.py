@@ -1,5 +1,5 @@
-"""The hand-written code and the tests stay ruff-clean and mypy --strict clean (generated
-code excluded)."""
+"""The hand-written code, the tests and the examples stay ruff-clean and mypy --strict
+clean (generated code excluded)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,6 @@ def test_ruff_is_clean() -> None:
 
 
 def test_mypy_strict_is_clean() -> None:
-    result = subprocess.run([sys.executable, "-m", "mypy", "mxgw", "tests"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "mypy", "mxgw", "tests", "examples"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
