@@ -338,7 +338,8 @@ def _compile(cls: type[Any], plan: _Plan) -> Reader:
     type) is kept as it came. The rules are `_message`'s module docstring's."""
     env: dict[str, Any] = {
         "Malformed": _Malformed, "varint": _varint, "MAX_DEPTH": MAX_DEPTH,
-        "message": _message, "merge": _merge, "packed": _packed, "unknown_end": _unknown,
+        "READERS": _READERS, "reader": _reader, "merge": _merge, "packed": _packed,
+        "unknown_end": _unknown,
         "delimited": _length_delimited, "keep_unknown": keep_unknown, "BUILD": plan.build,
         "DOUBLE": _DOUBLE, "FLOAT": _FLOAT}
     lines = [
@@ -431,9 +432,11 @@ def _field(how: int, name: str, target: str, repeated: bool, group: str | None) 
                       f"    value = merge({target}, spans, {name!r}, data, pos, stop, depth)",
                       "else:",
                       f"    spans[{name!r}] = (data, pos, stop)",
-                      f"    value = message({target}, data, pos, stop, depth + 1)"]
+                      f"    value = (READERS.get({target}) or reader({target}))(data, pos, "
+                      "stop, depth + 1)"]
         elif how == MESSAGE:
-            lines += [f"value = message({target}, data, pos, stop, depth + 1)"]
+            lines += [f"value = (READERS.get({target}) or reader({target}))(data, pos, stop, "
+                      "depth + 1)"]
         else:  # Timestamp, Duration, a wrapped type
             lines += [f"value = delimited({how}, {name!r}, {target}, data, pos, stop, depth)"]
         lines += ["pos = stop"]
