@@ -384,7 +384,22 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
         raise BulkEntryError(0, "items must be a list of WriteItem or (item_handle, value)")
     entries: list[Any] = []
     new_entry = constructor(entry_type)
+    common = _common_fields(defaults, secured=secured, timed=timed)
     for index, raw in enumerate(items):
+        if common is not None and type(raw) is tuple and len(raw) == 2:
+            # The usual entry, (item_handle, value) with the call's defaults: those were
+            # checked once, in _common_fields.
+            handle, value = raw
+            if type(handle) is int and 0 < handle <= checks.INT32_MAX:
+                try:
+                    mx_value = to_mx_value(value, defaults.type_name)
+                except ValueConversionError as exc:
+                    raise BulkEntryError(index, f"value {_short(value)}: {exc}") from None
+                entry = dict(common)
+                entry["item_handle"] = handle
+                entry["value"] = mx_value
+                entries.append(new_entry(entry))
+                continue
         item = _as_item(index, raw)
         try:
             fields: dict[str, Any] = {
@@ -410,6 +425,27 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
             raise BulkEntryError(index, str(exc)) from None
         entries.append(new_entry(fields))
     return entries
+
+
+def _common_fields(defaults: WriteItem, *, secured: bool, timed: bool) -> dict[str, Any] | None:
+    """The fields an entry without settings of its own takes from the call's defaults, in
+    wire form; None when a default is invalid or missing (each entry then raises it)."""
+    common: dict[str, Any]
+    try:
+        if secured:
+            common = {"current_user_id": checks.user_id("current_user_id",
+                                                        defaults.current_user_id),
+                      "verifier_user_id": checks.user_id("verifier_user_id",
+                                                         defaults.verifier_user_id)}
+        else:
+            common = {"user_id": checks.user_id("user_id", defaults.user_id)}
+        if timed:
+            if defaults.timestamp is None:
+                return None
+            common["timestamp_value"] = checks.aware_utc("timestamp", defaults.timestamp)
+    except ConfigurationError:
+        return None
+    return common
 
 
 def _write_bulk(payload_type: type[Any], server_handle: int, items: Iterable[WriteEntry],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,7 +204,16 @@ def _check(type_name: str, value: Any) -> Any:
     )
 
 
-_NEW_VALUE = constructor(pb.MxValue)
+_NEW_VALUE: Callable[[dict[str, Any]], pb.MxValue] = constructor(pb.MxValue)
+
+
+def _type_fields(type_name: str) -> dict[str, Any]:
+    mx_type = TYPES[type_name]
+    return {"data_type": mx_type.data_type, "variant_type": mx_type.variant}
+
+
+_INT32_VALUE, _DOUBLE_VALUE = _type_fields("int32"), _type_fields("double")
+_STRING_VALUE, _BOOL_VALUE = _type_fields("string"), _type_fields("bool")
 
 
 def _scalar(type_name: str, value: Any) -> pb.MxValue:
@@ -261,6 +270,18 @@ def to_mx_value(value: Any, type_name: str | None = None) -> pb.MxValue:
     `type_name` forces a type (`"int64"`, `"float"`, `"double[]"`...); without it the type
     follows the value: int32 when it fits, else int64; float is double.
     """
+    if type_name is None:
+        # The usual values, typed by themselves: no type name to read, nothing to check
+        # but an int's range and a float's finiteness.
+        kind = type(value)
+        if kind is int and INT32_MIN <= value <= INT32_MAX:
+            return _NEW_VALUE({**_INT32_VALUE, "int32_value": value})
+        if kind is float and math.isfinite(value):
+            return _NEW_VALUE({**_DOUBLE_VALUE, "double_value": value})
+        if kind is str:
+            return _NEW_VALUE({**_STRING_VALUE, "string_value": value})
+        if kind is bool:
+            return _NEW_VALUE({**_BOOL_VALUE, "bool_value": value})
     if isinstance(value, pb.MxValue):
         return value
     if type_name is not None:
