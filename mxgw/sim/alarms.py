@@ -46,6 +46,13 @@ MAX_ACTIVE = 64
 """The automatic transitions clear rather than raise once this many alarms are active."""
 
 
+def automatic(alarm: AlarmDef) -> bool:
+    """Whether the automatic transitions may change `alarm`: not the test machines' alarms,
+    which change only when asked (an acknowledge, the runtime's raise and clear), so that
+    what an example or a test does to them is what it then sees."""
+    return not alarm.source_object.startswith("TestMachine_")
+
+
 class AlarmError(Exception):
     """An alarm operation the provider refuses; `hresult` is its native status."""
 
@@ -209,13 +216,15 @@ class AlarmMonitor:
         """One automatic transition (what the timer runs): raise, clear or retrigger a
         random alarm, keeping the active set between one and MAX_ACTIVE alarms."""
         roll = self._rng.random()
-        if self._active and (len(self._active) >= MAX_ACTIVE
-                             or (len(self._active) > 1 and roll < 0.4)):
-            return self.clear_alarm(self._rng.choice(sorted(self._active)))
-        if self._active and roll < 0.55:
-            return self.retrigger_alarm(self._rng.choice(sorted(self._active)))
+        changing = sorted(ref for ref, active in self._active.items()
+                          if automatic(active.alarm))
+        if changing and (len(self._active) >= MAX_ACTIVE
+                         or (len(changing) > 1 and roll < 0.4)):
+            return self.clear_alarm(self._rng.choice(changing))
+        if changing and roll < 0.55:
+            return self.retrigger_alarm(self._rng.choice(changing))
         candidate = next((a for a in self.catalog.random_alarms(self._rng)
-                          if a.reference.lower() not in self._active), None)
+                          if automatic(a) and a.reference.lower() not in self._active), None)
         return self.raise_alarm(candidate.reference) if candidate else None
 
     # ------------------------------------------------------------------ subscribers
@@ -405,7 +414,7 @@ class AlarmMonitor:
         if limit is not None:
             chosen.append((limit, False))
         picks = [a for a in self.catalog.random_alarms(self._rng, START_RANDOM * 4)
-                 if not a.source_object.startswith("TestMachine_")]
+                 if automatic(a)]
         chosen.extend((a, self._rng.random() < 0.3) for a in picks[:START_RANDOM])
         for alarm, acked in chosen:
             if alarm.reference.lower() in self._active:
