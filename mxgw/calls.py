@@ -77,6 +77,31 @@ def translate(exc: BaseException, method: str, endpoint: str) -> MxGatewayError:
     return MxGatewayError(f"{method}: unexpected {exc.__class__.__name__}: {exc}")
 
 
+def call_failure(exc: BaseException, method: str, endpoint: str) -> MxGatewayError:
+    """The mxgw error of a call that failed with `exc`, the calling task left as it was."""
+    withdraw_wakeup(exc)
+    return translate(exc, method, endpoint)
+
+
+def withdraw_wakeup(exc: BaseException) -> None:
+    """Withdraw the cancel request grpclib made to wake this task, if `exc` is its doing.
+
+    grpclib wakes a task waiting on a call whose connection is lost, or whose local
+    deadline passed, with `task.cancel()` (`grpclib.utils.Wrapper`), raises its own error
+    (StreamTerminatedError, TimeoutError) in place of the CancelledError, and never
+    withdraws the request. From Python 3.11 the task then counts as being cancelled for
+    the rest of its life: a TaskGroup in it turns a child's failure into a CancelledError,
+    and asyncio.run takes Ctrl-C for someone else's cancel. The sign of grpclib's doing is
+    the CancelledError it replaced, the error's `__context__`.
+    tests/client/test_task_state.py fails if grpclib changes this."""
+    if not isinstance(exc.__context__, asyncio.CancelledError):
+        return
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+; 3.10 does not count
+    if cancelling is not None and cancelling() > 0:
+        task.uncancel()  # type: ignore[union-attr]
+
+
 _TRANSLATED = (
     GRPCError, asyncio.TimeoutError, OSError, StreamTerminatedError, ProtocolError,
     h2.exceptions.ProtocolError, EOFError,
@@ -128,7 +153,7 @@ async def unary(
             await stream.send_message(data, end=True)  # pre-encoded: see LimitedProtoCodec
             reply = await _receive(stream, reply_type)
     except _TRANSLATED as exc:
-        raise translate(exc, method, endpoint) from None
+        raise call_failure(exc, method, endpoint) from None
     if reply is None:
         raise ConnectionLostError(f"{method}: the gateway closed the call with no reply", endpoint)
     return reply
@@ -174,7 +199,7 @@ async def server_stream(
                 yield message
             await trailers
     except _TRANSLATED as exc:
-        raise translate(exc, method, endpoint) from None
+        raise call_failure(exc, method, endpoint) from None
     finally:
         if trailers is not None:
             trailers.cancel()
@@ -227,4 +252,4 @@ async def exchange(channel: Channel, route: str, request_type: type[Any],
             while await _receive(stream, reply_type) is not None:
                 pass  # replies to nothing: the server has nothing left to say
     except _TRANSLATED as exc:
-        raise translate(exc, method, endpoint) from None
+        raise call_failure(exc, method, endpoint) from None
