@@ -156,10 +156,11 @@ def _widths(view: View, width: int, today: dt.date) -> tuple[int, int, int]:
 def render(view: View, now: float, wall: dt.datetime, width: int, height: int,
            colour: bool) -> list[str]:
     """The screen: a title, the column heads, one row per tag (as many as fit in `height`
-    lines), and the status line; each line at most `width` columns (not counting colour
+    lines), and the status lines; each line at most `width` columns (not counting colour
     codes). `now` is the clock of `Row.received`; `wall` the time of day (UTC)."""
-    if height < 3:  # no room for rows: the connection at least
-        return [status_line(view, width, colour)]
+    status = status_lines(view, width, colour)
+    if height < 2 + len(status) + 1:  # no room for rows: the connection at least
+        return status[:max(1, height)]
     today = wall.astimezone(dt.timezone.utc).date()
     tag_w, value_w, time_w = _widths(view, width, today)
     lines = [_Line(width, colour).add(f"{view.title}  {when(wall)[11:19]}Z  "
@@ -168,8 +169,8 @@ def render(view: View, now: float, wall: dt.datetime, width: int, height: int,
             + GAP + fit("SOURCE TIME", time_w) + GAP + "AGE".rjust(AGE_WIDTH) + GAP
             + "UPDATES".rjust(UPDATES_WIDTH))
     lines.append(_Line(width, colour).add(head, "head").text())
-    room = height - 3
-    shown = view.rows if len(view.rows) <= room else view.rows[:max(0, room - 1)]
+    room = height - len(lines) - len(status)
+    shown = view.rows if len(view.rows) <= room else view.rows[:room - 1]
     for row in shown:
         age = None if row.received is None else now - row.received
         kind = None if row.quality is None else quality_kind(row.quality)
@@ -180,26 +181,29 @@ def render(view: View, now: float, wall: dt.datetime, width: int, height: int,
         line.add(fit(time_text(row.source_time, today), time_w) + GAP
                  + age_text(age).rjust(AGE_WIDTH) + GAP + str(row.updates).rjust(UPDATES_WIDTH))
         lines.append(line.text())
-    if len(shown) < len(view.rows) and room:
-        lines.append(f"… {len(view.rows) - len(shown)} more tag(s): a taller terminal "
-                     "shows them"[:width])
-    lines.append(status_line(view, width, colour))
-    return lines
+    if len(shown) < len(view.rows):
+        more = f"… {len(view.rows) - len(shown)} more tag(s): a taller terminal shows them"
+        lines.append(_Line(width, colour).add(more).text())
+    return lines + status
 
 
-def status_line(view: View, width: int, colour: bool) -> str:
-    """`connected  session ID  3 tags  17 updates  reconnects 0  replacements 0  ...`."""
+def status_lines(view: View, width: int, colour: bool) -> list[str]:
+    """`connected  session ID  3 tag(s)  17 update(s)  reconnects 0  replacements 0`, and
+    below it, when there is one, the last note and (while not connected) the last error."""
     status = view.status
     line = _Line(width, colour).add(status.state, status.state)
     parts = [f"session {status.session_id}" if status.session_id else "",
              f"{len(view.rows)} tag(s)", f"{view.updates} update(s)",
              f"reconnects {status.reconnects}", f"replacements {status.replacements}"]
     line.add("".join(f"{GAP}{p}" for p in parts if p))
-    if status.note:
-        line.add(f"{GAP}{status.note}")
-    if status.state != "connected" and status.last_error:
-        line.add(f"{GAP}last error: {status.last_error}", "problem")
-    return line.text()
+    lines = [line.text()]
+    error = status.last_error if status.state != "connected" else None
+    if status.note or error:
+        below = _Line(width, colour).add(status.note)
+        if error:
+            below.add(GAP if status.note else "").add(f"last error: {error}", "problem")
+        lines.append(below.text())
+    return lines
 
 
 PLAIN_FIELDS = ("received", "tag", "value", "quality", "quality_kind", "source_time",

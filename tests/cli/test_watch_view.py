@@ -132,15 +132,24 @@ def test_a_source_time_of_another_day_shows_its_date() -> None:
     assert row_of(lines, "Tank1.Level")[3] == "2026-11-30T23:41:05.123Z"
 
 
-def test_a_lost_connection_shows_its_state_and_last_error() -> None:
+def test_a_lost_connection_shows_its_state_and_last_error_below() -> None:
     view = state()
     view.status.state, view.status.reconnects = "reconnecting", 2
     view.status.last_error = "ConnectionLostError: the connection was lost"
     view.status.note = "session replaced at 23:40:00Z (events after #7 lost)"
-    status = render(view, NOW, WALL, 200, 24, colour=False)[-1]
-    assert status.startswith("reconnecting  ")
-    assert "reconnects 2" in status and "session replaced at 23:40:00Z" in status
-    assert status.endswith("last error: ConnectionLostError: the connection was lost")
+    lines = render(view, NOW, WALL, 120, 24, colour=False)
+    assert len(lines) == 2 + 4 + 2
+    assert lines[-2].startswith("reconnecting  session session-abc  ")
+    assert "reconnects 2" in lines[-2]
+    assert lines[-1] == ("session replaced at 23:40:00Z (events after #7 lost)  "
+                         "last error: ConnectionLostError: the connection was lost")
+    view.status.state = "connected"  # the error is history once connected again
+    lines = render(view, NOW, WALL, 120, 24, colour=False)
+    assert lines[-1] == "session replaced at 23:40:00Z (events after #7 lost)"
+    view.status.note = ""
+    assert render(view, NOW, WALL, 120, 24, colour=False)[-1].startswith("connected")
+    # With no room for rows, the state still shows.
+    assert render(view, NOW, WALL, 120, 2, colour=False)[0].startswith("connected")
 
 
 def test_an_update_of_an_item_not_watched_changes_nothing() -> None:
