@@ -68,7 +68,7 @@ class Screen:
         if not self.open:
             return
         self.open = False
-        # From the last line of the frame a newline reaches the next, scrolling if the
-        # frame filled the screen.
-        self.out.write(f"\x1b[{max(1, self.lines)};1H\r\n{SHOW_CURSOR}")
+        # From the last line of the frame a newline reaches the next (scrolling if the
+        # frame filled the screen), cleared of the ^C the terminal echoed there.
+        self.out.write(f"\x1b[{max(1, self.lines)};1H\r\n{CLEAR_LINE}{SHOW_CURSOR}")
         self.out.flush()

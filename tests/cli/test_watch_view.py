@@ -210,7 +210,8 @@ def test_the_screen_redraws_in_place_and_gives_the_cursor_back() -> None:
     text = out.getvalue()
     assert text.startswith("\x1b[?25l\x1b[2J")  # cursor hidden, screen cleared
     last = text[text.index("three") + len("three"):]
-    assert last == f"\x1b[4;1H\x1b[J\x1b[1;1H\x1b[2Kuno\x1b[2;1H\x1b[J\x1b[1;1H\r\n{SHOW_CURSOR}"
+    assert last == ("\x1b[4;1H\x1b[J\x1b[1;1H\x1b[2Kuno\x1b[2;1H\x1b[J"
+                    f"\x1b[1;1H\r\n\x1b[2K{SHOW_CURSOR}")
     full = io.StringIO()
     screen = Screen(full)
     screen.start()
