@@ -243,3 +243,28 @@ async def test_the_view_carries_on_in_a_new_session_when_the_old_one_is_lost(
             await proc.wait()
     assert proc.returncode == 130
     assert new in _closed_by_the_client(sim)
+
+
+async def test_ctrl_c_after_a_lost_connection_still_exits_130(sim: SimServer) -> None:
+    # grpclib cancels a task reading a call whose connection is lost and never withdraws
+    # that request; asyncio.run then saw Ctrl-C as a CancelledError (exit 1, traceback).
+    proc = await asyncio.create_subprocess_exec(
+        *_argv(sim, TAGS[0]), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, cwd=ROOT, preexec_fn=_default_sigint)
+    assert proc.stdout is not None
+    try:
+        await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert await sim.drop_connections() >= 1
+        # Updates come again once it has reconnected (the same session, resumed).
+        before = set(sim.runtime.sessions)
+        await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert set(sim.runtime.sessions) == before
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 130, err.decode()
+    assert b"Traceback" not in err
+    assert set(_closed_by_the_client(sim)) == before
