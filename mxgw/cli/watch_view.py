@@ -51,6 +51,8 @@ class Status:
     session_id: str = ""
     reconnects: int = 0
     replacements: int = 0
+    failures: int = 0
+    """Failed attempts in a row (0 while connected)."""
     last_error: str | None = None
     note: str = ""
     """The last thing worth saying (a replaced session, lost events)."""
@@ -201,7 +203,8 @@ def status_lines(view: View, width: int, colour: bool) -> list[str]:
     if status.note or error:
         below = _Line(width, colour).add(status.note)
         if error:
-            below.add(GAP if status.note else "").add(f"last error: {error}", "problem")
+            tries = f" ({status.failures} failed attempt(s))" if status.failures else ""
+            below.add(GAP if status.note else "").add(f"last error{tries}: {error}", "problem")
         lines.append(below.text())
     return lines
 

@@ -143,6 +143,9 @@ def test_a_lost_connection_shows_its_state_and_last_error_below() -> None:
     assert "reconnects 2" in lines[-2]
     assert lines[-1] == ("session replaced at 23:40:00Z (events after #7 lost)  "
                          "last error: ConnectionLostError: the connection was lost")
+    view.status.failures = 3
+    assert render(view, NOW, WALL, 160, 24, colour=False)[-1].endswith(
+        "last error (3 failed attempt(s)): ConnectionLostError: the connection was lost")
     view.status.state = "connected"  # the error is history once connected again
     lines = render(view, NOW, WALL, 120, 24, colour=False)
     assert lines[-1] == "session replaced at 23:40:00Z (events after #7 lost)"

@@ -125,7 +125,7 @@ class Watch:
         status = self.view.status
         status.state, status.session_id = health.state.value, health.session_id
         status.reconnects, status.replacements = health.reconnects, health.replacements
-        status.last_error = health.last_error
+        status.failures, status.last_error = health.failures, health.last_error
         if self.screen is None and self.state and status.state != self.state:
             error = f" ({status.last_error})" if status.state != "connected" and \
                 status.last_error else ""
