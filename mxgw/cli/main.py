@@ -248,40 +248,56 @@ async def amain(argv: Sequence[str], ctx: Context | None = None) -> int:
         await context.aclose()
 
 
+EXIT_SIGINT = 128 + signal.SIGINT
 EXIT_SIGTERM = 128 + signal.SIGTERM
 
 
 async def amain_until_terminated(argv: Sequence[str]) -> int:
-    """`amain`, with SIGTERM handled as asyncio.run handles Ctrl-C: the command is
-    cancelled, so it cleans up as it would on Ctrl-C (closes the sessions it opened, its
-    streams and connections; without this, the default SIGTERM action kills the process
-    and the gateway keeps its sessions until they expire), and the exit code is 143.
-    A second SIGTERM during the clean-up ends the process at once."""
+    """`amain`, with SIGTERM and Ctrl-C (SIGINT) handled as asyncio.run handles Ctrl-C: the
+    command is cancelled, so it cleans up (closes the sessions it opened, its streams and
+    connections; without this, the default SIGTERM action kills the process and the
+    gateway keeps its sessions until they expire), and the exit code is 143 or 130. A
+    second signal during the clean-up ends the process at once.
+
+    Ctrl-C is handled here rather than by asyncio.run, which tells its own cancel from
+    others by the task's count of cancel requests: grpclib cancels a task whose call lost
+    its connection and raises its own error instead, leaving a request counted, so after a
+    reconnect Ctrl-C ended as an unhandled CancelledError (exit 1). A SIGINT ignored at
+    start-up (a background job's) stays ignored."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    terminated = False
+    signals = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # (asyncio.run's own, by now)
+        signals.append(signal.SIGINT)
+    installed: list[int] = []
+    received: list[int] = []
 
-    def on_sigterm() -> None:
-        nonlocal terminated
-        terminated = True
-        loop.remove_signal_handler(signal.SIGTERM)  # back to the default action
+    def remove_handlers() -> None:
+        while installed:
+            loop.remove_signal_handler(installed.pop())  # back to the default action
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        remove_handlers()
         if task is not None:
             task.cancel()
 
     try:
-        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        for signum in signals:
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
     except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+        remove_handlers()
         return await amain(argv)
     try:
         code = await amain(argv)
     except asyncio.CancelledError:
-        if not terminated:
+        if not received:
             raise
-        return EXIT_SIGTERM
+        return 128 + received[0]
     finally:
-        if not terminated:
-            loop.remove_signal_handler(signal.SIGTERM)
-    return EXIT_SIGTERM if terminated else code
+        remove_handlers()
+    return 128 + received[0] if received else code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

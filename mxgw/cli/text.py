@@ -51,10 +51,15 @@ def value_text(value: pb.MxValue | None) -> str:
     return str(python)
 
 
+def quality_kind(quality: int) -> str:
+    """OPC DA quality's status bits (0xC0) as `good`, `uncertain` or `bad`."""
+    bits = quality & 0xC0
+    return "good" if bits == 0xC0 else "uncertain" if bits == 0x40 else "bad"
+
+
 def quality_text(quality: int) -> str:
     """OPC DA quality as `192 good`, `64 uncertain`, `0 bad`."""
-    kind = "good" if quality & 0xC0 == 0xC0 else "uncertain" if quality & 0xC0 == 0x40 else "bad"
-    return f"{quality} {kind}"
+    return f"{quality} {quality_kind(quality)}"
 
 
 def status_text(status: pb.MxStatusProxy) -> str:

@@ -49,7 +49,7 @@ def command(name: str, summary: str, example: str, flags: type[Any], *, connects
     return register
 
 
-TOPICS = ("general", "sessions", "items", "writes", "bulk", "invoke", "events", "alarms",
+TOPICS = ("general", "sessions", "items", "writes", "bulk", "invoke", "events", "watch", "alarms",
           "smoke", "galaxy", "contract", "bench", "batch", "sim")
 """The topic modules, in the order their commands appear in `mxgw --help`."""
 
