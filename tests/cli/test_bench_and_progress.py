@@ -4,6 +4,7 @@ terminal only."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -66,17 +67,32 @@ async def big_sim() -> AsyncIterator[SimServer]:
         yield sim
 
 
-@pytest.mark.parametrize("err_type", [Terminal, io.StringIO])
-async def test_discover_progress_only_on_a_terminal(big_sim: SimServer,
-                                                    err_type: type[io.StringIO]) -> None:
-    out, err = io.StringIO(), err_type()
-    code = await amain(["galaxy-discover", "--no-attributes", "--jsonl", "--endpoint",
+PROGRESS = re.compile(r"1,200 of 1,200 objects  100%  [\d,]+/s  \d+\.\d s\n")
+"""The last progress line: count of the gateway's total, percent, rate, elapsed."""
+
+
+@pytest.mark.parametrize(("out_type", "err_type", "flag", "shown"), [
+    (io.StringIO, Terminal, [], "redrawn"),           # --json > file, on a terminal
+    (io.StringIO, io.StringIO, [], None),             # stderr not a terminal
+    (io.StringIO, io.StringIO, ["--progress"], "lines"),
+    (io.StringIO, Terminal, ["--no-progress"], None),
+    (Terminal, Terminal, [], None),                   # the objects scroll by on it already
+])
+async def test_discover_progress_shows_count_of_total_rate_and_elapsed(
+        big_sim: SimServer, out_type: type[io.StringIO], err_type: type[io.StringIO],
+        flag: list[str], shown: str | None) -> None:
+    out, err = out_type(), err_type()
+    code = await amain(["galaxy-discover", "--no-attributes", "--jsonl", *flag, "--endpoint",
                         big_sim.endpoint, "--plaintext", "--api-key", TEST_KEY],
                        Context(out, err))
     assert code == 0
-    count = len(out.getvalue().splitlines())
-    assert count >= 1200
-    if err_type is Terminal:
-        assert f"\r{count} objects" in err.getvalue()
-    else:
-        assert err.getvalue() == ""
+    assert len(out.getvalue().splitlines()) == 1200
+    progress = err.getvalue()
+    if shown is None:
+        assert progress == ""
+    elif shown == "redrawn":  # in place: each update back to column 0, cleared
+        assert progress.startswith("\r\x1b[K1 of 1,200 objects  0%  ")
+        assert PROGRESS.fullmatch(progress.rsplit("\r\x1b[K", 1)[1]), progress
+    else:  # a line per update, no control characters
+        assert "\r" not in progress and "\x1b" not in progress
+        assert PROGRESS.fullmatch(progress.splitlines(keepends=True)[-1]), progress
