@@ -1,5 +1,5 @@
-"""bench-* subcommands print the upstream JSON shape; galaxy-discover shows progress on a
-terminal only."""
+"""bench-* subcommands print the upstream JSON shape; galaxy-discover shows its progress
+(count of the gateway's total, rate, elapsed) where a user looks at it, or when asked."""
 
 from __future__ import annotations
 
