@@ -6,6 +6,7 @@ process printed (lines, or its --progress on stderr), never for a time."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import re
@@ -13,12 +14,17 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 
 from mxgw._proto.galaxy_repository import v1 as gr
+from mxgw.cli.context import Context
+from mxgw.cli.main import amain
 from mxgw.sim import RuntimeConfig, SimServer
 from mxgw.sim.galaxy import GalaxyModel, GalaxyService
 
@@ -183,17 +189,31 @@ class HeldGalaxy(GalaxyService):
     def __init__(self) -> None:
         super().__init__(GalaxyModel.default(OBJECTS))
         self.release = asyncio.Event()
+        self.holding = asyncio.Event()
+        self.fail = False
+        """Once released, fail the held call instead of answering it."""
 
     async def discover_hierarchy(
             self, message: gr.DiscoverHierarchyRequest) -> gr.DiscoverHierarchyReply:
         if message.page_token:  # not a first page
+            self.holding.set()
             await self.release.wait()
+            if self.fail:
+                raise GRPCError(Status.UNAVAILABLE, "the Galaxy Repository went away")
         return await super().discover_hierarchy(message)
 
 
+@dataclass
+class Held:
+    """A HeldGalaxy served on a loopback port."""
+
+    service: HeldGalaxy
+    server: Server
+    endpoint: str
+
+
 @pytest.fixture
-async def held() -> AsyncIterator[str]:
-    """The endpoint of a HeldGalaxy on a loopback port."""
+async def held_galaxy() -> AsyncIterator[Held]:
     service = HeldGalaxy()
     server = Server([service])
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -201,10 +221,16 @@ async def held() -> AsyncIterator[str]:
     sock.listen(8)
     sock.setblocking(False)
     await server.start(sock=sock)
-    yield f"127.0.0.1:{sock.getsockname()[1]}"
+    yield Held(service, server, f"127.0.0.1:{sock.getsockname()[1]}")
     service.release.set()
     server.close()
     await server.wait_closed()
+
+
+@pytest.fixture
+def held(held_galaxy: Held) -> str:
+    """The endpoint of a HeldGalaxy."""
+    return held_galaxy.endpoint
 
 
 DISCOVER = ("galaxy-discover", "--no-attributes", "--page-size", str(PAGE))
@@ -238,6 +264,24 @@ async def test_interrupted_discover_jsonl_and_text(spawn: Any, held: str) -> Non
     assert len(text.lines()) == PAGE
     assert text.err.decode() == (f"mxgw: interrupted by SIGINT after {PAGE} objects: the "
                                  "output is incomplete\n")
+
+
+async def test_a_failure_part_way_is_marked_incomplete_too(held_galaxy: Held) -> None:
+    """The second page fails: the first page is in the envelope, which says incomplete
+    (in process: no signal here)."""
+    out, err = io.StringIO(), io.StringIO()
+    run = asyncio.ensure_future(amain([*DISCOVER, "--json", *connect(held_galaxy.endpoint),
+                                       "--api-key", TEST_KEY], Context(out, err)))
+    await asyncio.wait_for(held_galaxy.service.holding.wait(), 30)
+    held_galaxy.service.fail = True
+    held_galaxy.service.release.set()
+    assert await asyncio.wait_for(run, 30) == 4  # a gRPC status
+    (line,) = out.getvalue().splitlines()
+    document = json.loads(line)
+    assert (document["type"], document["category"], document["code"]) == (
+        "error", "grpc", "UNAVAILABLE")
+    assert document["complete"] is False
+    assert document["count"] == len(document["received"]) == PAGE
 
 
 # ---------------------------------------------------------------- galaxy-watch, stream-alarms
