@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+import os
 import re
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,7 +18,7 @@ from mxgw.cli.main import amain
 from mxgw.sim import SimConfig, SimServer
 from mxgw.sim.galaxy import GalaxyModel
 
-from ..conftest import TEST_KEY
+from ..conftest import ROOT, TEST_KEY
 from .conftest import Cli
 
 LATENCY_KEYS = {"p50", "p95", "p99", "max", "mean"}
@@ -96,3 +100,28 @@ async def test_discover_progress_shows_count_of_total_rate_and_elapsed(
     else:  # a line per update, no control characters
         assert "\r" not in progress and "\x1b" not in progress
         assert PROGRESS.fullmatch(progress.splitlines(keepends=True)[-1]), progress
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+async def test_discover_progress_on_a_real_terminal(big_sim: SimServer) -> None:
+    """`mxgw galaxy-discover --json > file` in a terminal: stderr is a pty, the progress is
+    redrawn in place on it and ends with the total."""
+    import pty  # POSIX only (termios)
+
+    master, slave = pty.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mxgw.cli", "galaxy-discover", "--no-attributes", "--json",
+            "--endpoint", big_sim.endpoint, "--plaintext", "--api-key", TEST_KEY,
+            stdout=asyncio.subprocess.PIPE, stderr=slave, cwd=ROOT)
+        os.close(slave)
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0
+        assert len(json.loads(out)) == 1200
+        os.set_blocking(master, False)
+        shown = os.read(master, 65536).decode()  # a few hundred bytes: the pty holds them
+    finally:
+        os.close(master)
+    assert shown.startswith("\r\x1b[K1 of 1,200 objects  0%  "), shown
+    # The terminal turns the final "\n" into "\r\n".
+    assert PROGRESS.fullmatch(shown.rsplit("\r\x1b[K", 1)[1].replace("\r\n", "\n")), shown
