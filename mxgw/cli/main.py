@@ -207,13 +207,13 @@ def parse_line(parser: RootParser,
 
 async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any) -> int:
     """Run one parsed command, print its result and return its exit code."""
-    ctx.received = None
     result = await cmd.action(ctx, conn, flags)
     code = EXIT_OK
     if isinstance(result, Outcome):
         result, code = result.value, result.exit_code
-    if ctx.received is not None:
-        ctx.received.finish()
+    received, ctx.received = ctx.received, None
+    if received is not None:
+        received.finish()
     if not cmd.streams:
         ctx.write(render(result, conn.json, cmd.text))
     return code
@@ -244,6 +244,7 @@ async def dispatch(ctx: Context, parser: RootParser, argv: Sequence[str], *,
     `amain_until_terminated`) cancels the command; once it has cleaned up, the interrupt
     is reported like a failure, with what a streaming command had received."""
     as_json = force_json or "--json" in argv or "--jsonl" in argv
+    ctx.received = None  # the command registers its own, if it streams
     try:
         with contextlib.redirect_stdout(ctx.out):  # where argparse prints --help
             cmd, conn, flags, log_level = parse_line(parser, argv)

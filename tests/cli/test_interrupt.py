@@ -23,6 +23,7 @@ from grpclib.exceptions import GRPCError
 from grpclib.server import Server
 
 from mxgw._proto.galaxy_repository import v1 as gr
+from mxgw.cli.batch import run_batch
 from mxgw.cli.context import Context
 from mxgw.cli.main import amain
 from mxgw.sim import RuntimeConfig, SimServer
@@ -337,3 +338,19 @@ async def test_batch_between_lines_just_stops(spawn: Any) -> None:
     assert await child.stop(signal.SIGTERM) == 143
     assert child.lines()[-1] == BATCH_EOR
     assert child.err.decode() == "mxgw: interrupted by SIGTERM\n"
+
+
+async def test_a_batch_line_after_a_stream_reports_only_its_own_failure(sim: SimServer) -> None:
+    """What a stream received belongs to its own line: the next line's envelope is plain."""
+    c = " ".join([*connect(sim.endpoint), "--api-key", TEST_KEY])
+    lines = io.StringIO(f"galaxy-watch --max-events 1 {c}\nregister --no-such-flag {c}\n")
+    out = io.StringIO()
+    ctx = Context(out, io.StringIO())
+    try:
+        await run_batch(ctx, lines)
+    finally:
+        await ctx.aclose()
+    watch, eor, failure, eor2 = out.getvalue().splitlines()
+    assert json.loads(watch)["sequence"] == "1" and eor == eor2 == BATCH_EOR
+    envelope = json.loads(failure)
+    assert envelope["type"] == "error" and "complete" not in envelope and "count" not in envelope
