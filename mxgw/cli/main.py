@@ -225,7 +225,7 @@ def report(ctx: Context, exc: BaseException, as_json: bool) -> int:
     envelope = error_envelope(exc)
     received, ctx.received = ctx.received, None
     if received is not None and isinstance(exc, Interrupted):
-        envelope["error"] += f" after {received.counted()}: the output is incomplete"
+        envelope["error"] += f"{received.after()}: the output is incomplete"
     if as_json:
         ctx.write(received.incomplete(envelope) if received is not None else dumps(envelope))
     else:

@@ -14,6 +14,8 @@ The modes:
   as the last line.
 - text: one readable line (or block) per item as it arrives; a failure or interrupt is
   a note on stderr.
+- summary (`bench-*`, whose result sums up what it received): the command prints its
+  result as any other; a failure or interrupt puts the summary so far under `received`.
 
 A command makes one with `receive(...)` (which registers it in the Context); `dispatch`
 (mxgw/cli/main.py) finishes it or puts it in the envelope. Progress on stderr is counted
@@ -30,14 +32,15 @@ from .flags import ConnectionFlags
 from .output import dumps
 from .progress import Progress
 
-ARRAY, LINES, TEXT = "array", "lines", "text"
+ARRAY, LINES, TEXT, SUMMARY = "array", "lines", "text", "summary"
 
 
 class Received:
     """The items a streaming command has received so far (see the module docstring)."""
 
     def __init__(self, ctx: Context, mode: str, noun: str, text: Callable[[Any], str],
-                 progress: Progress | None) -> None:
+                 progress: Progress | None,
+                 summary: Callable[[], Any] | None = None) -> None:
         self.ctx = ctx
         self.mode = mode
         self.noun = noun
@@ -48,6 +51,7 @@ class Received:
         """How many there will be, when the gateway says (galaxy-discover's total)."""
         self.items: list[str] = []  # array mode: each item's JSON, printed at the end
         self.ended = False
+        self.summary = summary
 
     def add(self, item: Any) -> None:
         """Print or keep one item."""
@@ -61,9 +65,11 @@ class Received:
         if self.progress is not None:
             self.progress.update(self.count, self.total)
 
-    def counted(self) -> str:
-        """`12 events`, `1 object`."""
-        return f"{self.count} {self.noun}{'' if self.count == 1 else 's'}"
+    def after(self) -> str:
+        """` after 12 events`, ` after 1 object` (nothing for a summary)."""
+        if self.mode == SUMMARY:
+            return ""
+        return f" after {self.count} {self.noun}{'' if self.count == 1 else 's'}"
 
     def _end_progress(self) -> None:
         if not self.ended and self.progress is not None:
@@ -83,6 +89,9 @@ class Received:
         """The failure envelope as one JSON line, marked incomplete; in array mode the
         items received are in it (last, under `received`)."""
         self._end_progress()
+        if self.mode == SUMMARY:
+            assert self.summary is not None
+            return dumps({**envelope, "complete": False, "received": self.summary()})
         text = dumps({**envelope, "complete": False, "count": self.count})
         if self.mode != ARRAY:
             return text
@@ -110,6 +119,13 @@ def receive(ctx: Context, conn: ConnectionFlags, flags: Any, *, noun: str,
                  and (mode == ARRAY or not _isatty(ctx.out)))
     progress = Progress(ctx.err, noun, terminal=_isatty(ctx.err)) if shown else None
     received = Received(ctx, mode, noun, text, progress)
+    ctx.received = received
+    return received
+
+
+def receive_summary(ctx: Context, summary: Callable[[], Any]) -> Received:
+    """Register `summary` (what the command measured so far) for the failure envelope."""
+    received = Received(ctx, SUMMARY, "", str, None, summary)
     ctx.received = received
     return received
 

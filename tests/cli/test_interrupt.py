@@ -29,7 +29,7 @@ from mxgw.cli.main import amain
 from mxgw.sim import RuntimeConfig, SimServer
 from mxgw.sim.galaxy import GalaxyModel, GalaxyService
 
-from ..conftest import ROOT, TEST_KEY, sim_config
+from ..conftest import ROOT, TEST_KEY, eventually, sim_config
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals to a child")
 
@@ -310,6 +310,23 @@ async def test_stream_alarms_json_prints_what_arrived(spawn: Any, sim: SimServer
     # A prefix of the feed: the snapshot, its marker, the provider status.
     assert arms == (["activeAlarm"] * snapshot + ["snapshotComplete", "providerStatus"]
                     )[:len(arms)]
+
+
+async def test_an_interrupted_bench_prints_what_it_measured(spawn: Any, sim: SimServer) -> None:
+    child = await spawn("bench-stream-events", "--duration-seconds", "300", "--warmup-seconds",
+                        "0", "--json", *connect(sim.endpoint))
+    await eventually(lambda: any(s.name == "mxgw-bench-stream-events" and s.events.subscribed
+                                 for s in sim.runtime.sessions.values()), 60)
+    assert await child.stop(signal.SIGINT) == 130
+    (line,) = child.lines()
+    document = json.loads(line)
+    assert (document["category"], document["code"], document["complete"]) == (
+        "interrupted", "SIGINT", False)
+    assert document["error"] == "interrupted by SIGINT: the output is incomplete"
+    summary = document["received"]  # the upstream shape, of the time measured
+    assert set(summary) == {"language", "durationMs", "totalEvents", "eventsPerSecond",
+                            "latencyMs"}
+    assert summary["durationMs"] > 0 and summary["totalEvents"] >= 0
 
 
 # ---------------------------------------------------------------- batch
