@@ -106,6 +106,29 @@ class _SeenIds:
         return byte < len(self._bits) and bool(self._bits[byte] & (1 << (gobject_id & 7)))
 
 
+class HierarchyObjects(AsyncIterator[gr.GalaxyObject]):
+    """The objects `iter_hierarchy` yields, one page in memory at a time.
+
+    `total_object_count` is the number of matching objects the gateway reported with the
+    last page received (None before the first), for a progress display.
+    """
+
+    def __init__(self, pages: Callable[[HierarchyObjects], AsyncIterator[gr.GalaxyObject]]
+                 ) -> None:
+        self.total_object_count: int | None = None
+        self._objects = pages(self)
+
+    def __aiter__(self) -> HierarchyObjects:
+        return self
+
+    async def __anext__(self) -> gr.GalaxyObject:
+        return await self._objects.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop paging (the page in hand is dropped; nothing is left open on the wire)."""
+        await self._objects.aclose()  # type: ignore[attr-defined]  # an async generator
+
+
 class GalaxyRepositoryClient(Connection):
     """A connection to the gateway's Galaxy Repository service (scope `metadata:read`).
 
@@ -180,19 +203,21 @@ class GalaxyRepositoryClient(Connection):
 
     def iter_hierarchy(
         self, request: gr.DiscoverHierarchyRequest | None = None, **filters: Any
-    ) -> AsyncIterator[gr.GalaxyObject]:
+    ) -> HierarchyObjects:
         """Every matching object, one page in memory at a time.
 
         Takes the keyword filters of `hierarchy_request` (or a ready request). The next
         page is asked for only when the current one is consumed. If the Galaxy is
         redeployed meanwhile (stale page token) paging restarts once from the first page
-        of the new deploy, skipping the objects already delivered.
+        of the new deploy, skipping the objects already delivered. The iterator's
+        `total_object_count` is the gateway's count of the matching objects.
         """
         self._check_open()
-        return self._iter_hierarchy(self._request(request, filters))
+        checked = self._request(request, filters)
+        return HierarchyObjects(lambda into: self._iter_hierarchy(checked, into))
 
     async def _iter_hierarchy(
-        self, request: gr.DiscoverHierarchyRequest
+        self, request: gr.DiscoverHierarchyRequest, into: HierarchyObjects
     ) -> AsyncIterator[gr.GalaxyObject]:
         seen = _SeenIds()
         restarted = False
@@ -205,6 +230,7 @@ class GalaxyRepositoryClient(Connection):
                 restarted, request.page_token = True, ""
                 continue
             request.page_token = reply.next_page_token
+            into.total_object_count = reply.total_object_count
             objects = reply.objects
             del reply  # hold the objects only
             for obj in objects:

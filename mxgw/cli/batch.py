@@ -3,7 +3,9 @@
 For each line: the command's JSON result (or its error envelope), then a line that is
 exactly `__MXGW_BATCH_EOR__`, flushed. An empty line or EOF ends the batch. Nothing on a
 line can end it early: unknown commands, bad flags, `--help` and failures all print and
-go on. Connections (and a `--sim` simulator) live in the Context for the whole batch.
+go on. SIGINT or SIGTERM ends it: the command running answers its line with the
+interrupted envelope (what it had received, marked incomplete), then the batch stops and
+exits 130 or 143. Connections (and a `--sim` simulator) live in the Context for the whole batch.
 """
 
 from __future__ import annotations
@@ -106,6 +108,8 @@ async def run_batch(ctx: Context, stream: TextIO) -> None:
             if not line.strip():
                 break
             await run_one(ctx, parser, line)
+            if ctx.interrupted is not None:
+                break  # the line is answered; the exit code says the batch was stopped
     finally:
         with contextlib.suppress(Exception):
             await lines.aclose()  # type: ignore[attr-defined]

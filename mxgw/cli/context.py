@@ -1,6 +1,7 @@
 """The per-process context of the CLI: output, the cached connections, the in-process
 simulator (`--sim`), and the sessions attached by id that the commands use."""
 
+import signal
 import sys
 from collections import OrderedDict
 from contextlib import AsyncExitStack
@@ -17,6 +18,7 @@ from .redaction import Redactor
 
 if TYPE_CHECKING:
     from ..sim import SimServer
+    from .received import Received
 
 MAX_CONNECTIONS = 8
 """Connections a process keeps open at once: a batch that goes through many keys or
@@ -36,6 +38,10 @@ class Context:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.in_batch = False
+        self.received: Optional[Received] = None
+        """What the running streaming command has received (see received.py)."""
+        self.interrupted: Optional[signal.Signals] = None
+        """The signal (SIGINT, SIGTERM) that stopped the process's command, once one came."""
         self.redact = Redactor()
         self._stack = AsyncExitStack()
         self._connections: OrderedDict[tuple[Any, ...], GatewayClient] = OrderedDict()

@@ -83,3 +83,15 @@ class SessionFlags:
 
     session_id: str = field(metadata={
         "metavar": "ID", "help": "the session to use (from open-session)"})
+
+
+@dataclass
+class ProgressFlags:
+    """The progress flags of every streaming command (see mxgw/cli/received.py)."""
+
+    progress: bool = field(default=False, metadata={
+        "help": "show progress on stderr (count, total when known, rate, elapsed) even when "
+                "it is not a terminal"})
+    no_progress: bool = field(default=False, metadata={
+        "help": "no progress on stderr (by default it shows when stderr is a terminal, "
+                "unless the items already print there as they arrive)"})

@@ -20,7 +20,16 @@ from .commands import Command, load_all
 from .context import Context
 from .flags import ConnectionFlags
 from .logs import LEVELS, level_of
-from .output import EXIT_OK, Outcome, UsageError, dumps, error_envelope, exit_code, render
+from .output import (
+    EXIT_OK,
+    Interrupted,
+    Outcome,
+    UsageError,
+    dumps,
+    error_envelope,
+    exit_code,
+    render,
+)
 from .redaction import hide_secret_flags
 
 CONNECTION_FLAGS = frozenset(f.name for f in fields(ConnectionFlags))
@@ -202,25 +211,40 @@ async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any) -> 
     code = EXIT_OK
     if isinstance(result, Outcome):
         result, code = result.value, result.exit_code
+    received, ctx.received = ctx.received, None
+    if received is not None:
+        received.finish()
     if not cmd.streams:
         ctx.write(render(result, conn.json, cmd.text))
     return code
 
 
 def report(ctx: Context, exc: BaseException, as_json: bool) -> int:
-    """Print a failure (envelope on stdout with --json, text on stderr) and return the exit code."""
+    """Print a failure (envelope on stdout with --json, text on stderr) and return the exit
+    code. A streaming command's failure says what it had received (see received.py)."""
     envelope = error_envelope(exc)
+    received, ctx.received = ctx.received, None
+    if received is not None and isinstance(exc, Interrupted):
+        envelope["error"] += f"{received.after()}: the output is incomplete"
     if as_json:
-        ctx.write(dumps(envelope))
+        ctx.write(received.incomplete(envelope) if received is not None else dumps(envelope))
     else:
-        ctx.note(f"mxgw: error: {envelope['error']}")
+        if received is not None:
+            received.incomplete(envelope)  # completes the progress line
+        prefix = "mxgw: " if isinstance(exc, Interrupted) else "mxgw: error: "
+        ctx.note(prefix + envelope["error"])
     return exit_code(exc)
 
 
 async def dispatch(ctx: Context, parser: RootParser, argv: Sequence[str], *,
                    force_json: bool = False) -> int:
-    """Parse and run one command line; print its result or its failure; return the exit code."""
-    as_json = force_json or "--json" in argv
+    """Parse and run one command line; print its result or its failure; return the exit code.
+
+    With --json or --jsonl a failure is an envelope on stdout. SIGINT or SIGTERM (see
+    `amain_until_terminated`) cancels the command; once it has cleaned up, the interrupt
+    is reported like a failure, with what a streaming command had received."""
+    as_json = force_json or "--json" in argv or "--jsonl" in argv
+    ctx.received = None  # the command registers its own, if it streams
     try:
         with contextlib.redirect_stdout(ctx.out):  # where argparse prints --help
             cmd, conn, flags, log_level = parse_line(parser, argv)
@@ -228,13 +252,20 @@ async def dispatch(ctx: Context, parser: RootParser, argv: Sequence[str], *,
             ctx.log.set_level(log_level)
         if force_json:
             conn.json = True
-        as_json = conn.json
+        as_json = conn.json or getattr(flags, "jsonl", False) is True
         return await run(ctx, cmd, conn, flags)
     except HelpShown:
         ctx.out.flush()
         return EXIT_OK
     except BrokenPipeError:
         raise  # nobody reads our output any more: stop (see main)
+    except asyncio.CancelledError:
+        if ctx.interrupted is None:
+            raise  # cancelled by someone else: not ours to report
+        task = asyncio.current_task()
+        if task is not None and hasattr(task, "uncancel"):  # Python 3.11+
+            task.uncancel()  # the cancel was the signal's, and is handled here
+        return report(ctx, Interrupted(ctx.interrupted), as_json)
     except Exception as exc:
         return report(ctx, exc, as_json)
 
@@ -248,56 +279,47 @@ async def amain(argv: Sequence[str], ctx: Context | None = None) -> int:
         await context.aclose()
 
 
-EXIT_SIGINT = 128 + signal.SIGINT
 EXIT_SIGTERM = 128 + signal.SIGTERM
 
 
 async def amain_until_terminated(argv: Sequence[str]) -> int:
-    """`amain`, with SIGTERM and Ctrl-C (SIGINT) handled as asyncio.run handles Ctrl-C: the
-    command is cancelled, so it cleans up (closes the sessions it opened, its streams and
-    connections; without this, the default SIGTERM action kills the process and the
-    gateway keeps its sessions until they expire), and the exit code is 143 or 130. A
-    second signal during the clean-up ends the process at once.
-
-    Ctrl-C is handled here rather than by asyncio.run, which tells its own cancel from
-    others by the task's count of cancel requests: grpclib cancels a task whose call lost
-    its connection and raises its own error instead, leaving a request counted, so after a
-    reconnect Ctrl-C ended as an unhandled CancelledError (exit 1). A SIGINT ignored at
-    start-up (a background job's) stays ignored."""
+    """`amain`, with SIGINT (Ctrl-C) and SIGTERM handled alike: the command is cancelled,
+    so it cleans up (closes the sessions it opened, its streams and connections; without
+    this, SIGTERM's default action kills the process and the gateway keeps its sessions
+    until they expire), then prints what it had received, marked incomplete, and the exit
+    code is 128 + the signal (130, 143). A second signal during the clean-up has its
+    default action: the process ends at once. A SIGINT the process was started with
+    ignored (a background job of a shell) stays ignored."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    signals = [signal.SIGTERM]
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # (asyncio.run's own, by now)
-        signals.append(signal.SIGINT)
-    installed: list[int] = []
-    received: list[int] = []
+    ctx = Context()
+    handled: list[signal.Signals] = []
 
-    def remove_handlers() -> None:
-        while installed:
-            loop.remove_signal_handler(installed.pop())  # back to the default action
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        remove_handlers()
+    def on_signal(signum: signal.Signals) -> None:
+        ctx.interrupted = signum
+        while handled:
+            loop.remove_signal_handler(handled.pop())  # back to the default actions
         if task is not None:
             task.cancel()
 
-    try:
-        for signum in signals:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signum == signal.SIGINT and signal.getsignal(signum) is signal.SIG_IGN:
+            continue
+        try:
             loop.add_signal_handler(signum, on_signal, signum)
-            installed.append(signum)
-    except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
-        remove_handlers()
-        return await amain(argv)
+        except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+            continue
+        handled.append(signum)
     try:
-        code = await amain(argv)
-    except asyncio.CancelledError:
-        if not received:
+        code = await amain(argv, ctx)
+    except asyncio.CancelledError:  # outside any command (between two batch lines)
+        if ctx.interrupted is None:
             raise
-        return 128 + received[0]
+        code = EXIT_OK
     finally:
-        remove_handlers()
-    return 128 + received[0] if received else code
+        while handled:
+            loop.remove_signal_handler(handled.pop())
+    return exit_code(Interrupted(ctx.interrupted)) if ctx.interrupted else code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,12 +13,14 @@ Exit codes (the layer that failed):
     7  deadline exceeded
     8  replay gap (events lost; take a fresh snapshot)
     9  contract drift: contract-check found the gateway's contract differs from ours
+  130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM): 128 + the signal's number
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -58,8 +60,18 @@ class UsageError(Exception):
     """Bad command-line input."""
 
 
+class Interrupted(Exception):
+    """The command was stopped by SIGINT (Ctrl-C) or SIGTERM before it finished."""
+
+    def __init__(self, signum: signal.Signals, message: str = "") -> None:
+        self.signum = signum
+        super().__init__(message or f"interrupted by {signum.name}")
+
+
 def exit_code(exc: BaseException) -> int:
     """The exit code for a failure."""
+    if isinstance(exc, Interrupted):
+        return 128 + int(exc.signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     for kind, code in (
         (UsageError, EXIT_USAGE), (ConfigurationError, EXIT_USAGE),
         (TransportError, EXIT_TRANSPORT), (RpcError, EXIT_GRPC),
@@ -143,5 +155,8 @@ def error_envelope(exc: BaseException) -> dict[str, Any]:
         return envelope
     if isinstance(exc, UsageError):
         return {"error": str(exc), "type": "error", "category": "usage", "code": "USAGE"}
+    if isinstance(exc, Interrupted):
+        return {"error": str(exc), "type": "error", "category": "interrupted",
+                "code": exc.signum.name}
     return {"error": f"{exc.__class__.__name__}: {exc}", "type": "error",
             "category": "unexpected", "code": "UNEXPECTED"}

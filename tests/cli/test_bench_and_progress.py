@@ -1,9 +1,14 @@
-"""bench-* subcommands print the upstream JSON shape; galaxy-discover shows progress on a
-terminal only."""
+"""bench-* subcommands print the upstream JSON shape; galaxy-discover shows its progress
+(count of the gateway's total, rate, elapsed) where a user looks at it, or when asked."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+import os
+import re
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,7 +18,7 @@ from mxgw.cli.main import amain
 from mxgw.sim import SimConfig, SimServer
 from mxgw.sim.galaxy import GalaxyModel
 
-from ..conftest import TEST_KEY
+from ..conftest import ROOT, TEST_KEY
 from .conftest import Cli
 
 LATENCY_KEYS = {"p50", "p95", "p99", "max", "mean"}
@@ -66,17 +71,57 @@ async def big_sim() -> AsyncIterator[SimServer]:
         yield sim
 
 
-@pytest.mark.parametrize("err_type", [Terminal, io.StringIO])
-async def test_discover_progress_only_on_a_terminal(big_sim: SimServer,
-                                                    err_type: type[io.StringIO]) -> None:
-    out, err = io.StringIO(), err_type()
-    code = await amain(["galaxy-discover", "--no-attributes", "--jsonl", "--endpoint",
+PROGRESS = re.compile(r"1,200 of 1,200 objects  100%  [\d,]+/s  \d+\.\d s\n")
+"""The last progress line: count of the gateway's total, percent, rate, elapsed."""
+
+
+@pytest.mark.parametrize(("out_type", "err_type", "flag", "shown"), [
+    (io.StringIO, Terminal, [], "redrawn"),           # --json > file, on a terminal
+    (io.StringIO, io.StringIO, [], None),             # stderr not a terminal
+    (io.StringIO, io.StringIO, ["--progress"], "lines"),
+    (io.StringIO, Terminal, ["--no-progress"], None),
+    (Terminal, Terminal, [], None),                   # the objects scroll by on it already
+])
+async def test_discover_progress_shows_count_of_total_rate_and_elapsed(
+        big_sim: SimServer, out_type: type[io.StringIO], err_type: type[io.StringIO],
+        flag: list[str], shown: str | None) -> None:
+    out, err = out_type(), err_type()
+    code = await amain(["galaxy-discover", "--no-attributes", "--jsonl", *flag, "--endpoint",
                         big_sim.endpoint, "--plaintext", "--api-key", TEST_KEY],
                        Context(out, err))
     assert code == 0
-    count = len(out.getvalue().splitlines())
-    assert count >= 1200
-    if err_type is Terminal:
-        assert f"\r{count} objects" in err.getvalue()
-    else:
-        assert err.getvalue() == ""
+    assert len(out.getvalue().splitlines()) == 1200
+    progress = err.getvalue()
+    if shown is None:
+        assert progress == ""
+    elif shown == "redrawn":  # in place: each update back to column 0, cleared
+        assert progress.startswith("\r\x1b[K1 of 1,200 objects  0%  ")
+        assert PROGRESS.fullmatch(progress.rsplit("\r\x1b[K", 1)[1]), progress
+    else:  # a line per update, no control characters
+        assert "\r" not in progress and "\x1b" not in progress
+        assert PROGRESS.fullmatch(progress.splitlines(keepends=True)[-1]), progress
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+async def test_discover_progress_on_a_real_terminal(big_sim: SimServer) -> None:
+    """`mxgw galaxy-discover --json > file` in a terminal: stderr is a pty, the progress is
+    redrawn in place on it and ends with the total."""
+    import pty  # POSIX only (termios)
+
+    master, slave = pty.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mxgw.cli", "galaxy-discover", "--no-attributes", "--json",
+            "--endpoint", big_sim.endpoint, "--plaintext", "--api-key", TEST_KEY,
+            stdout=asyncio.subprocess.PIPE, stderr=slave, cwd=ROOT)
+        os.close(slave)
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0
+        assert len(json.loads(out)) == 1200
+        os.set_blocking(master, False)
+        shown = os.read(master, 65536).decode()  # a few hundred bytes: the pty holds them
+    finally:
+        os.close(master)
+    assert shown.startswith("\r\x1b[K1 of 1,200 objects  0%  "), shown
+    # The terminal turns the final "\n" into "\r\n".
+    assert PROGRESS.fullmatch(shown.rsplit("\r\x1b[K", 1)[1].replace("\r\n", "\n")), shown

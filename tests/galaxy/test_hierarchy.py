@@ -138,6 +138,15 @@ async def test_pages_lose_and_repeat_nothing(served: Served) -> None:
     assert [o.gobject_id for o in paged] == [o.gobject_id for o in whole]
 
 
+async def test_iter_hierarchy_tells_the_total_of_the_matching_objects(served: Served) -> None:
+    _, galaxy = served
+    pumps = await galaxy.discover_hierarchy(template_chain_contains=["$Pump"])
+    objects = galaxy.iter_hierarchy(template_chain_contains=["$Pump"], page_size=3)
+    assert objects.total_object_count is None  # nothing asked for yet
+    totals = [objects.total_object_count async for _ in objects]
+    assert len(pumps) > 3 and totals == [len(pumps)] * len(pumps)
+
+
 async def test_page_size_is_capped_and_defaulted(served: Served) -> None:
     _, galaxy = served
     huge = await galaxy.discover_hierarchy_page(

@@ -1,7 +1,6 @@
 """`stream-alarms`, `query-active-alarms`, `acknowledge-alarm`: the session-less alarm RPCs
 (spelled as the upstream CLIs spell them)."""
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -10,8 +9,9 @@ from ...contract import alarms, checks
 from ...contract.commands import Operator
 from ..bounded import bounded
 from ..context import Context
-from ..flags import ConnectionFlags
-from ..output import UsageError, dumps
+from ..flags import ConnectionFlags, ProgressFlags
+from ..output import UsageError
+from ..received import TEXT, receive
 from ..text import active_alarms_table, alarm_feed_text, name
 from . import command
 
@@ -28,7 +28,7 @@ class FilterFlags:
 
 
 @dataclass
-class StreamAlarmsFlags(FilterFlags):
+class StreamAlarmsFlags(ProgressFlags, FilterFlags):
     max_messages: Optional[int] = field(default=None, metadata={
         "help": "stop after this many messages, snapshot and marker included (default: "
                 "when --timeout passes)"})
@@ -40,8 +40,9 @@ class StreamAlarmsFlags(FilterFlags):
          "snapshotComplete, providerStatus, then live transitions (and providerStatus again "
          "on a provider failover). Stops after --max-messages or when --timeout seconds "
          f"(default {DEFAULT_SECONDS:g}) pass, whichever comes first; running out of time is "
-         "not an error. --json prints one array (closed with what arrived on Ctrl-C), "
-         "--jsonl one message per line as it arrives. Scope events:read.",
+         "not an error. --json prints one array at the end, --jsonl one message per line as "
+         "it arrives; on Ctrl-C or SIGTERM what arrived is printed, marked incomplete (exit "
+         "130 or 143). Scope events:read.",
          "mxgw stream-alarms --filter-prefix 'Galaxy!Plant' --max-messages 20 --timeout 45 "
          "--json", StreamAlarmsFlags, streams=True)
 async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarmsFlags) -> Any:
@@ -49,40 +50,22 @@ async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarms
         raise UsageError("--max-messages must be > 0")
     seconds = conn.timeout if conn.timeout is not None else DEFAULT_SECONDS
     client = await ctx.client(conn)
-    as_array = conn.json and not flags.jsonl
-    count = 0
+    received = receive(ctx, conn, flags, noun="message", text=alarm_feed_text)
 
     async def pump() -> None:
-        nonlocal count
         stream = client.stream_alarms(flags.filter_prefix)
         try:
             async for message in stream:
-                if flags.jsonl:
-                    ctx.write(dumps(message))
-                elif as_array:  # printed as it arrives, so an interrupt loses nothing
-                    ctx.out.write(("," if count else "[") + ctx.redact(dumps(message)))
-                    ctx.out.flush()
-                else:
-                    ctx.write(alarm_feed_text(message))
-                count += 1
-                if flags.max_messages is not None and count >= flags.max_messages:
+                received.add(message)
+                if flags.max_messages is not None and received.count >= flags.max_messages:
                     return
         finally:
             await stream.aclose()  # type: ignore[attr-defined]  # an async generator
 
-    try:
-        finished = await bounded(pump(), seconds)
-    except BaseException as exc:
-        interrupted = isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt))
-        if as_array and (count or interrupted):
-            ctx.write("]" if count else "[]")  # a complete array; an error envelope follows
-        elif interrupted and not flags.jsonl:
-            ctx.note(f"(interrupted after {count} message(s))")
-        raise
-    if as_array:
-        ctx.write("]" if count else "[]")
-    elif not finished and flags.max_messages is not None and not flags.jsonl:
-        ctx.note(f"(only {count} of {flags.max_messages} message(s) within {seconds:g} s)")
+    finished = await bounded(pump(), seconds)
+    if not finished and flags.max_messages is not None and received.mode == TEXT:
+        ctx.note(f"(only {received.count} of {flags.max_messages} message(s) within "
+                 f"{seconds:g} s)")
     return None
 
 

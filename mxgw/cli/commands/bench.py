@@ -13,6 +13,7 @@ from ..context import Context
 from ..flags import ConnectionFlags
 from ..output import UsageError
 from ..parsing import str_list
+from ..received import receive_summary
 from . import command
 
 DEFAULT_ITEMS = [f"TestMachine_{n:03d}.TestChangingInt" for n in range(1, 7)]
@@ -91,6 +92,20 @@ async def bench_read_bulk(ctx: Context, conn: ConnectionFlags, flags: BenchReadB
                 stats["calls"] += 1
                 latencies.append((time.perf_counter() - started) * 1000)
 
+        begin: float | None = None  # when the measured time started
+
+        def summary() -> dict[str, Any]:
+            elapsed = time.perf_counter() - begin if begin is not None else 0.0
+            return {
+                "language": "python", "durationMs": round(elapsed * 1000, 3),
+                "totalCalls": stats["calls"], "successfulCalls": stats["ok"],
+                "failedCalls": stats["failed"], "totalReadResults": stats["results"],
+                "cachedReadResults": stats["cached"],
+                "callsPerSecond": round(stats["calls"] / elapsed, 3) if elapsed > 0 else 0.0,
+                "latencyMs": latency_summary(latencies),
+            }
+
+        receive_summary(ctx, summary)  # interrupted: the envelope has what was measured
         warm_until = time.perf_counter() + flags.warmup_seconds
         while time.perf_counter() < warm_until:
             await call(False)
@@ -98,15 +113,8 @@ async def bench_read_bulk(ctx: Context, conn: ConnectionFlags, flags: BenchReadB
         end = begin + flags.duration_seconds
         while time.perf_counter() < end:
             await call(True)
-        elapsed = time.perf_counter() - begin
-    return {
-        "language": "python", "durationMs": round(elapsed * 1000, 3),
-        "totalCalls": stats["calls"], "successfulCalls": stats["ok"],
-        "failedCalls": stats["failed"], "totalReadResults": stats["results"],
-        "cachedReadResults": stats["cached"],
-        "callsPerSecond": round(stats["calls"] / elapsed, 3),
-        "latencyMs": latency_summary(latencies),
-    }
+        result = summary()
+    return result
 
 
 @dataclass
@@ -138,6 +146,15 @@ async def bench_stream_events(ctx: Context, conn: ConnectionFlags,
         await _advise_all(session, server, flags.items or DEFAULT_ITEMS)
         measure_from = time.perf_counter() + flags.warmup_seconds
 
+        def summary() -> dict[str, Any]:
+            elapsed = max(time.perf_counter() - measure_from, 0.0)
+            return {
+                "language": "python", "durationMs": round(elapsed * 1000, 3),
+                "totalEvents": len(latencies),
+                "eventsPerSecond": round(len(latencies) / elapsed, 3) if elapsed > 0 else 0.0,
+                "latencyMs": latency_summary(latencies),
+            }
+
         async def pump() -> None:
             async with session.events() as stream:
                 async for event in stream:
@@ -146,11 +163,7 @@ async def bench_stream_events(ctx: Context, conn: ConnectionFlags,
                         delay = dt.datetime.now(dt.timezone.utc) - received
                         latencies.append(delay.total_seconds() * 1000)
 
+        receive_summary(ctx, summary)  # interrupted: the envelope has what was measured
         await bounded(pump(), flags.warmup_seconds + flags.duration_seconds)
-        elapsed = time.perf_counter() - measure_from
-    return {
-        "language": "python", "durationMs": round(elapsed * 1000, 3),
-        "totalEvents": len(latencies),
-        "eventsPerSecond": round(len(latencies) / elapsed, 3) if elapsed > 0 else 0.0,
-        "latencyMs": latency_summary(latencies),
-    }
+        result = summary()
+    return result

@@ -7,9 +7,10 @@ from typing import Any, Optional
 from ..._proto.mxaccess_gateway import v1 as pb
 from ..bounded import bounded
 from ..context import Context
-from ..flags import ConnectionFlags, SessionFlags
-from ..output import UsageError, dumps
+from ..flags import ConnectionFlags, ProgressFlags, SessionFlags
+from ..output import UsageError
 from ..parsing import str_list
+from ..received import TEXT, receive
 from ..text import event_text
 from . import command
 
@@ -17,7 +18,7 @@ DEFAULT_SECONDS = 30.0
 
 
 @dataclass
-class StreamEventsFlags(SessionFlags):
+class StreamEventsFlags(ProgressFlags, SessionFlags):
     max_events: Optional[int] = field(default=None, metadata={
         "help": "stop after this many (matching) events (default: when --timeout passes)"})
     after_sequence: int = field(default=0, metadata={
@@ -48,7 +49,8 @@ def event_family(text: str) -> pb.MxEventFamily:
          "each whole with its itemHandle and value. Stops after --max-events matching events "
          f"or when --timeout seconds (default {DEFAULT_SECONDS:g}) pass, whichever comes first; "
          "running out of time is not an error. --json prints one array at the end, --jsonl "
-         "one event per line as it arrives.",
+         "one event per line as it arrives; on Ctrl-C or SIGTERM what arrived is printed, "
+         "marked incomplete (exit 130 or 143).",
          "mxgw stream-events --session-id ID --max-events 1 --family ON_WRITE_COMPLETE --json",
          StreamEventsFlags, streams=True)
 async def stream_events(ctx: Context, conn: ConnectionFlags, flags: StreamEventsFlags) -> Any:
@@ -59,30 +61,21 @@ async def stream_events(ctx: Context, conn: ConnectionFlags, flags: StreamEvents
         raise UsageError("--after-sequence must be >= 0")
     seconds = conn.timeout if conn.timeout is not None else DEFAULT_SECONDS
     session = await ctx.session(conn, flags.session_id)
-    collected: list[pb.MxEvent] = []
-    count = 0
+    received = receive(ctx, conn, flags, noun="event", text=event_text)
 
     async def pump() -> None:
-        nonlocal count
         async with session.events(flags.after_sequence) as stream:
             async for event in stream:
                 if families and event.family not in families:
                     continue
                 if flags.item_handle is not None and event.item_handle != flags.item_handle:
                     continue
-                if flags.jsonl:
-                    ctx.write(dumps(event))
-                elif conn.json:
-                    collected.append(event)
-                else:
-                    ctx.write(event_text(event))
-                count += 1
-                if flags.max_events is not None and count >= flags.max_events:
+                received.add(event)
+                if flags.max_events is not None and received.count >= flags.max_events:
                     return
 
     finished = await bounded(pump(), seconds)
-    if conn.json and not flags.jsonl:
-        ctx.write(dumps(collected))
-    elif not finished and flags.max_events is not None and not flags.jsonl:
-        ctx.note(f"(only {count} of {flags.max_events} event(s) within {seconds:g} s)")
+    if not finished and flags.max_events is not None and received.mode == TEXT:
+        ctx.note(f"(only {received.count} of {flags.max_events} event(s) within "
+                 f"{seconds:g} s)")
     return None

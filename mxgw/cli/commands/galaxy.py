@@ -8,13 +8,12 @@ from ..._proto.galaxy_repository import v1 as gr
 from ...galaxy import hierarchy_request
 from ..bounded import bounded
 from ..context import Context
-from ..flags import ConnectionFlags
-from ..output import UsageError, dumps
+from ..flags import ConnectionFlags, ProgressFlags
+from ..output import UsageError
 from ..parsing import int_list, parse_timestamp, str_list
+from ..received import TEXT, receive
 from ..text import deploy_event_text, galaxy_object_text, when
 from . import command
-
-PROGRESS_EVERY = 500
 
 
 @dataclass
@@ -52,7 +51,7 @@ async def galaxy_last_deploy(ctx: Context, conn: ConnectionFlags, flags: NoFlags
 
 
 @dataclass
-class DiscoverFlags:
+class DiscoverFlags(ProgressFlags):
     root_gobject_id: Optional[int] = field(default=None, metadata={
         "help": "start at this object (one root at most)"})
     root_tag_name: Optional[str] = field(default=None, metadata={
@@ -92,42 +91,28 @@ def _filters(flags: DiscoverFlags) -> dict[str, Any]:
 
 
 @command("galaxy-discover", "Print the deployed object hierarchy (with attributes), every "
-         "page, one page in memory at a time. --json prints one array, --jsonl one object per "
-         "line; progress goes to stderr when it is a terminal.",
+         "page. --json prints one array at the end, --jsonl one object per line as it arrives "
+         "(one page in memory at a time); progress (count of the total, rate, elapsed) goes "
+         "to stderr when it is a terminal. On Ctrl-C or SIGTERM what arrived is printed, "
+         "marked incomplete (exit 130 or 143).",
          "mxgw galaxy-discover --sim --template-chain-contains '$Pump' --max-depth 2 --json",
          DiscoverFlags, streams=True)
 async def galaxy_discover(ctx: Context, conn: ConnectionFlags, flags: DiscoverFlags) -> Any:
     request = hierarchy_request(**_filters(flags))  # bad filters fail before connecting
     galaxy = await ctx.galaxy(conn)
     objects = galaxy.iter_hierarchy(request)
-    progress = not ctx.in_batch and ctx.err.isatty()
-    as_array = conn.json and not flags.jsonl
-    count = 0
     depths: dict[int, int] = {}  # text mode: indent children under the parents seen
-    try:
-        async for obj in objects:
-            if flags.jsonl:
-                ctx.write(dumps(obj))
-            elif as_array:
-                ctx.out.write(("," if count else "[") + ctx.redact(dumps(obj)))
-            else:
-                depth = depths.get(obj.parent_gobject_id, -1) + 1
-                depths[obj.gobject_id] = depth
-                ctx.write("\n".join(galaxy_object_text(obj, depth)))
-            count += 1
-            if progress and count % PROGRESS_EVERY == 0:
-                ctx.err.write(f"\r{count} objects ...")
-                ctx.err.flush()
-    except BaseException:
-        if as_array and count:
-            ctx.write("]")  # what was printed stays a complete array; the error follows
-        raise
-    finally:
-        if progress and count >= PROGRESS_EVERY:
-            ctx.err.write(f"\r{count} objects    \n")
-    if as_array:
-        ctx.write("]" if count else "[]")
-    elif not flags.jsonl and count == 0:
+
+    def text(obj: gr.GalaxyObject) -> str:
+        depth = depths.get(obj.parent_gobject_id, -1) + 1
+        depths[obj.gobject_id] = depth
+        return "\n".join(galaxy_object_text(obj, depth))
+
+    received = receive(ctx, conn, flags, noun="object", text=text)
+    async for obj in objects:
+        received.total = objects.total_object_count
+        received.add(obj)
+    if received.mode == TEXT and received.count == 0:
         ctx.note("(no objects)")
     return None
 
@@ -154,7 +139,7 @@ async def galaxy_browse(ctx: Context, conn: ConnectionFlags, flags: BrowseFlags)
 
 
 @dataclass
-class WatchFlags:
+class WatchFlags(ProgressFlags):
     last_seen_deploy_time: Optional[str] = field(default=None, metadata={
         "args": ["--last-seen-deploy-time", "--last-seen"],
         "help": "skip the opening event when the current deploy is this one (ISO 8601)"})
@@ -176,15 +161,15 @@ async def galaxy_watch(ctx: Context, conn: ConnectionFlags, flags: WatchFlags) -
                  if flags.last_seen_deploy_time else None)
     galaxy = await ctx.galaxy(conn)
 
+    received = receive(ctx, conn, flags, noun="deploy event", text=deploy_event_text,
+                       json_lines=True)
+
     async def pump() -> None:
-        count = 0
         stream = galaxy.watch_deploy_events(last_seen)
         try:
             async for event in stream:
-                as_json = conn.json or flags.jsonl
-                ctx.write(dumps(event) if as_json else deploy_event_text(event))
-                count += 1
-                if flags.max_events is not None and count >= flags.max_events:
+                received.add(event)
+                if flags.max_events is not None and received.count >= flags.max_events:
                     return
         finally:
             await stream.aclose()  # type: ignore[attr-defined]

@@ -95,7 +95,7 @@ async def galaxy_tags(galaxy: GalaxyRepositoryClient, glob: Optional[str],
                     return found, True
                 found.append(attribute.full_tag_reference)
     finally:
-        await objects.aclose()  # type: ignore[attr-defined]  # an async generator
+        await objects.aclose()
     return found, False
 
 

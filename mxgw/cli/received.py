@@ -1,0 +1,137 @@
+"""What a streaming command received, printed the way its output flags ask, and kept so
+that however the command ends (done, failed, SIGINT, SIGTERM) what arrived is printed
+once and an incomplete result says so.
+
+The modes:
+
+- array (`--json`): the items are kept and printed as one JSON array when the command is
+  done. If it fails or is interrupted, the error envelope carries them instead:
+  `{"error": ..., "type": "error", "category": ..., "code": ..., "complete": false,
+  "count": N, "received": [...]}`, one JSON document that cannot pass for a complete
+  result.
+- lines (`--jsonl`, and `--json` where the stream may never end): one JSON line per item
+  as it arrives; a failure or interrupt adds the envelope (with `complete` and `count`)
+  as the last line.
+- text: one readable line (or block) per item as it arrives; a failure or interrupt is
+  a note on stderr.
+- summary (`bench-*`, whose result sums up what it received): the command prints its
+  result as any other; a failure or interrupt puts the summary so far under `received`.
+
+A command makes one with `receive(...)` (which registers it in the Context); `dispatch`
+(mxgw/cli/main.py) finishes it or puts it in the envelope. Progress on stderr is counted
+here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .context import Context
+from .flags import ConnectionFlags
+from .output import dumps
+from .progress import Progress
+
+ARRAY, LINES, TEXT, SUMMARY = "array", "lines", "text", "summary"
+
+
+class Received:
+    """The items a streaming command has received so far (see the module docstring)."""
+
+    def __init__(self, ctx: Context, mode: str, noun: str, text: Callable[[Any], str],
+                 progress: Progress | None,
+                 summary: Callable[[], Any] | None = None) -> None:
+        self.ctx = ctx
+        self.mode = mode
+        self.noun = noun
+        self.text = text
+        self.progress = progress
+        self.count = 0
+        self.total: int | None = None
+        """How many there will be, when the gateway says (galaxy-discover's total)."""
+        self.items: list[str] = []  # array mode: each item's JSON, printed at the end
+        self.ended = False
+        self.summary = summary
+
+    def add(self, item: Any) -> None:
+        """Print or keep one item."""
+        if self.mode == ARRAY:
+            self.items.append(dumps(item))
+        elif self.mode == LINES:
+            self.ctx.write(dumps(item))
+        else:
+            self.ctx.write(self.text(item))
+        self.count += 1
+        if self.progress is not None:
+            self.progress.update(self.count, self.total)
+
+    def after(self) -> str:
+        """` after 12 events`, ` after 1 object` (nothing for a summary)."""
+        if self.mode == SUMMARY:
+            return ""
+        return f" after {self.count} {self.noun}{'' if self.count == 1 else 's'}"
+
+    def _end_progress(self) -> None:
+        if not self.ended and self.progress is not None:
+            self.progress.end(self.count, self.total)
+        self.ended = True
+
+    def finish(self) -> None:
+        """The command is done: the array (array mode), and the progress line completed."""
+        if self.ended:
+            return
+        self._end_progress()
+        if self.mode == ARRAY:
+            self.ctx.write("[" + ",".join(self.items) + "]")
+            self.items = []
+
+    def incomplete(self, envelope: dict[str, Any]) -> str:
+        """The failure envelope as one JSON line, marked incomplete; in array mode the
+        items received are in it (last, under `received`)."""
+        self._end_progress()
+        if self.mode == SUMMARY:
+            assert self.summary is not None
+            return dumps({**envelope, "complete": False, "received": self.summary()})
+        text = dumps({**envelope, "complete": False, "count": self.count})
+        if self.mode != ARRAY:
+            return text
+        # The items are JSON already: splice them in rather than parse them back.
+        return text[:-1] + ',"received":[' + ",".join(self.items) + "]}"
+
+
+def receive(ctx: Context, conn: ConnectionFlags, flags: Any, *, noun: str,
+            text: Callable[[Any], str], json_lines: bool = False) -> Received:
+    """The Received of the running command, registered in `ctx` for `dispatch`.
+
+    `flags` may have `jsonl`, `progress` and `no_progress` (ProgressFlags). `json_lines`:
+    `--json` prints lines too (a stream that may never end). Progress shows when asked
+    (`--progress`), never with `--no-progress`, and otherwise when stderr is a terminal
+    on which the items are not already scrolling by (stdout is not a terminal, or the
+    array is printed at the end), outside `batch`.
+    """
+    if getattr(flags, "jsonl", False) or (conn.json and json_lines):
+        mode = LINES
+    else:
+        mode = ARRAY if conn.json else TEXT
+    shown = getattr(flags, "progress", False)
+    if not shown and not getattr(flags, "no_progress", False):
+        shown = (not ctx.in_batch and _isatty(ctx.err)
+                 and (mode == ARRAY or not _isatty(ctx.out)))
+    progress = Progress(ctx.err, noun, terminal=_isatty(ctx.err)) if shown else None
+    received = Received(ctx, mode, noun, text, progress)
+    ctx.received = received
+    return received
+
+
+def receive_summary(ctx: Context, summary: Callable[[], Any]) -> Received:
+    """Register `summary` (what the command measured so far) for the failure envelope."""
+    received = Received(ctx, SUMMARY, "", str, None, summary)
+    ctx.received = received
+    return received
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no such method, or closed
+        return False
