@@ -23,6 +23,7 @@ and its sessions stay usable.
 from ..errors import RunningLoopError
 from .alarms import AlarmChange, AlarmView
 from .client import Client, connect, connect_galaxy
+from .durable import DurableSession
 from .galaxy import Galaxy
 from .session import Events, Session
 from .streams import Stream
@@ -31,6 +32,7 @@ __all__ = [
     "AlarmChange",
     "AlarmView",
     "Client",
+    "DurableSession",
     "Events",
     "Galaxy",
     "RunningLoopError",

@@ -11,6 +11,7 @@ from .. import galaxy as _galaxy
 from .._proto.mxaccess_gateway import v1 as pb
 from ..options import ClientOptions
 from .alarms import AlarmView
+from .durable import DurableSession
 from .facade import Facade, blocking, wrapping
 from .galaxy import Galaxy
 from .loop import Loop, check_no_running_loop, close_client
@@ -89,6 +90,7 @@ class Client(Facade[AsyncClient]):
 
     open_session = blocking(AsyncClient.open_session, Session)
     session = wrapping(AsyncClient.session, Session)
+    durable_session = blocking(AsyncClient.durable_session, DurableSession)
 
     open_session_raw = blocking(AsyncClient.open_session_raw)
     close_session_raw = blocking(AsyncClient.close_session_raw)

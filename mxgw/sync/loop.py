@@ -53,11 +53,14 @@ class Loop:
 
         Ctrl-C cancels the call's task, waits until it has unwound (streams reset, the
         loop idle) and raises KeyboardInterrupt: the objects stay usable."""
-        check_no_running_loop()
-        if self._loop.is_closed():
+        try:
+            check_no_running_loop()
+            if self._loop.is_closed():
+                raise ConfigurationError("the client is closed")
+        except ConfigurationError:
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()  # never started: no "was never awaited" warning
-            raise ConfigurationError("the client is closed")
+            raise
         task = self._loop.create_task(_awaiting(awaitable))
         previous = self._install_sigint(task)
         self._interrupted = 0

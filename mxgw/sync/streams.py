@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..errors import ConfigurationError, MxGatewayError
 from .loop import Loop
 
 T = TypeVar("T")
+StreamT = TypeVar("StreamT", bound="Stream[Any]")
 
 
 class Stream(Generic[T]):
@@ -20,11 +21,12 @@ class Stream(Generic[T]):
             for event in events:
                 ...
 
-    The `for` loop ends the stream when it ends (break, an exception, Ctrl-C): the HTTP/2
-    stream is reset at once and the session stays usable. `next(stream)` reads one item
-    and leaves it open; `close()` or the `with` block closes it. With `timeout`, the
-    iteration ends (StopIteration, `timed_out` True, the stream closed) when no item came
-    for that many seconds.
+    Like a file: leaving a `for` loop (break) leaves the stream open, so another `for`
+    carries on with the next item; the `with` block, `close()`, or dropping the last
+    reference to it (a bare `for item in session.events(): ... break`) closes it,
+    resetting the HTTP/2 stream at once; the session stays usable. With `timeout`, a
+    `for` loop ends (`timed_out` True, the stream still open) when no item came for that
+    many seconds.
     """
 
     def __init__(self, loop: Loop, source: AsyncIterator[T], *, timeout: float | None = None,
@@ -38,7 +40,7 @@ class Stream(Generic[T]):
         self._closed = False
         loop.streams.add(self)
         self.timed_out = False
-        """True when the iteration ended because no item came within `timeout`."""
+        """True when the last step ended because no item came within `timeout`."""
 
     def __repr__(self) -> str:
         return f"mxgw.sync.{type(self).__name__}({self._source!r})"
@@ -48,18 +50,12 @@ class Stream(Generic[T]):
         """True once the stream was closed or ended."""
         return self._closed
 
-    def __iter__(self) -> Iterator[T]:
-        try:
-            while True:
-                try:
-                    item = self.__next__()
-                except StopIteration:
-                    return
-                yield item
-        finally:
-            self.close()
+    def __iter__(self: StreamT) -> StreamT:
+        return self
 
     def __next__(self) -> T:
+        """The next item; StopIteration at the end, once closed, or after `timeout`."""
+        self.timed_out = False
         if self._closed:
             raise StopIteration
         try:
@@ -68,14 +64,13 @@ class Stream(Generic[T]):
             self.close()
             raise StopIteration from None
         except asyncio.TimeoutError as exc:
-            if isinstance(exc, MxGatewayError):  # a call's deadline: a failure, raised
+            if isinstance(exc, MxGatewayError):  # a call's deadline: a failure
+                self._close_if_ended()
                 raise
             self.timed_out = True
-            self.close()
             raise StopIteration from None
         except BaseException:
-            if self._closed_underneath():
-                self.close()
+            self._close_if_ended()
             raise
 
     async def _step(self) -> T:
@@ -83,8 +78,13 @@ class Stream(Generic[T]):
             return await self._source.__anext__()
         return await asyncio.wait_for(self._source.__anext__(), self._timeout)
 
-    def _closed_underneath(self) -> bool:
+    def _ended(self) -> bool:
+        """True when the async iterator has ended on its own (after a failure)."""
         return bool(getattr(self._source, "closed", False))
+
+    def _close_if_ended(self) -> None:
+        if self._ended():
+            self.close()
 
     def close(self) -> None:
         """Close the stream now (idempotent); the session stays open."""
@@ -92,14 +92,24 @@ class Stream(Generic[T]):
             return
         self._closed = True
         self._loop.streams.discard(self)
-        if self._aclose is None:
+        if self._aclose is None or self._loop.closed:
             return
-        if self._loop.running:  # collected while another call runs: close after it
+        if self._loop.running:  # collected while a call runs: close it within that call
             self._loop.call_soon(self._aclose())
-        elif not self._loop.closed:
+        else:
             self._loop.run(self._aclose())
 
-    def __enter__(self) -> Stream[T]:
+    def __del__(self) -> None:
+        # The last reference went (a bare `for` over `session.events()` left with break):
+        # reset the stream now rather than when the connection closes.
+        if getattr(self, "_closed", True) or self._aclose is None or self._loop.closed:
+            return  # (or __init__ refused its arguments)
+        try:
+            self.close()
+        except MxGatewayError:  # inside another event loop: at this loop's next call
+            self._loop.call_soon(self._aclose())
+
+    def __enter__(self: StreamT) -> StreamT:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
