@@ -167,3 +167,17 @@ def test_a_raw_stream_dropped_after_break_is_reset_at_once(
         for event in client.stream_events_raw(session.id, first):  # replayed at once
             assert event.worker_sequence == second
             break
+
+
+def test_a_durable_session_without_await(client: mxgw.sync.Client) -> None:
+    with client.durable_session("sync-durable", max_attempts=2) as durable:
+        server = durable.register("sync-durable")
+        subscribed = durable.subscribe_bulk(server, [INT])
+        assert [r.was_successful for r in subscribed] == [True]
+        with durable.events(timeout=10) as events:
+            first = next(events)
+        assert isinstance(first, pb.MxEvent) and first.on_data_change is not None
+        assert first.item_handle == subscribed[0].item_handle
+        assert durable.health().state == mxgw.DurableState.CONNECTED
+        assert durable.session.id == durable.id
+    assert durable.closed
