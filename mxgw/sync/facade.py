@@ -33,11 +33,6 @@ class Facade(Generic[A]):
         self._loop = loop
         self._async = wrapped
 
-    @property
-    def wrapped(self) -> A:
-        """The async object underneath (for use from async code on no other loop)."""
-        return self._async
-
     def __repr__(self) -> str:
         return f"mxgw.sync.{type(self).__name__}({self._async!r})"
 

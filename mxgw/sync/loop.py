@@ -143,6 +143,7 @@ def close_client(loop: Loop, client: Connection) -> None:
     open (each resets its HTTP/2 stream), then the connection, then the loop."""
     if loop.closed:
         return
+    check_no_running_loop()  # before anything is closed
     if client.owner is not client:
         loop.run(client.close())
         return

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from ..errors import ConfigurationError, MxGatewayError
-from .loop import Loop
+from ..errors import ConfigurationError, MxGatewayError, RunningLoopError
+from .loop import Loop, check_no_running_loop
 
 T = TypeVar("T")
 StreamT = TypeVar("StreamT", bound="Stream[Any]")
@@ -90,6 +90,8 @@ class Stream(Generic[T]):
         """Close the stream now (idempotent); the session stays open."""
         if self._closed:
             return
+        if self._aclose is not None and not self._loop.closed and not self._loop.running:
+            check_no_running_loop()  # before anything changes
         self._closed = True
         self._loop.streams.discard(self)
         if self._aclose is None or self._loop.closed:
@@ -106,7 +108,8 @@ class Stream(Generic[T]):
             return  # (or __init__ refused its arguments)
         try:
             self.close()
-        except MxGatewayError:  # inside another event loop: at this loop's next call
+        except RunningLoopError:  # collected inside another event loop: at our next call
+            self._closed = True
             self._loop.call_soon(self._aclose())
 
     def __enter__(self: StreamT) -> StreamT:

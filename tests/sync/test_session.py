@@ -147,10 +147,21 @@ def test_inside_a_running_event_loop_every_call_says_to_use_the_async_api(
             mxgw.sync.connect(gateway.endpoint, api_key=TEST_KEY, plaintext=True)
         with pytest.raises(mxgw.RunningLoopError):
             client.open_session("inside a loop")
+        with pytest.raises(mxgw.RunningLoopError):
+            next(events)
+        with pytest.raises(mxgw.RunningLoopError):
+            events.close()
+        with pytest.raises(mxgw.RunningLoopError):
+            client.close()
 
-    asyncio.run(from_async_code())
-    with client.open_session("after") as session:  # the client was left intact
-        assert session.register("x") > 0
+    with client.open_session("before") as session:
+        events = session.events(timeout=10)
+        asyncio.run(from_async_code())
+        server = session.register("x")  # the client, session and stream were left intact
+        session.advise(server, session.add_item(server, INT))
+        assert next(events).on_data_change is not None and not events.closed
+        events.close()
+    assert not client.closed
 
 
 def test_a_raw_stream_dropped_after_break_is_reset_at_once(
