@@ -19,17 +19,19 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from .loop import Loop
 
 A = TypeVar("A")
-"""The async class a facade mirrors."""
+"""The async class a facade mirrors (or a base of it that defines the method)."""
+A_co = TypeVar("A_co", covariant=True)
 F = TypeVar("F", bound="Facade[Any]")
 P = ParamSpec("P")
 R = TypeVar("R")
 W = TypeVar("W")
 
 
-class Facade(Generic[A]):
-    """A blocking view of the async object `_async`, run on the loop `_loop`."""
+class Facade(Generic[A_co]):
+    """A blocking view of the async object `_async`, run on the loop `_loop`. Covariant:
+    a facade of a GalaxyRepositoryClient has the methods mirrored from its base class."""
 
-    def __init__(self, loop: Loop, wrapped: A) -> None:
+    def __init__(self, loop: Loop, wrapped: A_co) -> None:
         self._loop = loop
         self._async = wrapped
 
@@ -43,7 +45,12 @@ class Method(Generic[F, P, R]):
     def __init__(self, impl: Callable[Concatenate[F, P], R], like: Callable[..., Any]) -> None:
         self._impl = impl
         self.__doc__ = like.__doc__
-        functools.update_wrapper(impl, like)  # name, docstring and signature of `like`
+        self.__wrapped__ = like  # inspect.signature and help() show the async parameters
+        functools.update_wrapper(impl, like)  # the same for the bound method
+
+    def __call__(self, facade: F, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Called on the class, as a plain method is: `Session.register(session, name)`."""
+        return self._impl(facade, *args, **kwargs)
 
     @overload
     def __get__(self, obj: None, owner: type[Any] | None = None) -> Method[F, P, R]: ...

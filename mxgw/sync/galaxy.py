@@ -15,6 +15,10 @@ from .streams import Stream
 AsyncGalaxy = _galaxy.GalaxyRepositoryClient
 
 
+def _sharing(galaxy: Galaxy, other: AsyncGalaxy) -> Galaxy:
+    return Galaxy(galaxy._loop, other)
+
+
 def _objects(facade: Facade[Any], source: AsyncIterator[gr.GalaxyObject]
              ) -> Stream[gr.GalaxyObject]:
     return Stream(facade._loop, source)
@@ -56,6 +60,8 @@ class Galaxy(Facade[AsyncGalaxy]):
         the connection and its loop. Idempotent."""
         close_client(self._loop, self._async)
 
+    ensure_connected = blocking(AsyncGalaxy.ensure_connected)
+    with_timeout = wrapping(AsyncGalaxy.with_timeout, _sharing)
     test_connection = blocking(AsyncGalaxy.test_connection)
     test_connection_raw = blocking(AsyncGalaxy.test_connection_raw)
     get_last_deploy_time = blocking(AsyncGalaxy.get_last_deploy_time)

@@ -30,6 +30,10 @@ def test_iter_hierarchy_is_a_plain_iterator_over_the_same_objects(
     top = galaxy.browse_children(0)
     assert top and all(isinstance(obj, mxgw.GalaxyObject) for obj in top)
     assert galaxy.test_connection() is True
+    quick = galaxy.with_timeout(5)
+    quick.ensure_connected()
+    quick.close()  # leaves the connection to its owner
+    assert galaxy.test_connection() is True and not galaxy.closed
     with pytest.raises(mxgw.ConfigurationError):
         galaxy.iter_hierarchy(max_depth=-1)
 

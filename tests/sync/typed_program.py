@@ -56,8 +56,12 @@ def program() -> None:
             assert_type(view.active, Mapping[str, pb.ActiveAlarmSnapshot])
             for change in view:
                 assert_type(change, mxgw.sync.AlarmChange)
+        client.ensure_connected()  # mirrored from the base class both clients share
+        assert_type(client.with_timeout(1.0), mxgw.sync.Client)
         galaxy = client.galaxy()
         assert_type(galaxy, mxgw.sync.Galaxy)
+        galaxy.ensure_connected()
+        assert_type(galaxy.with_timeout(1.0), mxgw.sync.Galaxy)
         for obj in galaxy.iter_hierarchy(tag_name_glob="Pump_*"):
             assert_type(obj, GalaxyObject)
         assert_type(galaxy.browse_children(0), list[GalaxyObject])
