@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import ParamSpec, TypeVar
@@ -116,18 +118,24 @@ def _connector(factory: Callable[P, Awaitable[C]], wrap: Callable[[Loop, C], S],
             loop.close()
             raise
 
+    functools.update_wrapper(connect, factory)
     connect.__doc__ = doc
-    connect.__wrapped__ = factory  # type: ignore[attr-defined]  # help() shows its parameters
+    # help() shows the factory's parameters, returning the facade
+    connect.__signature__ = inspect.signature(factory).replace(  # type: ignore[attr-defined]
+        return_annotation=getattr(wrap, "__name__", inspect.Signature.empty))
     return connect
 
 
-connect = _connector(AsyncClient.connect, Client, """Connect to a gateway, blocking: the
-parameters of `GatewayClient.connect` (TLS unless `plaintext=True`; without an endpoint,
-the MXGATEWAY_* variables). Returns a Client; use it as `with mxgw.sync.connect(...) as
-client:` or call `client.close()`.""")
+connect = _connector(AsyncClient.connect, Client, """Connect to a gateway, blocking.
 
-connect_galaxy = _connector(_galaxy.GalaxyRepositoryClient.connect, Galaxy, """Connect to
-the gateway's Galaxy Repository service, blocking: the parameters of
-`GatewayClient.connect`. Returns a Galaxy (`client.galaxy()` gives one on a Client's
-connection).""")
+    The parameters of `GatewayClient.connect` (TLS unless `plaintext=True`; without an
+    endpoint, the MXGATEWAY_* variables). Returns a Client: use it as
+    `with mxgw.sync.connect(...) as client:`, or call `client.close()`.
+    """)
 
+connect_galaxy = _connector(_galaxy.GalaxyRepositoryClient.connect, Galaxy, """
+    Connect to the Galaxy Repository service alone, blocking.
+
+    The parameters of `GatewayClient.connect`. Returns a Galaxy (`client.galaxy()` gives
+    one on a Client's connection).
+    """)

@@ -62,8 +62,8 @@ class Loop:
                 awaitable.close()  # never started: no "was never awaited" warning
             raise
         task = self._loop.create_task(_awaiting(awaitable))
-        previous = self._install_sigint(task)
         self._interrupted = 0
+        previous = self._install_sigint(task)
         try:
             return self._loop.run_until_complete(task)
         except asyncio.CancelledError:
