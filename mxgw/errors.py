@@ -4,7 +4,8 @@
     ├── ConfigurationError           bad options or input, found before anything is sent
     │   ├── ValueConversionError     a Python value that has no MxValue (also a ValueError)
     │   ├── BulkEntryError           one bulk entry is bad: .index, .reason (also a ValueError)
-    │   └── RequestTooLargeError     a request over the message size limit: .size, .limit
+    │   ├── RequestTooLargeError     a request over the message size limit: .size, .limit
+    │   └── RunningLoopError         mxgw.sync called inside a running event loop
     ├── TransportError               the connection itself
     │   ├── ConnectError             refused, unreachable, unknown host
     │   ├── TlsError                 handshake, certificate or ALPN failure
@@ -101,6 +102,13 @@ class RequestTooLargeError(ConfigurationError):
         self.size = size
         self.limit = limit
         super().__init__(f"{method}: request is {size} bytes, over the {limit}-byte message limit")
+
+
+class RunningLoopError(ConfigurationError):
+    """A blocking `mxgw.sync` call was made inside a running event loop (async code, a
+    notebook cell): blocking there would stall that loop; use the async API."""
+
+    kind = "running_loop"
 
 
 class TransportError(MxGatewayError):

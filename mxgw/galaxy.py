@@ -202,7 +202,7 @@ class GalaxyRepositoryClient(Connection):
         return gr.DiscoverHierarchyRequest.parse(bytes(request))  # the caller's stays intact
 
     def iter_hierarchy(
-        self, request: gr.DiscoverHierarchyRequest | None = None, **filters: Any
+        self, /, request: gr.DiscoverHierarchyRequest | None = None, **filters: Any
     ) -> HierarchyObjects:
         """Every matching object, one page in memory at a time.
 
@@ -243,7 +243,7 @@ class GalaxyRepositoryClient(Connection):
                 return
 
     async def discover_hierarchy(
-        self, request: gr.DiscoverHierarchyRequest | None = None, **filters: Any
+        self, /, request: gr.DiscoverHierarchyRequest | None = None, **filters: Any
     ) -> list[gr.GalaxyObject]:
         """Every matching object of every page, in one list (see `iter_hierarchy` for a
         large Galaxy). All come from one deploy: a redeploy while paging restarts once."""

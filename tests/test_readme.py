@@ -1,6 +1,7 @@
 """Every code block of README.md runs as written against the simulator.
 
-Python blocks run as programs: a block with `asyncio.run` as it is; any other inside
+Python blocks run as programs: a block with `asyncio.run` or `import mxgw.sync` (the
+blocking facade) as it is; any other inside
 `async with GatewayClient.connect() as client, await client.open_session(...) as
 session:`, as the README says. Shell blocks run with bash. Both see the upstream
 variables (MXGATEWAY_ENDPOINT, MXGATEWAY_API_KEY, MXGATEWAY_PLAINTEXT) pointing at a
@@ -86,7 +87,7 @@ def test_every_block_is_python_or_shell_and_runs_or_says_why_not() -> None:
 
 def program(block: Block) -> str:
     """The Python program a block is: itself, or wrapped in a client and a session."""
-    if "asyncio.run(" in block.code:
+    if "asyncio.run(" in block.code or "import mxgw.sync" in block.code:
         return block.code
     return ("import asyncio\nfrom mxgw import GatewayClient\n\n\n"
             "async def _readme_block() -> None:\n"

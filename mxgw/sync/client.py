@@ -1,0 +1,141 @@
+"""The blocking gateway client, and `connect`."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import ParamSpec, TypeVar
+
+from .. import client as _client
+from .. import galaxy as _galaxy
+from .._proto.mxaccess_gateway import v1 as pb
+from ..options import ClientOptions
+from .alarms import AlarmView
+from .durable import DurableSession
+from .facade import Facade, blocking, wrapping
+from .galaxy import Galaxy
+from .loop import Loop, check_no_running_loop, close_client
+from .session import Session
+from .streams import Stream
+
+AsyncClient = _client.GatewayClient
+
+P = ParamSpec("P")
+C = TypeVar("C")
+S = TypeVar("S")
+
+
+def _galaxy_of(client: Client, galaxy: _galaxy.GalaxyRepositoryClient) -> Galaxy:
+    return Galaxy(client._loop, galaxy)
+
+
+def _sharing(client: Client, other: AsyncClient) -> Client:
+    return Client(client._loop, other)
+
+
+def _events(client: Client, source: AsyncIterator[pb.MxEvent]) -> Stream[pb.MxEvent]:
+    return Stream(client._loop, source)
+
+
+def _feed(client: Client, source: AsyncIterator[pb.AlarmFeedMessage]
+          ) -> Stream[pb.AlarmFeedMessage]:
+    return Stream(client._loop, source)
+
+
+class Client(Facade[AsyncClient]):
+    """A connection to an MXAccess Gateway, blocking: `GatewayClient`'s calls without
+    `await`, on an event loop of its own (see `mxgw.sync`).
+
+        with mxgw.sync.connect("host:5001", api_key=key, ca_file="ca.pem") as client:
+            with client.open_session("my-script") as session:
+                ...
+    """
+
+    @property
+    def options(self) -> ClientOptions:
+        """How this client reaches the gateway."""
+        return self._async.options
+
+    @property
+    def closed(self) -> bool:
+        """True once `close()` was called (on this client or on the connection's owner)."""
+        return self._async.closed
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close this client; the connection's owner also closes its open streams, the
+        connection and its loop. Idempotent."""
+        close_client(self._loop, self._async)
+
+    def alarm_view(self, filter_prefix: str = "", *, max_reconnect_attempts: int | None = 10,
+                   reconnect_backoff: float = 0.2, max_reconnect_delay: float = 5.0,
+                   timeout: float | None = None) -> AlarmView:
+        """The active alarms kept current, reconnecting after a lost connection (see
+        `mxgw.AlarmView`); `timeout` ends its `for` loop after that many seconds without
+        a change."""
+        return AlarmView(self._loop, self._async.alarm_view(
+            filter_prefix, max_reconnect_attempts=max_reconnect_attempts,
+            reconnect_backoff=reconnect_backoff, max_reconnect_delay=max_reconnect_delay),
+            timeout)
+
+    ensure_connected = blocking(AsyncClient.ensure_connected)
+    with_timeout = wrapping(AsyncClient.with_timeout, _sharing)
+    galaxy = wrapping(AsyncClient.galaxy, _galaxy_of)
+
+    open_session = blocking(AsyncClient.open_session, Session)
+    session = wrapping(AsyncClient.session, Session)
+    durable_session = blocking(AsyncClient.durable_session, DurableSession)
+
+    open_session_raw = blocking(AsyncClient.open_session_raw)
+    close_session_raw = blocking(AsyncClient.close_session_raw)
+    invoke_raw = blocking(AsyncClient.invoke_raw)
+    stream_events_raw = wrapping(AsyncClient.stream_events_raw, _events)
+
+    stream_alarms = wrapping(AsyncClient.stream_alarms, _feed)
+    query_active_alarms = blocking(AsyncClient.query_active_alarms)
+    acknowledge_alarm = blocking(AsyncClient.acknowledge_alarm)
+
+
+def _connector(factory: Callable[P, Awaitable[C]], wrap: Callable[[Loop, C], S],
+               doc: str) -> Callable[P, S]:
+    """A blocking `connect` with the parameters of the async `factory`."""
+
+    def connect(*args: P.args, **kwargs: P.kwargs) -> S:
+        check_no_running_loop()
+        connecting = factory(*args, **kwargs)  # bad options raise here, before any loop
+        loop = Loop()
+        try:
+            return wrap(loop, loop.run(connecting))
+        except BaseException:
+            loop.close()
+            raise
+
+    functools.update_wrapper(connect, factory)
+    connect.__doc__ = doc
+    # help() shows the factory's parameters, returning the facade
+    connect.__signature__ = inspect.signature(factory).replace(  # type: ignore[attr-defined]
+        return_annotation=getattr(wrap, "__name__", inspect.Signature.empty))
+    return connect
+
+
+connect = _connector(AsyncClient.connect, Client, """Connect to a gateway, blocking.
+
+    The parameters of `GatewayClient.connect` (TLS unless `plaintext=True`; without an
+    endpoint, the MXGATEWAY_* variables). Returns a Client: use it as
+    `with mxgw.sync.connect(...) as client:`, or call `client.close()`.
+    """)
+
+connect_galaxy = _connector(_galaxy.GalaxyRepositoryClient.connect, Galaxy, """
+    Connect to the Galaxy Repository service alone, blocking.
+
+    The parameters of `GatewayClient.connect`. Returns a Galaxy (`client.galaxy()` gives
+    one on a Client's connection).
+    """)

@@ -1,0 +1,74 @@
+"""The blocking Galaxy Repository client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+from .. import galaxy as _galaxy
+from .._proto.galaxy_repository import v1 as gr
+from .facade import Facade, blocking, wrapping
+from .loop import close_client
+from .streams import Stream
+
+AsyncGalaxy = _galaxy.GalaxyRepositoryClient
+
+
+def _sharing(galaxy: Galaxy, other: AsyncGalaxy) -> Galaxy:
+    return Galaxy(galaxy._loop, other)
+
+
+def _objects(facade: Facade[Any], source: AsyncIterator[gr.GalaxyObject]
+             ) -> Stream[gr.GalaxyObject]:
+    return Stream(facade._loop, source)
+
+
+def _deploys(facade: Facade[Any], source: AsyncIterator[gr.DeployEvent]
+             ) -> Stream[gr.DeployEvent]:
+    return Stream(facade._loop, source)
+
+
+class Galaxy(Facade[AsyncGalaxy]):
+    """The Galaxy Repository (scope `metadata:read`), blocking: `GalaxyRepositoryClient`'s
+    calls without `await`; `iter_hierarchy` and `watch_deploy_events` are plain iterators.
+
+        with mxgw.sync.connect() as client:
+            for obj in client.galaxy().iter_hierarchy(tag_name_glob="Pump_*"):
+                print(obj.tag_name)
+    """
+
+    @property
+    def pages_fetched(self) -> int:
+        """DiscoverHierarchy / BrowseChildren pages received by this client."""
+        return self._async.pages_fetched
+
+    @property
+    def closed(self) -> bool:
+        """True once closed (this client, or the connection's owner)."""
+        return self._async.closed
+
+    def __enter__(self) -> Galaxy:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close this client; the owner of the connection also closes its open streams,
+        the connection and its loop. Idempotent."""
+        close_client(self._loop, self._async)
+
+    ensure_connected = blocking(AsyncGalaxy.ensure_connected)
+    with_timeout = wrapping(AsyncGalaxy.with_timeout, _sharing)
+    test_connection = blocking(AsyncGalaxy.test_connection)
+    test_connection_raw = blocking(AsyncGalaxy.test_connection_raw)
+    get_last_deploy_time = blocking(AsyncGalaxy.get_last_deploy_time)
+    get_last_deploy_time_raw = blocking(AsyncGalaxy.get_last_deploy_time_raw)
+    discover_hierarchy_page = blocking(AsyncGalaxy.discover_hierarchy_page)
+    browse_children_page = blocking(AsyncGalaxy.browse_children_page)
+    discover_hierarchy = blocking(AsyncGalaxy.discover_hierarchy)
+    browse_children = blocking(AsyncGalaxy.browse_children)
+    iter_hierarchy = wrapping(AsyncGalaxy.iter_hierarchy, _objects)
+    watch_deploy_events = wrapping(AsyncGalaxy.watch_deploy_events, _deploys)
