@@ -22,6 +22,7 @@ from .errors import (
     DeadlineExceededError,
     MalformedMessageError,
     MxGatewayError,
+    OptionText,
     RequestTooLargeError,
     RpcError,
     TlsError,
@@ -50,17 +51,16 @@ def translate(exc: BaseException, method: str, endpoint: str) -> MxGatewayError:
     if isinstance(exc, asyncio.TimeoutError):
         return DeadlineExceededError(f"{method}: no reply from {endpoint} before the deadline")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return TlsError(
-            f"TLS certificate of {endpoint} not trusted: {exc.verify_message}; "
-            "check ca_file (--ca-file) and server_name_override (--server-name-override)",
-            endpoint,
-        )
+        return TlsError(OptionText(
+            "TLS certificate of {endpoint} not trusted: {why}; check {ca_file} and "
+            "{server_name_override}", endpoint=endpoint, why=exc.verify_message), endpoint)
     if isinstance(exc, ssl.SSLError):
         reason = exc.reason or exc.__class__.__name__
         hint = ""
         if reason in _NOT_TLS_REASONS or isinstance(exc, ssl.SSLEOFError):
-            hint = "; if the gateway serves plaintext, connect with plaintext=True (--plaintext)"
-        return TlsError(f"TLS handshake with {endpoint} failed: {reason}{hint}", endpoint)
+            hint = "; if the gateway serves plaintext, connect with {plaintext}"
+        return TlsError(OptionText("TLS handshake with {endpoint} failed: {reason}" + hint,
+                                   endpoint=endpoint, reason=reason), endpoint)
     if isinstance(exc, StreamTerminatedError) and (failure := failure_of(exc, method)):
         return failure  # we closed the connection, and know why
     if isinstance(exc, (StreamTerminatedError, ProtocolError, h2.exceptions.ProtocolError)):

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from grpclib.client import Channel
 
 from . import calls
-from .errors import ConfigurationError, UnauthenticatedError
+from .errors import ConfigurationError, OptionText, UnauthenticatedError
 from .hpack_logging import keep_secrets_out_of_hpack_logs
 from .options import KEY_ENV, ApiKey, ClientOptions
 from .transport import channel_for, connect_timed_out, open_connection
@@ -171,9 +171,9 @@ class Connection:
         if self.options.key is not None:
             return exc
         return UnauthenticatedError(
-            exc.status_name, f"{exc.grpc_message} (no API key was given: pass api_key or "
-            f"api_key_env, --api-key-env NAME / --api-key on the CLI, or set {KEY_ENV})",
-            exc.method)
+            exc.status_name, OptionText(
+                "{message} (no API key was given: pass {api_key_env} or {api_key}, or set "
+                "{variable})", message=exc.grpc_message, variable=KEY_ENV), exc.method)
 
     def _server_stream(self, method: str, request: Any, reply_type: type[ReplyT], *,
                        timeout: float | None = None) -> AsyncIterator[ReplyT]:

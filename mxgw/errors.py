@@ -41,7 +41,9 @@ shadowed asyncio's. Using either still works but warns (DeprecationWarning).
 
 from __future__ import annotations
 
+import string
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._proto.mxaccess_gateway import v1 as pb
@@ -53,8 +55,56 @@ def enum_name(value: Any) -> str:
     return str(name) if name else str(int(value))
 
 
+class OptionText(str):
+    """A message that names options of the library (`ca_file`, `plaintext`...).
+
+    Built from a template in which each option is a `{name}` field and every other field
+    is a keyword value (`OptionText("cannot load {ca_file} {path!r}", path=p)`). As a
+    `str` it spells the options as the library does (`ca_file`); `spell(flag)` spells each
+    as `flag(name)` (the CLI: `--ca-file`), so one message serves both without rewriting
+    its words. `MxGatewayError.spelled` reads it from an exception.
+    """
+
+    template: str
+    values: dict[str, Any]
+
+    def __new__(cls, template: str, **values: Any) -> OptionText:
+        text = super().__new__(cls, _fill(template, values, str))
+        text.template, text.values = template, values
+        return text
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The options named, in order."""
+        return tuple(dict.fromkeys(_option_fields(self.template, self.values)))
+
+    def spell(self, flag: Callable[[str], str]) -> str:
+        """The message with each option spelled `flag(name)`."""
+        return _fill(self.template, self.values, flag)
+
+    def after(self, prefix: str) -> OptionText:
+        """This message after `prefix` (which names no option)."""
+        return OptionText("{_prefix}" + self.template, _prefix=prefix, **self.values)
+
+
+def _option_fields(template: str, values: dict[str, Any]) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template)
+            if name and name not in values]
+
+
+def _fill(template: str, values: dict[str, Any], flag: Callable[[str], str]) -> str:
+    names = {name: flag(name) for name in _option_fields(template, values)}
+    return template.format(**values, **names)
+
+
 class MxGatewayError(Exception):
     """Root of every mxgw error."""
+
+    def spelled(self, flag: Callable[[str], str]) -> str:
+        """The message, with each library option it names (see OptionText) spelled
+        `flag(name)`: the CLI names its flags instead (`--ca-file` for `ca_file`)."""
+        text = self.args[0] if len(self.args) == 1 else None
+        return text.spell(flag) if isinstance(text, OptionText) else str(self)
 
     kind = "error"
     """A short machine name for the failing layer (used by the CLI's error envelope)."""
@@ -160,6 +210,9 @@ class RpcError(MxGatewayError):
         self.grpc_message = grpc_message or ""
         self.method = method
         where = f" on {method}" if method else ""
+        if isinstance(grpc_message, OptionText):  # keeps the options it names (spelled)
+            super().__init__(grpc_message.after(f"gRPC {status_name}{where}: "))
+            return
         text = f": {self.grpc_message}" if self.grpc_message else ""
         super().__init__(f"gRPC {status_name}{where}{text}")
 
@@ -283,6 +336,13 @@ class InvalidRequestError(ProtocolStatusError):
 
 class SessionNotFoundError(ProtocolStatusError):
     """The gateway does not know the session."""
+
+    def __init__(self, code: pb.ProtocolStatusCode, message: str, reply: Any = None) -> None:
+        super().__init__(code, message, reply)
+        # The usual causes, so that a reader knows where to look (docs/mxaccess.md).
+        self.args = (f"{self.args[0]} (closed, or ended by the gateway: its lease expired or "
+                     "the detach grace after its last event stream passed; open a new "
+                     "session)",)
 
 
 class SessionNotReadyError(ProtocolStatusError):

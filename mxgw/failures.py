@@ -52,10 +52,12 @@ def mxaccess_failure(reply: pb.MxCommandReply) -> MxAccessError | None:
     if reply.hresult < 0:
         parts.append(f"hresult 0x{reply.hresult & 0xFFFFFFFF:08X}")
     parts += [describe_status(s) for s in failing]
-    if reply.diagnostic_message:
-        parts.append(reply.diagnostic_message)
-    elif status is not None and status.message:
-        parts.append(status.message)
+    # The gateway often repeats a status's diagnostic text as the reply's diagnostic or
+    # protocol message: print each text once.
+    said = {s.diagnostic_text for s in failing}
+    diagnostic = reply.diagnostic_message or (status.message if status is not None else "")
+    if diagnostic and diagnostic not in said:
+        parts.append(diagnostic)
     return MxAccessError("; ".join(parts), reply)
 
 

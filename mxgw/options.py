@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, OptionText
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -125,13 +125,14 @@ class ClientOptions:
         object.__setattr__(self, "api_key", key)
         host, port = parse_endpoint(self.endpoint)
         object.__setattr__(self, "endpoint", f"{_bracket(host)}:{port}")
-        if self.plaintext and (self.ca_file or self.client_cert or self.server_name_override):
-            raise ConfigurationError(
-                "plaintext contradicts the TLS options (ca_file, client_cert, "
-                "server_name_override)"
-            )
+        tls_given = [name for name in ("ca_file", "client_cert", "server_name_override")
+                     if getattr(self, name)]
+        if self.plaintext and tls_given:
+            names = ", ".join(f"{{{name}}}" for name in tls_given)
+            raise ConfigurationError(OptionText(
+                f"{{plaintext}} contradicts the TLS option(s) given: {names}"))
         if bool(self.client_cert) != bool(self.client_key):
-            raise ConfigurationError("client_cert and client_key go together")
+            raise ConfigurationError(OptionText("{client_cert} and {client_key} go together"))
         for name in ("timeout", "connect_timeout", "keepalive_time", "keepalive_timeout",
                      "keepalive_permit_time"):
             seconds = getattr(self, name)

@@ -34,6 +34,7 @@ from .errors import (
     ConnectionLostError,
     DeadlineExceededError,
     MxGatewayError,
+    OptionText,
     ReplyTooLargeError,
     TlsError,
     TransportError,
@@ -90,15 +91,39 @@ def ssl_context(options: ClientOptions) -> ssl.SSLContext:
     """A client TLS context: system roots or `ca_file`, optional client certificate, h2."""
     try:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=options.ca_file)
-        if options.client_cert and options.client_key:
-            context.load_cert_chain(options.client_cert, options.client_key)
     except (OSError, ssl.SSLError) as exc:
-        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
-        raise ConfigurationError(f"cannot load TLS files: {reason}") from None
+        raise unloadable(exc, {"ca_file": options.ca_file}) from None
+    if options.client_cert and options.client_key:
+        try:
+            context.load_cert_chain(options.client_cert, options.client_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise unloadable(exc, {"client_cert": options.client_cert,
+                                   "client_key": options.client_key}) from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     # grpclib does not add ALPN to a context it did not build; gRPC servers require h2.
     context.set_alpn_protocols(["h2"])
     return context
+
+
+def unloadable(exc: OSError, files: dict[str, str | None]) -> ConfigurationError:
+    """The error for TLS files (option -> path) that did not load, naming the file: the
+    first that cannot be opened, with why; else all of them, with the ssl module's reason
+    (it does not say which file of a certificate and key it refused)."""
+    given = {option: path for option, path in files.items() if path}
+    if not given:
+        return ConfigurationError(f"cannot load the system CA certificates: {exc}")
+    for option, path in given.items():
+        try:
+            open(path, "rb").close()  # ssl just read it, blocking, too
+        except OSError as unreadable:
+            reason = unreadable.strerror or unreadable.__class__.__name__
+            return ConfigurationError(OptionText(
+                f"cannot load {{{option}}} {{path!r}}: {{reason}}", path=path, reason=reason))
+    reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+    names = " with ".join(f"{{{option}}} {{{option}_path!r}}" for option in given)
+    return ConfigurationError(OptionText(
+        f"cannot load {names}: {{reason}}", reason=reason,
+        **{f"{option}_path": path for option, path in given.items()}))
 
 
 class _Closed(str):
@@ -121,7 +146,16 @@ def failure_of(exc: BaseException, method: str) -> TransportError | None:
     if not isinstance(reason, _Closed):
         return None
     error = reason.error
-    return type(error)(f"{method}: {error}", error.endpoint)
+    return again(error, f"{method}: ")
+
+
+def again(error: TransportError, prefix: str = "") -> TransportError:
+    """A new error like `error` (each call raises its own), its message after `prefix`,
+    still naming the options it names (OptionText)."""
+    text = error.args[0] if error.args else ""
+    if isinstance(text, OptionText):
+        return type(error)(text.after(prefix) if prefix else text, error.endpoint)
+    return type(error)(prefix + str(error), error.endpoint)
 
 
 class _Link:
@@ -403,7 +437,7 @@ class _Protocol(H2Protocol):
     def closed_error(self) -> TransportError:
         """What to raise for a call that finds this connection closed already."""
         if self.failure is not None:
-            return type(self.failure)(str(self.failure), self.failure.endpoint)
+            return again(self.failure)
         return ConnectionLostError(f"{self._link.endpoint} closed the connection as it "
                                    "opened", self._link.endpoint)
 
@@ -411,10 +445,9 @@ class _Protocol(H2Protocol):
         endpoint = self._link.endpoint
         hint = ""
         if problem == "it answered with TLS":
-            hint = ": the gateway serves TLS (the default), connect without plaintext " \
-                   "(--plaintext)"
-        return ConnectError(f"{endpoint} is not a gRPC (HTTP/2) server: {problem}{hint}",
-                            endpoint)
+            hint = ": it serves TLS (the default), so connect without {plaintext}"
+        return ConnectError(OptionText("{endpoint} is not a gRPC (HTTP/2) server: {problem}"
+                                       + hint, endpoint=endpoint, problem=problem), endpoint)
 
     def _silent(self) -> None:
         if not self.spoke_http2.done():
@@ -529,18 +562,19 @@ async def open_connection(channel: Channel, options: ClientOptions) -> None:
     endpoint, reason = options.endpoint, protocol.lost_reason
     if protocol.failure is not None:
         failure = protocol.failure
-        raise type(failure)(str(failure), failure.endpoint)
+        raise again(failure)
     if options.plaintext:
-        raise ConnectError(
-            f"{endpoint} closed the connection without speaking HTTP/2: if the gateway "
-            "serves TLS (the default), connect without plaintext (--plaintext)", endpoint)
+        raise ConnectError(OptionText(
+            "{endpoint} closed the connection without speaking HTTP/2: if the gateway "
+            "serves TLS (the default), connect without {plaintext}", endpoint=endpoint),
+            endpoint)
     # With TLS 1.3 the server checks the client certificate after our side of the
     # handshake is done, and a refusal reaches us as a plain hang-up.
     detail = f" ({reason})" if reason else ""
-    raise TlsError(
-        f"the gateway at {endpoint} closed the connection right after the TLS handshake"
-        f"{detail}: it may require a client certificate (client_cert/client_key, "
-        "--client-cert/--client-key) or refuse the one given", endpoint)
+    raise TlsError(OptionText(
+        "the gateway at {endpoint} closed the connection right after the TLS handshake"
+        "{detail}: it may require a client certificate ({client_cert} with {client_key}) "
+        "or refuse the one given", endpoint=endpoint, detail=detail), endpoint)
 
 
 def connect_timed_out(channel: Channel, options: ClientOptions) -> MxGatewayError:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import difflib
 import math
 import os
 import signal
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, make_dataclass
 from typing import Any, NoReturn
 
 import argparse_dataclass
 
+from .. import __version__
 from .commands import Command, load_all
 from .context import Context
 from .flags import ConnectionFlags
@@ -43,7 +45,7 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message, self.prog)
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
@@ -136,6 +138,7 @@ class RootParser:
     def build(self, name: str | None) -> Parser:
         root = Parser(prog="mxgw", description="MXAccess Gateway client, CLI and simulator.",
                       epilog="run `mxgw COMMAND --help` for a command's flags and an example")
+        root.add_argument("--version", action="version", version=f"mxgw {__version__}")
         root.add_argument("-v", "--verbose", action="count", default=0,
                           help="log what the library does on stderr: -v INFO, -vv DEBUG")
         root.add_argument("--log-level", type=str.upper, choices=LEVELS, metavar="LEVEL",
@@ -157,7 +160,17 @@ class RootParser:
     def parse_args(self, argv: Sequence[str]) -> argparse.Namespace:
         """The namespace of one command line: `command` and every flag of that command."""
         argv = list(argv)
-        return self.tree(subcommand_name(argv)).parse_args(argv)
+        name = subcommand_name(argv)
+        if name is not None and name not in self.commands:
+            raise UsageError(unknown_command(name, self.commands))
+        return self.tree(name).parse_args(argv)
+
+
+def unknown_command(name: str, known: Iterable[str]) -> str:
+    """The message for a subcommand that does not exist: the closest names, not all."""
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}?" if close else "see mxgw --help"
+    return f"unknown command {name!r}: {hint}"
 
 
 def subcommand_name(argv: Sequence[str]) -> str | None:
@@ -231,7 +244,8 @@ def report(ctx: Context, exc: BaseException, as_json: bool) -> int:
     else:
         if received is not None:
             received.incomplete(envelope)  # completes the progress line
-        prefix = "mxgw: " if isinstance(exc, Interrupted) else "mxgw: error: "
+        prog = exc.prog if isinstance(exc, UsageError) else "mxgw"
+        prefix = f"{prog}: " if isinstance(exc, Interrupted) else f"{prog}: error: "
         ctx.note(prefix + envelope["error"])
     return exit_code(exc)
 

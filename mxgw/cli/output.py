@@ -57,7 +57,24 @@ class Outcome:
 
 
 class UsageError(Exception):
-    """Bad command-line input."""
+    """Bad command-line input; `prog` is the command it is about (`mxgw write`)."""
+
+    def __init__(self, message: str, prog: str = "mxgw") -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+def option_flag(option: str) -> str:
+    """The flag that sets a library option: each connection flag is named after the option
+    it sets (`ca_file` -> `--ca-file`)."""
+    return "--" + option.replace("_", "-")
+
+
+def error_message(exc: BaseException) -> str:
+    """A failure's message, as the CLI says it: library options named by their flags."""
+    if isinstance(exc, MxGatewayError):
+        return exc.spelled(option_flag)
+    return str(exc)
 
 
 class Interrupted(Exception):
@@ -147,8 +164,8 @@ def error_envelope(exc: BaseException) -> dict[str, Any]:
     failure: `"type": "error"` as the upstream CLIs print it, so their automation that
     tests for it keeps working; the failing layer is in `category`."""
     if isinstance(exc, MxGatewayError):
-        envelope: dict[str, Any] = {"error": str(exc), "type": "error", "category": exc.kind,
-                                    "code": exc.code}
+        envelope: dict[str, Any] = {"error": error_message(exc), "type": "error",
+                                    "category": exc.kind, "code": exc.code}
         if isinstance(exc, (MxAccessError, AlarmAcknowledgeError)):
             envelope["hresult"] = exc.hresult
             envelope["reply"] = to_jsonable(exc.reply)

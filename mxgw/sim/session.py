@@ -323,7 +323,8 @@ class SimSession:
         if item.resolved is None or item.state is None or not item.type_resolved:
             raise CommandFailure(E_INVALIDARG,
                                  f"{item.reference}: the item's type is not resolved yet "
-                                 "(no good data change so far)")
+                                 "(no good data change so far): advise it first, and write "
+                                 "after its first value")
         outcome = write_outcome(item.resolved, item.state.value, supervisory=item.supervisory,
                                 secured=secured, value=value, users=self.runtime.users,
                                 user_id=user_id, verifier_id=verifier_id)

@@ -198,7 +198,7 @@ async def test_a_short_secret_on_one_line_changes_no_later_answer(
                              f"--user-name operator --password 1 {c}")
     assert wrong["category"] == "mxaccess"
     echoed = await batch.json("version --api-key e")
-    assert echoed["error"] == "mxgw: unrecognized arguments: --api-key <redacted>"
+    assert echoed["error"] == "unrecognized arguments: --api-key <redacted>"
     assert (await batch.json(f"register --session-id {sid} --api-key=1 --plaintext "
                              f"--endpoint {sim.endpoint}"))["code"] == "UNAUTHENTICATED"
 

@@ -30,17 +30,18 @@ def test_a_command_line_parses_into_its_flags_dataclasses() -> None:
     assert (flags.value, flags.type_name) == ("3", "int32")
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["write", "--bogus"], "mxgw write: the following arguments are required"),
-    ([*WRITE, "--server-handle", "x"], "mxgw write: argument --server-handle: invalid int"),
-    ([*WRITE, "--bogus"], "mxgw: unrecognized arguments: --bogus"),
-    (["nosuch"], "mxgw: argument COMMAND: invalid choice: 'nosuch'"),
-    (["--json"], "mxgw: unrecognized arguments: --json"),
-    ([], "give a subcommand"),
+@pytest.mark.parametrize(("argv", "prog", "message"), [
+    (["write", "--bogus"], "mxgw write", "the following arguments are required"),
+    ([*WRITE, "--server-handle", "x"], "mxgw write", "argument --server-handle: invalid int"),
+    ([*WRITE, "--bogus"], "mxgw", "unrecognized arguments: --bogus"),
+    (["nosuch"], "mxgw", "unknown command 'nosuch': see mxgw --help"),
+    (["--json"], "mxgw", "unrecognized arguments: --json"),
+    ([], "mxgw", "give a subcommand"),
 ])
-def test_bad_command_lines_raise_usage_errors(argv: list[str], message: str) -> None:
-    with pytest.raises(UsageError, match=re.escape(message)):
+def test_bad_command_lines_raise_usage_errors(argv: list[str], prog: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)) as caught:
         parse(build_parser(), argv)
+    assert caught.value.prog == prog and not str(caught.value).startswith("mxgw")
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["write", "--help"], ["version", "-h"]])

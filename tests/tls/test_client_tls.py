@@ -174,6 +174,9 @@ async def test_unreadable_tls_files_fail_before_connecting(tmp_path: Path, pki: 
                          "client_key": pki.client_key}):
             error = await _connect_error(sim.endpoint, **options)
             assert isinstance(error, ConfigurationError)
+            option = "client_cert" if "client_cert" in options else "ca_file"
+            # the library names its own option, and the file
+            assert f"cannot load {option} {missing!r}: No such file" in str(error)
 
 
 @pytest.mark.parametrize("config", [
