@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import mxgw
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -84,3 +86,16 @@ def test_the_sdist_and_the_wheel_ship_the_license(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as whl:
         licenses = [n for n in whl.namelist() if ".dist-info/" in n and n.endswith("LICENSE")]
         assert licenses and "MIT License" in whl.read(licenses[0]).decode()
+        [metadata] = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
+        # the version is stated once (mxgw.__version__); the metadata carries it
+        assert f"\nVersion: {mxgw.__version__}\n" in whl.read(metadata).decode()
+    assert wheel.name.startswith(f"mxgw-{mxgw.__version__}-")
+
+
+def test_the_version_is_stated_once() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r"^dynamic = \[\"version\"\]$", pyproject, re.M)
+    assert not re.search(r"^version = \"", pyproject, re.M)
+    stated = [path for path in (ROOT / "mxgw").rglob("*.py")
+              if re.search(r"^__version__ = ", path.read_text(encoding="utf-8"), re.M)]
+    assert stated == [ROOT / "mxgw" / "__init__.py"]
