@@ -7,9 +7,12 @@ import contextlib
 from collections.abc import Awaitable
 
 
-async def bounded(work: Awaitable[None], seconds: float) -> bool:
-    """Run `work` for at most `seconds`; True if it finished, False if the time ran out.
-    Its own failures (a library deadline included) propagate."""
+async def bounded(work: Awaitable[None], seconds: float | None) -> bool:
+    """Run `work` for at most `seconds` (None: until it ends); True if it finished, False
+    if the time ran out. Its own failures (a library deadline included) propagate."""
+    if seconds is None:
+        await work
+        return True
     task = asyncio.ensure_future(work)
     try:
         done, _ = await asyncio.wait({task}, timeout=seconds)

@@ -78,6 +78,25 @@ class ConnectionFlags:
 
 
 @dataclass
+class DurationFlags:
+    """The run time of a streaming command: its own flag, so that `--timeout` stays the
+    deadline of each call."""
+
+    duration_seconds: Optional[float] = field(default=None, metadata={
+        "args": ["--duration-seconds", "--duration"],
+        "help": "stop after this many seconds (running out of time is not an error); "
+                "without it, --timeout (as the upstream CLIs spell the run time), else the "
+                "default"})
+
+    def run_seconds(self, conn: ConnectionFlags, default: Optional[float]) -> Optional[float]:
+        """`--duration-seconds`, else `--timeout`, else `default` (None: no end)."""
+        seconds = self.duration_seconds if self.duration_seconds is not None else conn.timeout
+        if seconds is not None and seconds <= 0:
+            raise UsageError("--duration-seconds must be > 0")
+        return default if seconds is None else seconds
+
+
+@dataclass
 class SessionFlags:
     """The flag of every command that works in an existing session."""
 

@@ -12,7 +12,7 @@ import signal
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, make_dataclass
+from dataclasses import MISSING, dataclass, fields, make_dataclass
 from typing import Any, NoReturn
 
 import argparse_dataclass
@@ -57,9 +57,10 @@ class FlagsParser(Parser, argparse_dataclass.ArgumentParser):  # type: ignore[mi
     """A subcommand's parser: argparse-dataclass's parser of the command's flags dataclass
     (`parse_known_args` returns an instance of it), raising instead of exiting like `Parser`.
 
-    Two touches as argparse-dataclass adds each flag: a number flag without a metavar shows
-    `N` or `SECONDS` (`--max-events N`, not `--max-events MAX_EVENTS`), and the connection
-    flags of a dataclass that has them (see `flags_class`) go under their own heading.
+    Three touches as argparse-dataclass adds each flag: a number flag without a metavar
+    shows `N` or `SECONDS` (`--max-events N`, not `--max-events MAX_EVENTS`), its help ends
+    with its default (see `with_default`), and the connection flags of a dataclass that has
+    them (see `flags_class`) go under their own heading.
     """
 
     def __init__(self, options_class: type[Any], **kwargs: Any) -> None:
@@ -68,6 +69,9 @@ class FlagsParser(Parser, argparse_dataclass.ArgumentParser):  # type: ignore[mi
                                  else frozenset())
         # The "connection" argument group, once needed (Any: argparse's class of it is private).
         self.connection_group: Any = None
+        # argparse-dataclass leaves defaults to the dataclass (it passes default=MISSING).
+        self.defaults = {f.name: f.default for f in fields(options_class)
+                         if f.default is not MISSING}
         # The next class in the MRO is argparse-dataclass's (mypy sees argparse's signature).
         super().__init__(options_class, **kwargs)  # type: ignore[arg-type]
 
@@ -79,12 +83,30 @@ class FlagsParser(Parser, argparse_dataclass.ArgumentParser):  # type: ignore[mi
         # argparse's documented rule: dest is the first long option without `--`, `-` -> `_`.
         long = next((a for a in args if a.startswith("--")), args[0])
         dest = kwargs.get("dest") or long.lstrip("-").replace("-", "_")
+        if "help" in kwargs:
+            kwargs["help"] = with_default(kwargs["help"], self.defaults.get(dest))
         if dest in self.connection_flags:
             if self.connection_group is None:
                 self.connection_group = self.add_argument_group("connection")
             action: argparse.Action = self.connection_group.add_argument(*args, **kwargs)
             return action
         return super().add_argument(*args, **kwargs)
+
+
+def with_default(help_text: str, default: Any) -> str:
+    """A flag's help with `(default: X)` after it, as ArgumentDefaultsHelpFormatter would
+    add, but only where there is a value to show: not for a switch (False), a flag without
+    a value (None), or help that already says its default."""
+    if default is None or default is False or default is argparse.SUPPRESS or (
+            help_text is argparse.SUPPRESS or "default" in help_text):
+        return help_text
+    if isinstance(default, (list, tuple)):
+        shown = ",".join(map(str, default))
+    elif isinstance(default, float):
+        shown = f"{default:g}"
+    else:
+        shown = str(default) or "''"
+    return f"{help_text} (default: {shown.replace('%', '%%')})"
 
 
 def finite_float(text: str) -> float:

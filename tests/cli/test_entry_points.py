@@ -51,6 +51,8 @@ def test_python_dash_m(module: str) -> None:
     proc = _python("-m", module, "version")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"mxgw {__version__} (python ")
+    flag = _python("-m", module, "--version")
+    assert (flag.returncode, flag.stdout) == (0, f"mxgw {__version__}\n")
     usage = _python("-m", module, "nosuch")
     assert (usage.returncode, usage.stderr) == (
         2, "mxgw: error: unknown command 'nosuch': see mxgw --help\n")

@@ -9,7 +9,7 @@ from ...contract import alarms, checks
 from ...contract.commands import Operator
 from ..bounded import bounded
 from ..context import Context
-from ..flags import ConnectionFlags, ProgressFlags
+from ..flags import ConnectionFlags, DurationFlags, ProgressFlags
 from ..output import UsageError
 from ..received import TEXT, receive
 from ..text import active_alarms_table, alarm_feed_text, name
@@ -28,27 +28,28 @@ class FilterFlags:
 
 
 @dataclass
-class StreamAlarmsFlags(ProgressFlags, FilterFlags):
+class StreamAlarmsFlags(DurationFlags, ProgressFlags, FilterFlags):
     max_messages: Optional[int] = field(default=None, metadata={
         "help": "stop after this many messages, snapshot and marker included (default: "
-                "when --timeout passes)"})
+                "when the run time passes)"})
     jsonl: bool = field(default=False, metadata={
         "help": "print each message as one JSON line as it arrives"})
 
 
 @command("stream-alarms", "Print the alarm feed: one activeAlarm per active alarm, "
          "snapshotComplete, providerStatus, then live transitions (and providerStatus again "
-         "on a provider failover). Stops after --max-messages or when --timeout seconds "
-         f"(default {DEFAULT_SECONDS:g}) pass, whichever comes first; running out of time is "
-         "not an error. --json prints one array at the end, --jsonl one message per line as "
-         "it arrives; on Ctrl-C or SIGTERM what arrived is printed, marked incomplete (exit "
-         "130 or 143). Scope events:read.",
+         "on a provider failover). Stops after --max-messages or after --duration-seconds "
+         f"(default {DEFAULT_SECONDS:g}; --timeout, as the upstream CLIs spell it, when not "
+         "given), whichever comes first; running out of time is not an error. --json prints "
+         "one array at the end, --jsonl one message per line as it arrives; on Ctrl-C or "
+         "SIGTERM what arrived is printed, marked incomplete (exit 130 or 143). Scope "
+         "events:read.",
          "mxgw stream-alarms --filter-prefix 'Galaxy!Plant' --max-messages 20 --timeout 45 "
          "--json", StreamAlarmsFlags, streams=True)
 async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarmsFlags) -> Any:
     if flags.max_messages is not None and flags.max_messages <= 0:
         raise UsageError("--max-messages must be > 0")
-    seconds = conn.timeout if conn.timeout is not None else DEFAULT_SECONDS
+    seconds = flags.run_seconds(conn, DEFAULT_SECONDS)
     client = await ctx.client(conn)
     received = receive(ctx, conn, flags, noun="message", text=alarm_feed_text)
 

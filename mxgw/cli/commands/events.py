@@ -7,7 +7,7 @@ from typing import Any, Optional
 from ..._proto.mxaccess_gateway import v1 as pb
 from ..bounded import bounded
 from ..context import Context
-from ..flags import ConnectionFlags, ProgressFlags, SessionFlags
+from ..flags import ConnectionFlags, DurationFlags, ProgressFlags, SessionFlags
 from ..output import UsageError
 from ..parsing import str_list
 from ..received import TEXT, receive
@@ -18,9 +18,10 @@ DEFAULT_SECONDS = 30.0
 
 
 @dataclass
-class StreamEventsFlags(ProgressFlags, SessionFlags):
+class StreamEventsFlags(DurationFlags, ProgressFlags, SessionFlags):
     max_events: Optional[int] = field(default=None, metadata={
-        "help": "stop after this many (matching) events (default: when --timeout passes)"})
+        "help": "stop after this many (matching) events (default: when the run time "
+                "passes)"})
     after_sequence: int = field(default=0, metadata={
         "args": ["--after-sequence", "--after-worker-sequence"],
         "help": "resume after this worker sequence (0: the events queued for the session)"})
@@ -47,10 +48,11 @@ def event_family(text: str) -> pb.MxEventFamily:
 
 @command("stream-events", "Print a session's events (data changes, write completions, ...), "
          "each whole with its itemHandle and value. Stops after --max-events matching events "
-         f"or when --timeout seconds (default {DEFAULT_SECONDS:g}) pass, whichever comes first; "
-         "running out of time is not an error. --json prints one array at the end, --jsonl "
-         "one event per line as it arrives; on Ctrl-C or SIGTERM what arrived is printed, "
-         "marked incomplete (exit 130 or 143).",
+         f"or after --duration-seconds (default {DEFAULT_SECONDS:g}; --timeout, as upstream "
+         "spells it, when not given), whichever comes first; running out of time is not an "
+         "error. --json prints one array at the end, --jsonl one event per line as it "
+         "arrives; on Ctrl-C or SIGTERM what arrived is printed, marked incomplete (exit 130 "
+         "or 143).",
          "mxgw stream-events --session-id ID --max-events 1 --family ON_WRITE_COMPLETE --json",
          StreamEventsFlags, streams=True)
 async def stream_events(ctx: Context, conn: ConnectionFlags, flags: StreamEventsFlags) -> Any:
@@ -59,7 +61,7 @@ async def stream_events(ctx: Context, conn: ConnectionFlags, flags: StreamEvents
         raise UsageError("--max-events must be > 0")
     if flags.after_sequence < 0:
         raise UsageError("--after-sequence must be >= 0")
-    seconds = conn.timeout if conn.timeout is not None else DEFAULT_SECONDS
+    seconds = flags.run_seconds(conn, DEFAULT_SECONDS)
     session = await ctx.session(conn, flags.session_id)
     received = receive(ctx, conn, flags, noun="event", text=event_text)
 

@@ -8,7 +8,7 @@ from ..._proto.galaxy_repository import v1 as gr
 from ...galaxy import hierarchy_request
 from ..bounded import bounded
 from ..context import Context
-from ..flags import ConnectionFlags, ProgressFlags
+from ..flags import ConnectionFlags, DurationFlags, ProgressFlags
 from ..output import UsageError
 from ..parsing import int_list, parse_timestamp, str_list
 from ..received import TEXT, receive
@@ -139,12 +139,13 @@ async def galaxy_browse(ctx: Context, conn: ConnectionFlags, flags: BrowseFlags)
 
 
 @dataclass
-class WatchFlags(ProgressFlags):
+class WatchFlags(DurationFlags, ProgressFlags):
     last_seen_deploy_time: Optional[str] = field(default=None, metadata={
         "args": ["--last-seen-deploy-time", "--last-seen"],
         "help": "skip the opening event when the current deploy is this one (ISO 8601)"})
     max_events: Optional[int] = field(default=None, metadata={
-        "help": "stop after this many events (default: run until --timeout, or forever)"})
+        "help": "stop after this many events (default: when the run time passes, or "
+                "never)"})
     jsonl: bool = field(default=False, metadata={
         "help": "one JSON object per line, as each deploy arrives (what --json prints "
                 "here too: the stream may never end)"})
@@ -152,13 +153,15 @@ class WatchFlags(ProgressFlags):
 
 @command("galaxy-watch", "Print one line per Galaxy deploy (JSON lines with --json or "
          "--jsonl), "
-         "starting with the current state. Runs until --max-events, --timeout seconds, or "
-         "Ctrl-C.", "mxgw galaxy-watch --sim --max-events 1 --json", WatchFlags, streams=True)
+         "starting with the current state. Runs until --max-events, --duration-seconds "
+         "(--timeout, as for stream-events, when not given; default: no end), or Ctrl-C.",
+         "mxgw galaxy-watch --sim --max-events 1 --json", WatchFlags, streams=True)
 async def galaxy_watch(ctx: Context, conn: ConnectionFlags, flags: WatchFlags) -> Any:
     if flags.max_events is not None and flags.max_events <= 0:
         raise UsageError("--max-events must be > 0")
     last_seen = (parse_timestamp(flags.last_seen_deploy_time, "--last-seen-deploy-time")
                  if flags.last_seen_deploy_time else None)
+    seconds = flags.run_seconds(conn, None)
     galaxy = await ctx.galaxy(conn)
 
     received = receive(ctx, conn, flags, noun="deploy event", text=deploy_event_text,
@@ -174,8 +177,5 @@ async def galaxy_watch(ctx: Context, conn: ConnectionFlags, flags: WatchFlags) -
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
 
-    if conn.timeout is None:
-        await pump()
-    else:
-        await bounded(pump(), conn.timeout)
+    await bounded(pump(), seconds)
     return None
