@@ -116,9 +116,9 @@ class ClientOptions:
         if key is None and self.api_key_env:
             raw = os.environ.get(self.api_key_env, "").strip()
             if not raw:
-                raise ConfigurationError(
-                    f"environment variable {self.api_key_env} is not set or empty"
-                )
+                raise ConfigurationError(OptionText(
+                    "environment variable {variable} is not set or empty (named by {api_key_env})",
+                    variable=self.api_key_env))
             key = ApiKey(raw)
         if key is None and self.api_key_env is None and os.environ.get(KEY_ENV, "").strip():
             key = ApiKey(os.environ[KEY_ENV].strip())

@@ -51,6 +51,8 @@ class ConnectionFlags:
         """Refuse contradicting flags."""
         if self.plaintext and self.tls:
             raise UsageError("--plaintext and --tls contradict each other")
+        if self.timeout is not None and self.timeout <= 0:
+            raise UsageError("--timeout must be > 0")
 
     def client_options(self) -> ClientOptions:
         """The ClientOptions of the connection these flags describe; `--api-key-env` is
@@ -90,10 +92,12 @@ class DurationFlags:
 
     def run_seconds(self, conn: ConnectionFlags, default: Optional[float]) -> Optional[float]:
         """`--duration-seconds`, else `--timeout`, else `default` (None: no end)."""
-        seconds = self.duration_seconds if self.duration_seconds is not None else conn.timeout
-        if seconds is not None and seconds <= 0:
-            raise UsageError("--duration-seconds must be > 0")
-        return default if seconds is None else seconds
+        if self.duration_seconds is not None:
+            if self.duration_seconds <= 0:
+                raise UsageError("--duration-seconds must be > 0")
+            return self.duration_seconds
+        conn.check()  # --timeout > 0
+        return default if conn.timeout is None else conn.timeout
 
 
 @dataclass

@@ -81,3 +81,11 @@ async def test_timeout_sets_a_stream_run_time_as_upstream_spells_it(
 async def test_a_run_time_must_be_positive(cli: Cli, command: list[str]) -> None:
     run = await cli(*command, "--duration-seconds", "0")
     assert run.code == 2 and run.json["error"] == "--duration-seconds must be > 0"
+    run = await cli(*command, "--timeout", "-1")
+    assert run.code == 2 and run.json["error"] == "--timeout must be > 0"
+
+
+async def test_a_deadline_must_be_positive() -> None:
+    run = await run_cli_inprocess("open-session", "--endpoint", "h:1", "--timeout", "0")
+    assert (run.code, run.err) == (2, "mxgw: error: --timeout must be > 0\n")
+

@@ -62,3 +62,12 @@ async def test_a_missing_key_names_the_key_flags(sim: SimServer,
     run = await run_cli_inprocess("open-session", "--endpoint", sim.endpoint, "--plaintext")
     assert run.code == 4 and "pass --api-key-env or --api-key" in run.err
     assert "api_key" not in run.err and TEST_KEY not in run.err
+
+
+async def test_a_key_variable_that_is_not_set_names_its_flag(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MXGW_NO_SUCH_KEY", raising=False)
+    run = await run_cli_inprocess("open-session", "--endpoint", "h:1",
+                                  "--api-key-env", "MXGW_NO_SUCH_KEY")
+    assert (run.code, run.err) == (2, "mxgw: error: environment variable MXGW_NO_SUCH_KEY is "
+                                      "not set or empty (named by --api-key-env)\n")
