@@ -9,6 +9,7 @@ import pytest
 
 from mxgw import ClientOptions, ConfigurationError
 from mxgw.cli.commands import load_all
+from mxgw.cli.output import option_flag
 from mxgw.sim import SimServer
 
 from ..conftest import TEST_KEY
@@ -155,7 +156,8 @@ async def test_a_key_variable_the_library_refuses_the_cli_refuses(
         ClientOptions(sim.endpoint, api_key_env="MXGW_CLI_TEST_KEY")
     run = await run_cli_inprocess("open-session", "--endpoint", sim.endpoint, "--plaintext",
                                   "--api-key-env", "MXGW_CLI_TEST_KEY", "--json")
-    assert run.code == 2 and run.json["error"] == str(refused.value)
+    # the library's message, with its option spelled as the flag
+    assert run.code == 2 and run.json["error"] == refused.value.spelled(option_flag)
 
 
 async def test_exit_codes_name_the_failing_layer(sim: SimServer) -> None:
