@@ -358,7 +358,11 @@ def mxgw_command() -> list[str]:
 
 
 def cold_start(s: Settings, pb2_dir: Path, endpoint: str) -> dict[str, list[tuple[float, float]]]:
-    env = {**os.environ, KEY_ENV: KEY}
+    # Bytecode cached (in a folder of the run's), as an installed package has it: with
+    # PYTHONDONTWRITEBYTECODE set, every run would compile each module changed since its
+    # last .pyc, and the generated grpcio bindings, from source.
+    env = {**os.environ, KEY_ENV: KEY, "PYTHONPYCACHEPREFIX": str(pb2_dir / "pycache")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     runs = {
         "mxgw version": [*mxgw_command(), "version"],
         "grpcio one call": [*python(), str(BENCH / "one_call.py"), "grpcio", endpoint,

@@ -1,8 +1,9 @@
 """mxgw: a pure-Python asyncio client for the MXAccess Gateway.
 
-The client library's names load on first use (PEP 562), so `import mxgw.sim` (the
-simulator, which never uses the client) loads none of it, and a CLI command pays only
-for what it runs. Type checkers see plain imports.
+The client library's names and the generated code (`pb`, `gr`) load on first use
+(PEP 562), so `import mxgw.sim` (the simulator, which never uses the client) loads none
+of the client, and a CLI command pays only for what it runs (`mxgw version` loads no
+generated code at all). Type checkers see plain imports.
 """
 
 import importlib
@@ -10,9 +11,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from . import errors as _errors
-from ._proto.galaxy_repository import v1 as gr
-from ._proto.galaxy_repository.v1 import DeployEvent, GalaxyAttribute, GalaxyObject
-from ._proto.mxaccess_gateway import v1 as pb
 from .errors import (
     AbortedError,
     AlarmAcknowledgeError,
@@ -66,10 +64,18 @@ _LAZY = {
     "ApiKey": "options", "ClientOptions": "options", "Session": "session",
     "DurableSession": "durable", "DurableEvents": "durable", "DurableHealth": "durable",
     "DurableState": "durable", "SessionReplaced": "durable", "EventsLost": "durable",
+    "DeployEvent": "_proto.galaxy_repository.v1", "GalaxyAttribute": "_proto.galaxy_repository.v1",
+    "GalaxyObject": "_proto.galaxy_repository.v1",
 }
 """Public name -> the module of ours that defines it, imported when the name is used."""
 
+_MODULES = {"pb": "_proto.mxaccess_gateway.v1", "gr": "_proto.galaxy_repository.v1"}
+"""Public name -> the generated module it stands for, imported when the name is used."""
+
 if TYPE_CHECKING:
+    from ._proto.galaxy_repository import v1 as gr
+    from ._proto.galaxy_repository.v1 import DeployEvent, GalaxyAttribute, GalaxyObject
+    from ._proto.mxaccess_gateway import v1 as pb
     from .alarms import AlarmChange, AlarmView
     from .client import GatewayClient
     from .contract.commands import Operator, WriteItem
@@ -171,12 +177,14 @@ else:
     def __getattr__(name: str) -> Any:
         """The client library's names on first use; `mxgw.CancelledError` and
         `mxgw.CanceledError` still work, with a warning."""
-        module = _LAZY.get(name)
-        if module is None:
+        if name in _MODULES:
+            value: Any = importlib.import_module(f".{_MODULES[name]}", __name__)
+        elif name in _LAZY:
+            value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        else:
             return _errors.deprecated_alias(__name__, name)
-        value = getattr(importlib.import_module(f".{module}", __name__), name)
         globals()[name] = value  # later lookups skip this hook
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(globals()) | set(_LAZY))
+        return sorted(set(globals()) | set(_LAZY) | set(_MODULES))

@@ -46,7 +46,8 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._proto.mxaccess_gateway import v1 as pb
+if TYPE_CHECKING:
+    from ._proto.mxaccess_gateway import v1 as pb
 
 
 def enum_name(value: Any) -> str:
@@ -376,19 +377,24 @@ class MalformedMessageError(ProtocolViolationError):
         self.offset = offset
         self.reason = reason
         where = f" at byte {offset}" if offset >= 0 else ""
+        from ._proto.mxaccess_gateway import v1 as pb  # see PROTOCOL_ERRORS
+
         super().__init__(pb.ProtocolStatusCode.PROTOCOL_VIOLATION,
                          f"malformed {message_type}{where}: {reason}")
 
 
-PROTOCOL_ERRORS: dict[pb.ProtocolStatusCode, type[ProtocolStatusError]] = {
-    pb.ProtocolStatusCode.INVALID_REQUEST: InvalidRequestError,
-    pb.ProtocolStatusCode.SESSION_NOT_FOUND: SessionNotFoundError,
-    pb.ProtocolStatusCode.SESSION_NOT_READY: SessionNotReadyError,
-    pb.ProtocolStatusCode.WORKER_UNAVAILABLE: WorkerUnavailableError,
-    pb.ProtocolStatusCode.TIMEOUT: GatewayTimeoutError,
-    pb.ProtocolStatusCode.CANCELED: CommandCanceledError,
-    pb.ProtocolStatusCode.PROTOCOL_VIOLATION: ProtocolViolationError,
+PROTOCOL_ERRORS: dict[str, type[ProtocolStatusError]] = {
+    "INVALID_REQUEST": InvalidRequestError,
+    "SESSION_NOT_FOUND": SessionNotFoundError,
+    "SESSION_NOT_READY": SessionNotReadyError,
+    "WORKER_UNAVAILABLE": WorkerUnavailableError,
+    "TIMEOUT": GatewayTimeoutError,
+    "CANCELED": CommandCanceledError,
+    "PROTOCOL_VIOLATION": ProtocolViolationError,
 }
+"""ProtocolStatusCode member name -> exception. By name, as RPC_ERRORS: importing the
+errors loads no generated code (`mxgw version` never needs it), so the few places that
+need the enum import it when they run, by which time a reply has loaded it anyway."""
 
 
 class MxAccessError(MxGatewayError):
@@ -437,6 +443,8 @@ class AlarmAcknowledgeError(MxGatewayError):
         super().__init__(message)
         self.reply = reply
         self.hresult = reply.hresult
+        from ._proto.mxaccess_gateway import v1 as pb  # see PROTOCOL_ERRORS
+
         status = reply.protocol_status
         self.status = status.code if status is not None else pb.ProtocolStatusCode.UNSPECIFIED
 
@@ -479,9 +487,12 @@ class SessionLostError(MxGatewayError):
 
 def protocol_error(status: pb.ProtocolStatus | None, reply: Any) -> ProtocolStatusError:
     """The typed exception for a failing protocol status."""
+    from ._proto.mxaccess_gateway import v1 as pb  # see PROTOCOL_ERRORS
+
     code = status.code if status is not None else pb.ProtocolStatusCode.UNSPECIFIED
     message = status.message if status is not None else "reply carries no protocol status"
-    return PROTOCOL_ERRORS.get(code, ProtocolStatusError)(code, message, reply)
+    name = pb.ProtocolStatusCode(code).name  # "" for a value outside our enum
+    return PROTOCOL_ERRORS.get(name, ProtocolStatusError)(code, message, reply)
 
 
 # ---------------------------------------------------------------- deprecated names

@@ -85,6 +85,26 @@ def test_nothing_outside_the_cli_imports_it() -> None:
         assert not any(_within(n, ("mxgw.cli",)) for n in _imports(path)), path
 
 
+def test_only_the_simulator_imports_the_generated_services() -> None:
+    # The stubs and server bases (tools/gen.py's `services` modules) load grpclib.server.
+    for path in _modules(""):
+        if _within(_module_name(path), ("mxgw.sim", "mxgw._proto")):
+            continue
+        services = {n for n in _real(_imports(path))
+                    if _within(n, ("mxgw._proto",)) and n.endswith(".services")}
+        assert not services, f"{path} imports {services}"
+
+
+def test_the_client_library_and_every_command_load_no_server_code() -> None:
+    code = ("import sys, mxgw.client, mxgw.galaxy, mxgw.durable, mxgw.contract_check; "
+            "from mxgw.cli.commands import load_all; load_all(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('mxgw.sim', 'grpclib.server', "
+            "'betterproto2.grpclib'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.strip() == "[]"
+
+
 def test_importing_the_simulator_loads_no_client_module() -> None:
     code = ("import sys, mxgw.sim; "
             "print(sorted(m for m in sys.modules if m.startswith('mxgw')))")

@@ -6,8 +6,11 @@
 
 Three outputs, all under mxgw/_proto:
 
-- the messages, stubs and server bases of every file under protos/ (the contract and the
-  gRPC reflection protocol);
+- the messages of every file under protos/ (the contract and the gRPC reflection
+  protocol), and beside each package's messages that has services a `services` module
+  with their grpclib stubs and server bases: those import `betterproto2.grpclib`, which
+  loads `grpclib.server`, so only the simulator and the tests import them, never the
+  client (a second plugin run makes them; see `_services_module`);
 - `descriptor/`: google/protobuf/descriptor.proto (as grpcio-tools ships it), in a package
   of its own so that only code reading descriptors pays for importing it;
 - `descriptors.bin`: the serialized FileDescriptorSet of protos/ and its imports, which
@@ -19,6 +22,7 @@ The output is deterministic: the same protos, compiler and ruff give the same by
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import filecmp
 import io
@@ -32,7 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 OUTPUT = ROOT / "mxgw" / "_proto"
-OPTIONS = "client_generation=async,server_generation=async"
+OPTIONS = "client_generation=none,server_generation=none"
+SERVICE_OPTIONS = "client_generation=async,server_generation=async"
+SERVICES = "services"
+SERVICE_BASES = frozenset({"ServiceStub", "ServiceBase"})
+"""The betterproto2.grpclib classes a generated stub or server base derives from."""
 DESCRIPTOR_PROTO = "google/protobuf/descriptor.proto"
 DESCRIPTOR_PACKAGE = "descriptor"
 DESCRIPTOR_SET = "descriptors.bin"
@@ -74,11 +82,58 @@ def generate(into: Path, root: Path = PROTOS) -> None:
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     plugin = f"--plugin=protoc-gen-python_betterproto2={_plugin_path()}"
     _protoc([plugin, f"--python_betterproto2_out={OPTIONS}:{into}", *protos], env, root)
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp)
+        _protoc([plugin, f"--python_betterproto2_out={SERVICE_OPTIONS}:{full}", *protos], env,
+                root)
+        for module in sorted(full.rglob("__init__.py")):
+            package = into / module.parent.relative_to(full)
+            services = _services_module(module.read_text(encoding="utf-8"),
+                                        package / "__init__.py", env)
+            if services is not None:
+                if (package / SERVICES).exists() or (package / f"{SERVICES}.py").exists():
+                    sys.exit(f"{package / SERVICES}: a generated package already has that name")
+                (package / f"{SERVICES}.py").write_text(services, encoding="utf-8")
     (into / "__init__.py").write_text(HEADER, encoding="utf-8")
     _descriptor_package(into / DESCRIPTOR_PACKAGE, env)
     (into / DESCRIPTOR_PACKAGE / "__init__.py").write_text(DESCRIPTOR_HEADER, encoding="utf-8")
     _protoc([f"--descriptor_set_out={into / DESCRIPTOR_SET}", "--include_imports", *protos], env,
             root)
+
+
+def _services_module(full: str, messages: Path, env: dict[str, str]) -> str | None:
+    """The `services` module of a package: the stub and server-base classes of the plugin's
+    output with services (`full`), importing the package's messages (`messages`, the same
+    output without services) instead of defining them; None when it has no services.
+
+    The classes are the plugin's text as it is; the imports are the plugin's own plus the
+    package's messages, pruned and formatted by ruff as the plugin prunes and formats
+    (`ruff check --select I,F401 --fix`, `ruff format`)."""
+    tree = ast.parse(full)
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)
+               and any(isinstance(b, ast.Attribute) and b.attr in SERVICE_BASES
+                       for b in node.bases)]
+    if not classes:
+        return None
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+               or (isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")]
+    names = ast.literal_eval(next(
+        node.value for node in ast.parse(messages.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "__all__"))
+    head = full.split("\n__all__", 1)[0].rstrip("\n")  # the plugin's "Generated ..." comment
+    code = "\n\n".join([
+        head,
+        '"""The grpclib stubs and server bases of this package\'s services (importing them '
+        'loads\ngrpclib.server: the simulator and the tests do, the client never does)."""',
+        *(ast.get_source_segment(full, node) or "" for node in imports),
+        f"from . import ({', '.join(names)})",
+        *(ast.get_source_segment(full, node) or "" for node in classes),
+    ]) + "\n"
+    ruff = [str(Path(env["PATH"].split(os.pathsep)[0]) / "ruff")]
+    for args in (["check", "--select", "I,F401", "--fix", "--silent", "-"], ["format", "-"]):
+        code = subprocess.run(ruff + args, input=code, capture_output=True, text=True,
+                              cwd=PROTOS, env=env, check=True).stdout
+    return code
 
 
 def _descriptor_package(into: Path, env: dict[str, str]) -> None:

@@ -1,5 +1,10 @@
 """The per-process context of the CLI: output, the cached connections, the in-process
-simulator (`--sim`), and the sessions attached by id that the commands use."""
+simulator (`--sim`), and the sessions attached by id that the commands use.
+
+The client library is imported by the first connection, not here: every command module
+imports this one, and `mxgw version` (or a usage error) opens no connection."""
+
+from __future__ import annotations
 
 import signal
 import sys
@@ -7,16 +12,16 @@ from collections import OrderedDict
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
-from .._proto.mxaccess_gateway import v1 as pb
-from ..client import GatewayClient
-from ..galaxy import GalaxyRepositoryClient
-from ..options import ClientOptions
-from ..session import Session
 from .flags import ConnectionFlags
 from .logs import StderrLog
 from .redaction import Redactor
 
 if TYPE_CHECKING:
+    from .._proto.mxaccess_gateway import v1 as pb
+    from ..client import GatewayClient
+    from ..galaxy import GalaxyRepositoryClient
+    from ..options import ClientOptions
+    from ..session import Session
     from ..sim import SimServer
     from .received import Received
 
@@ -49,7 +54,7 @@ class Context:
         self.log = StderrLog(self.err, self.redact)
         """The library's log records on stderr, once -v or --log-level asks for them."""
 
-    async def simulator(self) -> "SimServer":
+    async def simulator(self) -> SimServer:
         """The in-process simulated gateway (one per process, started on first use)."""
         if self._sim is None:
             from ..sim import SimConfig, SimServer  # only --sim pays for importing it
@@ -61,6 +66,8 @@ class Context:
     async def _options(self, flags: ConnectionFlags) -> ClientOptions:
         flags.check()
         if flags.sim:
+            from ..options import ClientOptions
+
             sim = await self.simulator()
             return ClientOptions(sim.endpoint, api_key=sim.api_key,
                                  plaintext=True)
@@ -72,6 +79,8 @@ class Context:
         if key in self._connections:
             self._connections.move_to_end(key)
             return self._connections[key]
+        from ..client import GatewayClient  # see the module's docstring
+
         client = await GatewayClient.connect(options=await self._options(flags))
         # Commands run one at a time, so the connections closed here serve no command.
         while len(self._connections) >= MAX_CONNECTIONS:

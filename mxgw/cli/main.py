@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import argparse_dataclass
 
 from .. import __version__
-from .commands import Command, load_all
+from .commands import COMMANDS, Command, load, load_all
 from .context import Context
 from .flags import ConnectionFlags
 from .logs import LEVELS, level_of
@@ -141,23 +141,31 @@ def flags_class(cmd: Command) -> type[Any]:
 
 
 class RootParser:
-    """The `mxgw` parser. Only the subcommand a command line names gets its flags: building
-    all of them costs more than most commands take to run. So each named subcommand has a
-    parser tree of its own, in which the others are listed (for --help and invalid-choice
-    errors) without flags; the trees are kept for the next command line (batch)."""
+    """The `mxgw` parser. Only the subcommand a command line names is imported and gets its
+    flags: importing every command module (the client, the generated code, the simulator)
+    and building every parser costs more than most commands take to run. So a named
+    subcommand has a parser tree that holds it alone; an unknown name is refused with the
+    closest names before any module loads; no name (`mxgw --help`) gets the listing with
+    every summary, which imports every command module. The trees are kept for the next
+    command line (batch)."""
 
     def __init__(self) -> None:
-        self.commands = load_all()
         self.trees: dict[str | None, Parser] = {}
+
+    def command(self, name: str) -> Command:
+        """Subcommand `name` (its module imported)."""
+        cmd = load(name)
+        if cmd is None:
+            raise UsageError(unknown_command(name, COMMANDS))
+        return cmd
 
     def tree(self, name: str | None) -> Parser:
         """The parser tree in which subcommand `name` (None: no subcommand) has its flags."""
-        key = name if name in self.commands else None
-        if key not in self.trees:
-            self.trees[key] = self.build(key)
-        return self.trees[key]
+        if name not in self.trees:
+            self.trees[name] = self.build(name)
+        return self.trees[name]
 
-    def build(self, name: str | None) -> Parser:
+    def build(self, key: str | None) -> Parser:
         root = Parser(prog="mxgw", description="MXAccess Gateway client, CLI and simulator.",
                       epilog="run `mxgw COMMAND --help` for a command's flags and an example")
         root.add_argument("--version", action="version", version=f"mxgw {__version__}")
@@ -167,14 +175,14 @@ class RootParser:
                           help=f"log on stderr from LEVEL on ({', '.join(LEVELS)})")
         commands = root.add_subparsers(dest="command", metavar="COMMAND",
                                        parser_class=FlagsParser)
-        for cmd in self.commands.values():
-            brief = cmd.summary.split(". ")[0].rstrip(".") + "."
-            if cmd.name != name:
-                commands.add_parser(cmd.name, help=brief, options_class=NotNamed,
+        if key is None:
+            for cmd in load_all().values():
+                commands.add_parser(cmd.name, help=brief(cmd), options_class=NotNamed,
                                     add_help=False)
-                continue
+        else:
+            cmd = self.command(key)
             commands.add_parser(
-                cmd.name, help=brief, options_class=flags_class(cmd),
+                cmd.name, help=brief(cmd), options_class=flags_class(cmd),
                 description=textwrap.fill(cmd.summary, 88), epilog=f"example:\n  {cmd.example}",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
         return root
@@ -183,8 +191,8 @@ class RootParser:
         """The namespace of one command line: `command` and every flag of that command."""
         argv = list(argv)
         name = subcommand_name(argv)
-        if name is not None and name not in self.commands:
-            raise UsageError(unknown_command(name, self.commands))
+        if name is not None and name not in COMMANDS:  # (before any command module loads)
+            raise UsageError(unknown_command(name, COMMANDS))
         return self.tree(name).parse_args(argv)
 
 
@@ -195,10 +203,18 @@ def unknown_command(name: str, known: Iterable[str]) -> str:
     return f"unknown command {name!r}: {hint}"
 
 
+def brief(cmd: Command) -> str:
+    """The first sentence of a command's summary (its line in `mxgw --help`)."""
+    return cmd.summary.split(". ")[0].rstrip(".") + "."
+
+
 def subcommand_name(argv: Sequence[str]) -> str | None:
-    """The first word that is neither a flag nor the value of a global flag."""
+    """The first word that is neither a flag nor the value of a global flag (None after
+    `-h`/`--help`: argparse prints the listing before it reaches the name)."""
     words = iter(argv)
     for word in words:
+        if word in ("-h", "--help"):
+            return None
         if word == "--log-level":
             next(words, None)
         elif not word.startswith("-"):
@@ -228,7 +244,7 @@ def parse_line(parser: RootParser,
     namespace = parser.parse_args(hidden.argv)
     if namespace.command is None:
         raise UsageError("give a subcommand; see mxgw --help")
-    cmd = parser.commands[namespace.command]
+    cmd = parser.command(namespace.command)
     # The command's flags dataclass, as argparse merged it in, with the secrets put back.
     values = hidden.reveal(vars(namespace))
 

@@ -25,9 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import betterproto2
-
-from ..contract.codec import to_json
 from ..errors import (
     AlarmAcknowledgeError,
     BadQualityError,
@@ -105,8 +102,8 @@ def exit_code(exc: BaseException) -> int:
 def to_jsonable(value: Any) -> Any:
     """Messages as protobuf-JSON (lowerCamelCase, full enum names, every scalar field, unset
     messages and oneof arms left out); containers recursively; datetimes as RFC 3339."""
-    if isinstance(value, betterproto2.Message):
-        return to_json(value)
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -117,9 +114,20 @@ def to_jsonable(value: Any) -> Any:
         return f"{value.total_seconds():g}s"
     if isinstance(value, bytes):
         return value.hex()
+    # Only now the message runtime: a result of plain values (`mxgw version`) never loads it.
+    import betterproto2
+
+    from ..contract.codec import to_json
+
+    if isinstance(value, betterproto2.Message):
+        return to_json(value)
     if isinstance(value, betterproto2.Enum):
         return value.proto_name or int(value)
     return value
+
+
+_PLAIN = (str, int, float, bool, type(None))
+"""The types `to_jsonable` returns as they are (exact types: an enum is an int too)."""
 
 
 def dumps(value: Any) -> str:

@@ -10,6 +10,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
+from .._proto.mxaccess_gateway.v1.services import MxAccessGatewayBase
 from . import alarm_service
 from .auth import require
 from .closing_streams import ClosingServerStreams
@@ -33,7 +34,7 @@ def _ok(message: str = "") -> pb.ProtocolStatus:
     return pb.ProtocolStatus(code=pb.ProtocolStatusCode.OK, message=message)
 
 
-class GatewayService(ClosingServerStreams, pb.MxAccessGatewayBase):
+class GatewayService(ClosingServerStreams, MxAccessGatewayBase):
     """OpenSession, CloseSession, Invoke, StreamEvents and the session-less alarm RPCs."""
 
     def __init__(self, runtime: GatewayRuntime,

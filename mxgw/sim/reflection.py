@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from grpclib.const import Status
 
 from .._proto.grpc.reflection import v1, v1alpha
+from .._proto.grpc.reflection.v1 import services as v1_services
+from .._proto.grpc.reflection.v1alpha import services as v1alpha_services
 
 if TYPE_CHECKING:
     from ..contract.descriptors import Schema
@@ -66,7 +68,7 @@ class _Answers:
         return reply
 
 
-class ReflectionV1(v1.ServerReflectionBase):
+class ReflectionV1(v1_services.ServerReflectionBase):
     """`grpc.reflection.v1.ServerReflection` over the served contract."""
 
     def __init__(self, schema: Callable[[], Schema]) -> None:
@@ -78,7 +80,7 @@ class ReflectionV1(v1.ServerReflectionBase):
             yield answers.answer(request)
 
 
-class ReflectionV1Alpha(v1alpha.ServerReflectionBase):
+class ReflectionV1Alpha(v1alpha_services.ServerReflectionBase):
     """`grpc.reflection.v1alpha.ServerReflection` (what older clients ask) over the same."""
 
     def __init__(self, schema: Callable[[], Schema]) -> None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from grpclib.events import RecvRequest, listen
 
 from .._proto.galaxy_repository import v1 as gr
-from .._proto.grpc.reflection import v1, v1alpha
+from .._proto.grpc.reflection.v1 import services as v1_services
+from .._proto.grpc.reflection.v1alpha import services as v1alpha_services
 from ..hpack_logging import keep_secrets_out_of_hpack_logs
 from .auth import KeyStore, generate_key, parse_key_spec
 from .connections import TrackingServer
@@ -108,7 +109,8 @@ class SimServer:
             # The generated bases answer UNIMPLEMENTED, as a gateway's host does for a
             # service it does not map; grpclib's answer to an unknown route lacks the
             # content-type, which grpclib's client then reports as UNKNOWN instead.
-            services += [v1.ServerReflectionBase(), v1alpha.ServerReflectionBase()]
+            services += [v1_services.ServerReflectionBase(),
+                         v1alpha_services.ServerReflectionBase()]
         extras = None
         if self.config.contract is not None:
             from .variant import Extras

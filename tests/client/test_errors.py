@@ -64,9 +64,13 @@ async def test_every_protocol_status_has_its_own_exception(
     finally:
         sim.faults.fail_fraction = 0.0
     error = caught.value
-    assert type(error) is PROTOCOL_ERRORS.get(code, mxgw.ProtocolStatusError)
+    assert type(error) is PROTOCOL_ERRORS.get(code.name, mxgw.ProtocolStatusError)
     assert error.status == code and error.code == code.proto_name
     assert isinstance(error.reply, pb.MxCommandReply)
+
+
+def test_the_protocol_errors_name_protocol_status_codes() -> None:
+    assert set(PROTOCOL_ERRORS) <= {c.name for c in P} - {"OK", "MXACCESS_FAILURE"}
 
 
 async def test_a_mismatched_payload_is_invalid_request(session: Session) -> None:
@@ -92,7 +96,7 @@ def test_grpc_cancelled_raises_rpc_cancelled_error() -> None:
 
 
 def test_protocol_canceled_raises_command_canceled_error() -> None:
-    assert PROTOCOL_ERRORS[P.CANCELED] is mxgw.CommandCanceledError
+    assert PROTOCOL_ERRORS[P.CANCELED.name] is mxgw.CommandCanceledError
     error = protocol_error(pb.ProtocolStatus(code=P.CANCELED, message="stop"), None)
     assert type(error) is mxgw.CommandCanceledError
     assert error.code == "PROTOCOL_STATUS_CODE_CANCELED"

@@ -14,6 +14,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
+from mxgw._proto.mxaccess_gateway.v1.services import MxAccessGatewayStub
 from mxgw.contract.commands import command
 from mxgw.sim import RuntimeConfig, SimConfig, SimServer
 from mxgw.sim.faults import FaultConfig
@@ -38,14 +39,14 @@ def mx_str(value: str) -> pb.MxValue:
 class Events:
     """An event stream read in a task into a queue (cancel the task to leave it)."""
 
-    def __init__(self, stub: pb.MxAccessGatewayStub, session_id: str, after: int = 0) -> None:
+    def __init__(self, stub: MxAccessGatewayStub, session_id: str, after: int = 0) -> None:
         self.queue: asyncio.Queue[pb.MxEvent | None] = asyncio.Queue()
         self.error: GRPCError | None = None
         self.received: list[pb.MxEvent] = []
         self.done = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run(stub, session_id, after))
 
-    async def _run(self, stub: pb.MxAccessGatewayStub, session_id: str, after: int) -> None:
+    async def _run(self, stub: MxAccessGatewayStub, session_id: str, after: int) -> None:
         try:
             async for event in stub.stream_events(pb.StreamEventsRequest(
                     session_id=session_id, after_worker_sequence=after)):
@@ -106,7 +107,7 @@ class Gateway:
 
     sim: SimServer
     channel: Channel
-    stub: pb.MxAccessGatewayStub
+    stub: MxAccessGatewayStub
     streams: list[Events] = field(default_factory=list)
 
     async def open(self, name: str = "sim-test") -> str:
@@ -166,7 +167,7 @@ async def make_gateway() -> AsyncIterator[GatewayFactory]:
             channel = Channel("127.0.0.1", sim.port)
             stack.callback(channel.close)
             metadata = {"authorization": f"Bearer {key}"} if key else None
-            gateway = Gateway(sim, channel, pb.MxAccessGatewayStub(channel, metadata=metadata))
+            gateway = Gateway(sim, channel, MxAccessGatewayStub(channel, metadata=metadata))
 
             async def close_streams() -> None:
                 for stream in gateway.streams:

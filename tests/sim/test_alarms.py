@@ -20,6 +20,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
+from mxgw._proto.mxaccess_gateway.v1.services import MxAccessGatewayStub
 from mxgw.contract import commands
 from mxgw.sim import RuntimeConfig
 from mxgw.sim.alarm_catalog import alarm_guid
@@ -64,14 +65,14 @@ def _monitor(gw: Gateway) -> AlarmMonitor:
 class Feed:
     """One StreamAlarms call read in a task into a queue."""
 
-    def __init__(self, stub: pb.MxAccessGatewayStub, prefix: str = "") -> None:
+    def __init__(self, stub: MxAccessGatewayStub, prefix: str = "") -> None:
         self.queue: asyncio.Queue[pb.AlarmFeedMessage | None] = asyncio.Queue()
         self.received: list[pb.AlarmFeedMessage] = []
         self.error: GRPCError | None = None
         self.done = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run(stub, prefix))
 
-    async def _run(self, stub: pb.MxAccessGatewayStub, prefix: str) -> None:
+    async def _run(self, stub: MxAccessGatewayStub, prefix: str) -> None:
         try:
             async for message in stub.stream_alarms(pb.StreamAlarmsRequest(
                     alarm_filter_prefix=prefix, client_correlation_id="feed")):
@@ -628,7 +629,7 @@ async def test_invoke_acknowledge_failures(
 # ---------------------------------------------------------------------- mxgw sim flags
 
 
-async def _start_sim(*flags: str) -> tuple[asyncio.subprocess.Process, pb.MxAccessGatewayStub,
+async def _start_sim(*flags: str) -> tuple[asyncio.subprocess.Process, MxAccessGatewayStub,
                                            Channel]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mxgw.cli", "sim", "--port", "0", "--plaintext", "--json", *flags,
@@ -638,7 +639,7 @@ async def _start_sim(*flags: str) -> tuple[asyncio.subprocess.Process, pb.MxAcce
     announced = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
     host, _, port = str(announced["endpoint"]).rpartition(":")
     channel = Channel(host, int(port))
-    stub = pb.MxAccessGatewayStub(
+    stub = MxAccessGatewayStub(
         channel, metadata={"authorization": f"Bearer {announced['apiKey']}"})
     return process, stub, channel
 

@@ -10,6 +10,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
+from mxgw._proto.mxaccess_gateway.v1.services import MxAccessGatewayStub
 from mxgw.contract.commands import command
 
 from .conftest import KEY, OK, Gateway, GatewayFactory
@@ -61,13 +62,13 @@ async def test_each_method_and_command_kind_needs_its_scope(make_gateway: Gatewa
     item = await admin.add(session, server, "TestMachine_001.TestInt")
     port = admin.sim.port
 
-    def as_key(key: str) -> pb.MxAccessGatewayStub:
-        return pb.MxAccessGatewayStub(admin.channel, metadata={"authorization": f"Bearer {key}"})
+    def as_key(key: str) -> MxAccessGatewayStub:
+        return MxAccessGatewayStub(admin.channel, metadata={"authorization": f"Bearer {key}"})
 
     reader, writer, secure = as_key(READER), as_key(WRITER), as_key(SECURE)
     assert port > 0
 
-    def invoke(stub: pb.MxAccessGatewayStub, payload: Any) -> Any:
+    def invoke(stub: MxAccessGatewayStub, payload: Any) -> Any:
         return stub.invoke(pb.MxCommandRequest(session_id=session, command=command(payload)))
 
     write = pb.WriteCommand(server_handle=server, item_handle=item,

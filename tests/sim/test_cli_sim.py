@@ -12,6 +12,7 @@ from pathlib import Path
 from grpclib.client import Channel
 
 from mxgw._proto.mxaccess_gateway import v1 as pb
+from mxgw._proto.mxaccess_gateway.v1.services import MxAccessGatewayStub
 from mxgw.contract.commands import command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ async def test_sim_announces_serves_and_stops_cleanly_on_sigterm() -> None:
         assert key.startswith("mxgw_")
         host, _, port = endpoint.rpartition(":")
         channel = Channel(host, int(port))
-        stub = pb.MxAccessGatewayStub(channel, metadata={"authorization": f"Bearer {key}"})
+        stub = MxAccessGatewayStub(channel, metadata={"authorization": f"Bearer {key}"})
         try:
             opened = await stub.open_session(pb.OpenSessionRequest(client_session_name="cli"))
             assert opened.gateway_protocol_version == 3
@@ -68,7 +69,7 @@ async def test_sim_injects_faults_from_flags_and_stops_on_sigint() -> None:
     try:
         host, _, port = str(announced["endpoint"]).rpartition(":")
         channel = Channel(host, int(port))
-        stub = pb.MxAccessGatewayStub(
+        stub = MxAccessGatewayStub(
             channel, metadata={"authorization": f"Bearer {announced['apiKey']}"})
         try:
             opened = await stub.open_session(pb.OpenSessionRequest())

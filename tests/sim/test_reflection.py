@@ -19,6 +19,8 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from mxgw._proto.grpc.reflection import v1, v1alpha
+from mxgw._proto.grpc.reflection.v1 import services as v1_services
+from mxgw._proto.grpc.reflection.v1alpha import services as v1alpha_services
 from mxgw._proto.mxaccess_gateway import v1 as pb
 from mxgw.contract.decode import wire_fields
 from mxgw.contract.descriptors import our_schema
@@ -44,11 +46,15 @@ async def sim() -> AsyncIterator[SimServer]:
         yield server
 
 
+STUBS: dict[Any, Any] = {v1: v1_services.ServerReflectionStub,
+                         v1alpha: v1alpha_services.ServerReflectionStub}
+
+
 async def _exchange(sim: SimServer, pb_module: Any, *requests: Any) -> list[Any]:
     """One reflection stream: `requests` in, their replies out."""
     channel = Channel("127.0.0.1", sim.port)
     try:
-        stub = pb_module.ServerReflectionStub(channel, metadata=METADATA)
+        stub = STUBS[pb_module](channel, metadata=METADATA)
         return [reply async for reply in stub.server_reflection_info(requests)]
     finally:
         channel.close()

@@ -1,4 +1,5 @@
-"""The subcommand registry: each topic module adds its commands with `command(...)`.
+"""The subcommand registry: each topic module adds its commands with `command(...)`, and
+`COMMANDS` says which module that is, so `mxgw NAME` imports NAME's module only.
 
 A command is a flags dataclass plus a coroutine `action(ctx, conn, flags)` returning the
 result to print (JSON with --json, else `text(result)` or a generic rendering). Streaming
@@ -10,12 +11,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..context import Context
-from ..flags import ConnectionFlags
+if TYPE_CHECKING:
+    from ..context import Context
+    from ..flags import ConnectionFlags
 
-Action = Callable[[Context, ConnectionFlags, Any], Awaitable[Any]]
+Action = Callable[["Context", "ConnectionFlags", Any], Awaitable[Any]]
 TextRenderer = Callable[[Any], str]
 
 
@@ -49,13 +51,49 @@ def command(name: str, summary: str, example: str, flags: type[Any], *, connects
     return register
 
 
-TOPICS = ("general", "sessions", "items", "writes", "bulk", "invoke", "events", "watch", "alarms",
-          "smoke", "galaxy", "contract", "bench", "batch", "sim")
-"""The topic modules, in the order their commands appear in `mxgw --help`."""
+TOPICS: dict[str, tuple[str, ...]] = {
+    "general": ("version",),
+    "sessions": ("open-session", "close-session"),
+    "items": ("register", "unregister", "add-item", "add-item2", "add-buffered-item",
+              "remove-item", "advise", "advise-supervisory", "unadvise", "suspend", "activate",
+              "set-buffered-update-interval", "authenticate-user", "archestra-user-to-id"),
+    "writes": ("write", "write2", "write-secured", "write-secured2"),
+    "bulk": ("add-item-bulk", "subscribe-bulk", "advise-item-bulk", "unadvise-item-bulk",
+             "remove-item-bulk", "unsubscribe-bulk", "write-bulk", "write2-bulk",
+             "write-secured-bulk", "write-secured2-bulk", "read-bulk"),
+    "invoke": ("invoke",),
+    "events": ("stream-events",),
+    "watch": ("watch",),
+    "alarms": ("stream-alarms", "query-active-alarms", "acknowledge-alarm"),
+    "smoke": ("smoke",),
+    "galaxy": ("galaxy-test-connection", "galaxy-last-deploy", "galaxy-discover",
+               "galaxy-browse", "galaxy-watch"),
+    "contract": ("contract-check",),
+    "bench": ("bench-read-bulk", "bench-stream-events"),
+    "batch": ("batch",),
+    "sim": ("sim",),
+}
+"""Each topic module -> the subcommands it registers, in `mxgw --help` order.
+
+The names are stated here so that running a command imports its module only (the others
+load the client, the generated code or the simulator); tests/cli/test_registry.py checks
+them against what the modules register."""
+
+COMMANDS = {name: topic for topic, names in TOPICS.items() for name in names}
+"""Subcommand name -> its topic module."""
+
+
+def load(name: str) -> Command | None:
+    """Subcommand `name`, its topic module imported; None when there is no such command."""
+    topic = COMMANDS.get(name)
+    if topic is None:
+        return None
+    importlib.import_module(f"{__name__}.{topic}")
+    return REGISTRY[name]
 
 
 def load_all() -> dict[str, Command]:
-    """Import every topic module (which registers its commands) and return the registry."""
+    """Every subcommand, in `mxgw --help` order (imports every topic module)."""
     for topic in TOPICS:
         importlib.import_module(f"{__name__}.{topic}")
-    return REGISTRY
+    return {name: REGISTRY[name] for name in COMMANDS}

@@ -11,6 +11,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from ..._proto.galaxy_repository import v1 as gr
+from ..._proto.galaxy_repository.v1.services import GalaxyRepositoryBase
 from ..closing_streams import ClosingServerStreams
 from .encoding import encode_reply
 from .model import GalaxyModel
@@ -31,7 +32,7 @@ WATCH_BUFFER = 64
 a gap in `sequence`)."""
 
 
-class GalaxyService(ClosingServerStreams, gr.GalaxyRepositoryBase):
+class GalaxyService(ClosingServerStreams, GalaxyRepositoryBase):
     """TestConnection, GetLastDeployTime, DiscoverHierarchy, WatchDeployEvents, BrowseChildren.
 
     `database_online = False` simulates a Galaxy Repository database failure

@@ -9,27 +9,16 @@ __all__ = (
     "ExtensionRequest",
     "FileDescriptorResponse",
     "ListServiceResponse",
-    "ServerReflectionBase",
     "ServerReflectionRequest",
     "ServerReflectionResponse",
-    "ServerReflectionStub",
     "ServiceResponse",
 )
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import betterproto2
-import grpclib
-from betterproto2 import grpclib as betterproto2_grpclib
 
 from ....message_pool import default_message_pool
-
-if TYPE_CHECKING:
-    import grpclib.server
-    from betterproto2.grpclib.grpclib_client import MetadataLike
-    from grpclib.metadata import Deadline
 
 _COMPILER_VERSION = "0.10.1"
 betterproto2.check_compiler_version(_COMPILER_VERSION)
@@ -190,60 +179,3 @@ class ServiceResponse(betterproto2.Message):
 
 
 default_message_pool.register_message("grpc.reflection.v1", "ServiceResponse", ServiceResponse)
-
-
-class ServerReflectionStub(betterproto2_grpclib.ServiceStub):
-    async def server_reflection_info(
-        self,
-        messages: "AsyncIterable[ServerReflectionRequest] | Iterable[ServerReflectionRequest]",
-        *,
-        timeout: "float | None" = None,
-        deadline: "Deadline | None" = None,
-        metadata: "MetadataLike | None" = None,
-    ) -> "AsyncIterator[ServerReflectionResponse]":
-        """
-        One response per request, in order, for as long as the client keeps the stream open.
-        """
-
-        async for response in self._stream_stream(
-            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-            messages,
-            ServerReflectionRequest,
-            ServerReflectionResponse,
-            timeout=timeout,
-            deadline=deadline,
-            metadata=metadata,
-        ):
-            yield response
-
-
-class ServerReflectionBase(betterproto2_grpclib.ServiceBase):
-    async def server_reflection_info(
-        self, messages: "AsyncIterator[ServerReflectionRequest]"
-    ) -> "AsyncIterator[ServerReflectionResponse]":
-        """
-        One response per request, in order, for as long as the client keeps the stream open.
-        """
-
-        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
-        yield ServerReflectionResponse()
-
-    async def __rpc_server_reflection_info(
-        self, stream: "grpclib.server.Stream[ServerReflectionRequest, ServerReflectionResponse]"
-    ) -> None:
-        request = stream.__aiter__()
-        await self._call_rpc_handler_server_stream(
-            self.server_reflection_info,
-            stream,
-            request,
-        )
-
-    def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
-        return {
-            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": grpclib.const.Handler(
-                self.__rpc_server_reflection_info,
-                grpclib.const.Cardinality.STREAM_STREAM,
-                ServerReflectionRequest,
-                ServerReflectionResponse,
-            ),
-        }
