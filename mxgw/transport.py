@@ -28,6 +28,7 @@ from h2.connection import H2Connection
 from h2.errors import ErrorCodes
 
 from .contract import codec
+from .datapath import LeanH2Protocol, h2_connection_of
 from .errors import (
     ConfigurationError,
     ConnectError,
@@ -342,9 +343,10 @@ class _GoawayScanner:
         return found
 
 
-class _Protocol(H2Protocol):
-    """grpclib's client protocol, plus: the check that the gateway's first frame is
-    HTTP/2 SETTINGS (`spoke_http2`, `failure`), keepalive, and `too_many_pings`."""
+class _Protocol(LeanH2Protocol):
+    """grpclib's client protocol with the lean data path of `mxgw.datapath`, plus: the
+    check that the gateway's first frame is HTTP/2 SETTINGS (`spoke_http2`, `failure`),
+    keepalive, and `too_many_pings`."""
 
     spoke_http2: asyncio.Future[bool]
     lost_reason: BaseException | None = None
@@ -490,14 +492,13 @@ def _adopt(channel: Channel, link: _Link) -> Connect:
     """The one function that reaches into grpclib's Channel (grpclib is pinned to 0.4.x;
     tests/client/test_transport.py fails when these change shape):
 
-    - `_h2_config.normalize_outbound_headers`: grpclib turns h2's outbound normalization
-      off, and it is what sends `authorization` as an HPACK never-indexed field: kept out
-      of the compression table (no CRIME-style oracle) and shown as SENSITIVE_REDACTED in
-      hpack's debug log instead of the key. grpclib has no setting for it.
-    - `_protocol_factory` and `_config`: grpclib has no hook for the protocol of a new
+    - `_h2_config` and `_config`, for the protocols made here; `authorization` goes out
+      as an HPACK never-indexed field without h2's header normalization (which grpclib
+      keeps off): see `mxgw.datapath.CachedHeaderEncoder`.
+    - `_protocol_factory`: grpclib has no hook for the protocol of a new
       connection; ours checks that the peer speaks HTTP/2 and runs the keepalive.
-    - `Connection._connection`, the h2 connection of a grpclib connection: the keepalive
-      sends its pings there (grpclib sends pings only from its own timer).
+    - the h2 connection of a grpclib connection (`mxgw.datapath.h2_connection_of`): the
+      keepalive sends its pings there (grpclib sends pings only from its own timer).
     - `__connect__`: grpclib's only way to connect before the first call; it is also what
       each call awaits to (re)connect, so bounding it here bounds every reconnect by the
       connect timeout (the kernel gives up on an unanswered SYN after about 2 minutes).
@@ -506,9 +507,8 @@ def _adopt(channel: Channel, link: _Link) -> Connect:
     deadline of its own, see `connect_timed_out`).
     """
     h2_config = channel._h2_config
-    h2_config.normalize_outbound_headers = True
     config = channel._config
-    link.h2_of = lambda protocol: protocol.connection._connection
+    link.h2_of = h2_connection_of
     channel._protocol_factory = (  # type: ignore[method-assign]
         lambda: _Protocol(Handler(), config, h2_config, link))
     connect: Connect = channel.__connect__

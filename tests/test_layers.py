@@ -14,9 +14,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mxgw"
 
-NEUTRAL = ("mxgw._proto", "mxgw.errors", "mxgw.contract", "mxgw.hpack_logging")
+NEUTRAL = ("mxgw._proto", "mxgw.errors", "mxgw.contract", "mxgw.hpack_logging",
+           "mxgw.datapath")
 """What the contract layer and the simulator may import of ours (hpack_logging: the filter
-that keeps keys out of hpack's DEBUG records, which the client and the simulator share)."""
+that keeps keys out of hpack's DEBUG records; datapath: the lean HTTP/2 data path under
+grpclib; the client and the simulator share both)."""
 
 
 def _module_name(path: Path) -> str:

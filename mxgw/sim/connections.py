@@ -20,6 +20,8 @@ from grpclib.protocol import H2Protocol
 from grpclib.server import Server
 from h2.errors import ErrorCodes
 
+from ..datapath import CoalescingTransport, LeanH2Protocol
+
 PeerAddress = Any
 """What `transport.get_extra_info("peername")` returns (a tuple for TCP)."""
 
@@ -38,7 +40,9 @@ def _adopt(server: Server, protocols: weakref.WeakSet[H2Protocol]) -> Parts:
     0.4.x; tests/sim/test_connection_faults.py fails when these change shape):
 
     - `Server._protocol_factory`: grpclib has no hook for accepted connections; each new
-      protocol is remembered in `protocols`.
+      protocol is made a `LeanH2Protocol` (coalesced writes, cached header fields: see
+      `mxgw.datapath`) from grpclib's own protocol's handler and configurations, and
+      remembered in `protocols`.
     - `Connection._transport` and `Connection._connection` (the h2 state machine): grpclib
       offers no way to abort a connection or send GOAWAY on it, which is what tests of a
       dying gateway need.
@@ -48,7 +52,8 @@ def _adopt(server: Server, protocols: weakref.WeakSet[H2Protocol]) -> Parts:
     make = server._protocol_factory
 
     def track() -> H2Protocol:
-        protocol = make()
+        made = make()
+        protocol = LeanH2Protocol(made.handler, made.config, made.h2_config)
         protocols.add(protocol)
         return protocol
 
@@ -87,6 +92,11 @@ class TrackingServer(Server):
 
         def alive() -> bool:
             protocol = ref()
+            transport = None if protocol is None else self._parts(protocol)[0]
+            if isinstance(transport, CoalescingTransport):
+                # Write what is held now: a write into a reset connection fails and
+                # closes the transport, so the stream stops at its first failed write.
+                transport.flush()
             return protocol is not None and self._parts(protocol)[0] is not None
         return alive
 

@@ -21,7 +21,7 @@ async def test_the_adopted_channel_internals_are_the_pinned_grpclibs() -> None:
     channel = channel_for(ClientOptions("127.0.0.1:1", api_key=TEST_KEY, plaintext=True))
     try:
         assert isinstance(channel._h2_config, H2Configuration)
-        assert channel._h2_config.normalize_outbound_headers is True
+        assert channel._h2_config.normalize_outbound_headers is False  # see mxgw.datapath
         assert isinstance(channel._protocol_factory(), _Protocol)
         assert callable(grpclib.client.Channel.__connect__)
         assert "_protocol_factory" in vars(grpclib.client.Channel)

@@ -1,0 +1,246 @@
+"""The HTTP/2 data path under grpclib, made leaner for the client and the simulator alike.
+
+grpclib writes each HTTP/2 frame group to the socket as soon as h2 produces it, and h2
+HPACK-encodes every header of every call afresh. `LeanH2Protocol`, a subclass of
+grpclib's protocol, changes two things on each connection it makes:
+
+- `CoalescingTransport`: the writes of one pass of the event loop leave in one `send`
+  (a unary call's HEADERS and DATA, a reply's HEADERS, DATA and trailers, the calls of
+  16 tasks at once), instead of one system call per frame group;
+- `CachedHeaderEncoder`: the bytes of each header field are reused while HPACK's
+  dynamic table is unchanged (constant fields are indexed once, the per-call
+  `grpc-timeout` is a literal that does not change the table), instead of encoding nine
+  headers every call; `authorization` and the other sensitive names go out
+  never-indexed by name, so h2's header normalisation (on only to mark them) stays off.
+
+This module imports nothing of ours: the client and the simulator both use it.
+docs/upstream-patches.md says what grpclib and h2 could do instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+import hpack
+from grpclib.protocol import H2Protocol
+from h2.connection import H2Connection
+from hpack.hpack import encode_integer
+from hpack.table import HeaderTable
+
+SENSITIVE_NAMES = frozenset({b"authorization", b"proxy-authorization", b"cookie",
+                             b"set-cookie"})
+"""Header fields sent never-indexed (RFC 7541 7.1.3): kept out of every compression
+table on the way, and shown redacted by hpack's and our log filter."""
+UNCACHED_NAMES = frozenset({b"grpc-timeout", b"grpc-message"})
+"""Fields whose value changes from call to call: encoded each time, not cached."""
+MAX_CACHED_FIELDS = 256
+"""A bound on the cache of encoded fields (a peer's varied metadata must not grow it)."""
+FLUSH_AT = 64 * 1024
+"""Bytes held back at most before they are written at once: above it the socket's own
+write buffer (and its pause_writing backpressure) takes them straight away."""
+
+_NEVER_INDEXED = 0x10
+_WITHOUT_INDEXING = 0x00
+
+
+def _to_bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+class CachedHeaderEncoder(hpack.Encoder):
+    """An HPACK encoder that reuses the bytes of each header field while the dynamic
+    table is unchanged.
+
+    A field is added to the dynamic table the first time it is sent (as hpack does), and
+    is one index from then on: those index bytes are cached, and stay valid until the
+    table changes (a new entry, or a size update the peer's SETTINGS asked for). The
+    fields that change every call (`grpc-timeout`) are literals without indexing, so
+    they never change the table: after the first calls of each method, nothing does,
+    and a block is a join of cached bytes. The sensitive names go out never-indexed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._fields: dict[tuple[Any, ...], bytes] = {}
+        """Encoded fields, valid while the dynamic table is unchanged."""
+        self._heads: dict[tuple[bytes, bool], bytes] = {}
+        """The representation and name of a literal field that is not indexed: these
+        depend on the static table only."""
+
+    def encode(self, headers: Iterable[Any], huffman: bool = True) -> bytes:
+        parts = []
+        if self.header_table.resized:
+            # hpack's encoder emits the pending size update (and nothing else, for no
+            # headers); entries may have been evicted, so no cached index holds.
+            parts.append(super().encode([]))
+            self._fields.clear()
+        fields = self._fields
+        for header in headers:
+            key = (header[0], header[1], getattr(header, "indexable", True))
+            field = fields.get(key)
+            if field is None:
+                field = self._field(header, huffman)
+            parts.append(field)
+        return b"".join(parts)
+
+    def _field(self, header: Any, huffman: bool) -> bytes:
+        name, value = _to_bytes(header[0]), _to_bytes(header[1])
+        sensitive = (name in SENSITIVE_NAMES or not getattr(header, "indexable", True)
+                     or (len(header) > 2 and bool(header[2])))
+        key = (header[0], header[1], getattr(header, "indexable", True))
+        if sensitive or name in UNCACHED_NAMES:
+            field = self._head(name, sensitive) + self._string(value, huffman)
+            if name not in UNCACHED_NAMES:
+                self._cache(key, field)
+            return field
+        match = self.header_table.search(name, value)
+        if match is not None and match[2] is not None:
+            indexed = encode_integer(match[0], 7)
+            indexed[0] |= 0x80
+            self._cache(key, bytes(indexed))
+            return bytes(indexed)
+        # A literal with incremental indexing: from now on it is an index, and every
+        # index of the dynamic table moves by one, so no cached field holds.
+        if match is not None:
+            prefix = encode_integer(match[0], 6)
+            prefix[0] |= 0x40
+            head = bytes(prefix)
+        else:
+            head = b"\x40" + self._string(name, huffman)
+        self.header_table.add(name, value)
+        self._fields.clear()
+        return head + self._string(value, huffman)
+
+    def _cache(self, key: tuple[Any, ...], field: bytes) -> None:
+        if len(self._fields) >= MAX_CACHED_FIELDS:
+            self._fields.clear()
+        self._fields[key] = field
+
+    def _head(self, name: bytes, sensitive: bool) -> bytes:
+        """A literal field's representation byte(s) and name, never indexing."""
+        head = self._heads.get((name, sensitive))
+        if head is None:
+            static = HeaderTable.STATIC_TABLE_MAPPING.get(name)
+            flag = _NEVER_INDEXED if sensitive else _WITHOUT_INDEXING
+            if static is not None:
+                prefix = encode_integer(static[0], 4)
+                prefix[0] |= flag
+                head = bytes(prefix)
+            else:
+                head = bytes([flag]) + self._string(name, True)
+            if len(self._heads) >= MAX_CACHED_FIELDS:
+                self._heads.clear()
+            self._heads[(name, sensitive)] = head
+        return head
+
+    def _string(self, data: bytes, huffman: bool) -> bytes:
+        if huffman:
+            coded = self.huffman_coder.encode(data)
+            if len(coded) < len(data):
+                length = encode_integer(len(coded), 7)
+                length[0] |= 0x80
+                return bytes(length) + coded
+        return bytes(encode_integer(len(data), 7)) + data
+
+
+class CoalescingTransport(asyncio.Transport):
+    """A transport whose writes made in one pass of the event loop leave in one write of
+    the transport beneath, at the end of that pass (or at once past FLUSH_AT bytes).
+
+    Everything else goes straight to the transport beneath. `close` writes what is held
+    first, `abort` drops it, as the transport beneath does with its own buffer.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        super().__init__()
+        self._transport = transport
+        self._held: list[bytes] = []
+        self._held_size = 0
+        self._loop = asyncio.get_running_loop()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(bytes(data))
+        self._held_size += len(data)
+        if self._held_size >= FLUSH_AT:
+            self.flush()
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def flush(self) -> None:
+        """Write what is held now."""
+        if not self._held:
+            return
+        held, self._held, self._held_size = self._held, [], 0
+        if not self._transport.is_closing():
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held, self._held_size = [], 0
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def get_write_buffer_size(self) -> int:
+        return self._held_size + self._transport.get_write_buffer_size()
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+
+def h2_connection_of(protocol: H2Protocol) -> H2Connection:
+    """The h2 connection of a connected grpclib protocol: grpclib keeps it as
+    `Connection._connection` and has no public way to reach it (grpclib is pinned to
+    0.4.x; tests/client/test_datapath.py fails when this changes shape)."""
+    h2: H2Connection = protocol.connection._connection
+    return h2
+
+
+class LeanH2Protocol(H2Protocol):
+    """grpclib's HTTP/2 protocol with coalesced writes and cached header fields."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        super().connection_made(CoalescingTransport(transport))
+        # Before any header block: grpclib's connection_made sends only SETTINGS.
+        h2_connection_of(self).encoder = CachedHeaderEncoder()
