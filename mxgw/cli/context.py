@@ -110,10 +110,12 @@ class Context:
         MXAccess reports a failure)."""
         return await (await self.session(flags, session_id)).invoke(cmd)
 
-    def write(self, text: str) -> None:
-        """Print a line (redacted) on stdout and flush it."""
+    def write(self, text: str, *, flush: bool = True) -> None:
+        """Print a line (redacted) on stdout and flush it (unless told not to: batch
+        flushes a command's result with its end-of-record marker, in one write)."""
         self.out.write(self.redact(text) + "\n")
-        self.out.flush()
+        if flush:
+            self.out.flush()
 
     def note(self, text: str) -> None:
         """Print a line (redacted) on stderr."""

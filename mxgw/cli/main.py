@@ -266,7 +266,7 @@ async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any) -> 
     if received is not None:
         received.finish()
     if not cmd.streams:
-        ctx.write(render(result, conn.json, cmd.text))
+        ctx.write(render(result, conn.json, cmd.text), flush=not ctx.in_batch)
     return code
 
 
@@ -278,7 +278,8 @@ def report(ctx: Context, exc: BaseException, as_json: bool) -> int:
     if received is not None and isinstance(exc, Interrupted):
         envelope["error"] += f"{received.after()}: the output is incomplete"
     if as_json:
-        ctx.write(received.incomplete(envelope) if received is not None else dumps(envelope))
+        ctx.write(received.incomplete(envelope) if received is not None else dumps(envelope),
+                  flush=not ctx.in_batch)
     else:
         if received is not None:
             received.incomplete(envelope)  # completes the progress line
