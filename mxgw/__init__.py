@@ -66,6 +66,7 @@ _LAZY = {
     "DurableState": "durable", "SessionReplaced": "durable", "EventsLost": "durable",
     "DeployEvent": "_proto.galaxy_repository.v1", "GalaxyAttribute": "_proto.galaxy_repository.v1",
     "GalaxyObject": "_proto.galaxy_repository.v1",
+    "DeployChange": "deploys", "DeployWatch": "deploys",
 }
 """Public name -> the module of ours that defines it, imported when the name is used."""
 
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     from .client import GatewayClient
     from .contract.commands import Operator, WriteItem
     from .contract.values import SparseArray, from_mx_value, to_mx_value
+    from .deploys import DeployChange, DeployWatch
     from .durable import (
         DurableEvents,
         DurableHealth,
@@ -115,7 +117,9 @@ __all__ = [
     "ConnectionLostError",
     "DataLossError",
     "DeadlineExceededError",
+    "DeployChange",
     "DeployEvent",
+    "DeployWatch",
     "DurableEvents",
     "DurableHealth",
     "DurableSession",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grpclib.client import Channel
 
@@ -18,6 +18,9 @@ from .connection import Connection
 from .contract import checks
 from .errors import ConfigurationError, InvalidArgumentError
 from .options import ClientOptions
+
+if TYPE_CHECKING:
+    from .deploys import DeployWatch
 
 
 def _strings(name: str, values: str | Iterable[str]) -> list[str]:
@@ -298,3 +301,18 @@ class GalaxyRepositoryClient(Connection):
         request = gr.WatchDeployEventsRequest(
             last_seen_deploy_time=_aware("last_seen_deploy_time", last_seen_deploy_time))
         return self._server_stream("WatchDeployEvents", request, gr.DeployEvent)
+
+    def deploy_watch(
+        self, last_seen_deploy_time: dt.datetime | None = None, *,
+        max_attempts: int | None = None, backoff: float = 0.2, max_backoff: float = 10.0,
+    ) -> DeployWatch:
+        """The deploys as DeployChanges, kept going across lost connections and GOAWAY:
+        the current state (unless it is `last_seen_deploy_time`), then one per deploy;
+        after a reconnect, what was deployed meanwhile once, marked `synthetic`. Retried
+        after `backoff` seconds doubling up to `max_backoff` (jittered, the first retry at
+        once), forever unless `max_attempts` failures in a row. See `mxgw.deploys`."""
+        from .deploys import DeployWatch
+
+        self._check_open()
+        return DeployWatch(self, last_seen_deploy_time, max_attempts=max_attempts,
+                           backoff=backoff, max_backoff=max_backoff)

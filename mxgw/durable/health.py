@@ -63,9 +63,12 @@ class DurableHealth:
 
 
 class Health:
-    """The state machine's bookkeeping: state changes are logged (INFO) and counted."""
+    """The state machine's bookkeeping: state changes are logged (INFO) and counted.
+    `what` and `logger` name what is kept (a durable session, a deploy watch) in the log."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "durable session", logger: logging.Logger = log) -> None:
+        self.what = what
+        self.log = logger
         self.state = DurableState.CONNECTED
         self.since = time.time()
         self.last_event: float | None = None
@@ -75,8 +78,8 @@ class Health:
 
     def enter(self, state: DurableState, session_id: str, why: str) -> None:
         if state is not self.state:
-            log.info("durable session (%s): %s -> %s: %s", session_id, self.state.value,
-                     state.value, why)
+            self.log.info("%s (%s): %s -> %s: %s", self.what, session_id, self.state.value,
+                          state.value, why)
             self.state = state
             self.since = time.time()
 
@@ -85,6 +88,11 @@ class Health:
 
     def delivered(self) -> None:
         self.last_event = time.time()
+
+    @property
+    def last_event_at(self) -> dt.datetime | None:
+        """When the last event was delivered (UTC); None before the first."""
+        return _utc(self.last_event)
 
     def snapshot(self, session_id: str, failures: int) -> DurableHealth:
         since = _utc(self.since)

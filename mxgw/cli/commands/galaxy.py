@@ -152,9 +152,10 @@ class WatchFlags(DurationFlags, ProgressFlags):
 
 
 @command("galaxy-watch", "Print one line per Galaxy deploy (JSON lines with --json or "
-         "--jsonl), "
-         "starting with the current state. Runs until --max-events, --duration-seconds "
-         "(--timeout, as for stream-events, when not given; default: no end), or Ctrl-C.",
+         "--jsonl), starting with the current state; reconnects after a lost connection "
+         "(what was deployed meanwhile comes once). Runs until --max-events, "
+         "--duration-seconds (--timeout, as for stream-events, when not given; default: no "
+         "end), or Ctrl-C.",
          "mxgw galaxy-watch --sim --max-events 1 --json", WatchFlags, streams=True)
 async def galaxy_watch(ctx: Context, conn: ConnectionFlags, flags: WatchFlags) -> Any:
     if flags.max_events is not None and flags.max_events <= 0:
@@ -168,14 +169,13 @@ async def galaxy_watch(ctx: Context, conn: ConnectionFlags, flags: WatchFlags) -
                        json_lines=True)
 
     async def pump() -> None:
-        stream = galaxy.watch_deploy_events(last_seen)
-        try:
-            async for event in stream:
-                received.add(event)
+        # A lost connection or GOAWAY is resumed (what was deployed meanwhile comes once);
+        # the first open is not retried, so a bad endpoint still fails at once.
+        async with galaxy.deploy_watch(last_seen) as watch:
+            async for change in watch:
+                received.add(change.event)
                 if flags.max_events is not None and received.count >= flags.max_events:
                     return
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
 
     await bounded(pump(), seconds)
     return None
