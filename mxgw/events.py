@@ -128,7 +128,9 @@ class EventStream:
 
     Tracks the last `worker_sequence` delivered; when the connection drops (or the
     gateway sends GOAWAY) it reopens the stream with `after_worker_sequence` so no event
-    is lost or repeated. If the gateway no longer holds the missing events it raises
+    is lost or repeated. A first open that cannot connect at all (refused, or no HTTP/2
+    within `connect_timeout`) raises ConnectError at once: there is nothing to resume.
+    If the gateway no longer holds the missing events it raises
     ReplayGapError: drop your state and take a fresh snapshot. Leaving the `async with`
     block, `aclose()` or cancelling the consuming task resets the HTTP/2 stream at once
     and leaves the session usable. (A bare `async for` that breaks out without
@@ -174,6 +176,8 @@ class EventStream:
         self._stream: AsyncGenerator[pb.MxEvent, None] | None = None
         self._closed = False
         self._opened = False
+        self._received = False
+        """True once the gateway sent this stream an event."""
         self._reader = StreamReader()
 
     def __repr__(self) -> str:
@@ -250,11 +254,17 @@ class EventStream:
                 if self._client.closed:  # the connection went because the client closed
                     self._closed = True
                     raise StopAsyncIteration from None
+                # A first open that cannot connect (refused, no HTTP/2 within the connect
+                # timeout) had no stream to resume: retrying it would only multiply the
+                # connect timeout.
+                never_open = attempts == 0 and not self._received and \
+                    isinstance(exc, ConnectError)
                 attempts += 1
                 # ALREADY_EXISTS right after one of our streams went: the gateway has not
                 # yet seen it go. Otherwise it is a real second subscriber.
                 stale = isinstance(exc, AlreadyExistsError) and cursor.maybe_stale
-                retry = stale or (self._resume and not isinstance(exc, AlreadyExistsError))
+                retry = stale or (self._resume and not never_open
+                                  and not isinstance(exc, AlreadyExistsError))
                 if not retry or attempts > self._max_attempts:
                     self._closed = True
                     if retry:
@@ -285,6 +295,7 @@ class EventStream:
                 await self.aclose()
                 raise ReplayGapError(gap.requested_after_sequence,
                                      gap.oldest_available_sequence)
+            self._received = True
             if cursor.last_sequence and event.worker_sequence <= cursor.last_sequence:
                 continue  # already delivered before a resume
             cursor.last_sequence = self.last_sequence = event.worker_sequence

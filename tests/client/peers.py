@@ -1,11 +1,15 @@
 """Small misbehaving loopback servers of the tests' own: a TCP proxy that stops forwarding
-without closing (a hung link), and listeners that are no gRPC server at all."""
+without closing (a hung link), listeners that are no gRPC server at all, and an HTTP/2
+server that never answers a stream."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+
+from h2.config import H2Configuration
+from h2.connection import H2Connection
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 BANNER = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + bytes(range(256)) * 4
@@ -108,13 +112,29 @@ async def listener(mode: str) -> AsyncIterator[str]:
 
     `banner`: writes a non-HTTP/2 banner on accept, then keeps the connection open and
     silent. `silent`: accepts and never writes. `http1`: an HTTP/1.1 server that answers
-    the client's first bytes with 400 Bad Request and closes.
+    the client's first bytes with 400 Bad Request and closes. `mute`: an HTTP/2 server
+    that completes the handshake and answers pings (keepalive sees a live peer) but never
+    answers a stream: no headers, no data, no reset.
     """
     writers: list[asyncio.StreamWriter] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writers.append(writer)
+        try:
+            await answer(reader, writer)
+        finally:
+            writer.close()  # the client went: our side goes too (no fd kept until the end)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
+            if mode == "mute":
+                h2 = H2Connection(H2Configuration(client_side=False))
+                h2.initiate_connection()  # our SETTINGS; h2 acks theirs and their pings
+                writer.write(h2.data_to_send())
+                while data := await reader.read(65536):
+                    h2.receive_data(data)  # stream events are dropped: never answered
+                    writer.write(h2.data_to_send())
+                return
             if mode == "banner":
                 writer.write(BANNER)
             elif mode == "http1":
