@@ -173,10 +173,14 @@ class GatewayRuntime:
         first = session.lease_deadline == 0.0
         session.lease_deadline = loop.time() + self.config.lease_seconds
         if first:
-            self._call_later(self.config.lease_seconds, self._check_lease, session)
+            self._call_later(self.config.lease_seconds, self._check_lease, session.id)
 
-    def _check_lease(self, session: SimSession) -> None:
-        if self.sessions.get(session.id) is not session:
+    # The janitor's timers name a session by id, not the object: a closed session (its
+    # event ring with it) must not stay in memory until its lease timer fires, 30 min on.
+
+    def _check_lease(self, session_id: str) -> None:
+        session = self.sessions.get(session_id)
+        if session is None:
             return
         now = asyncio.get_running_loop().time()
         if session.events.subscribed:  # an attached stream keeps renewing the lease
@@ -184,7 +188,7 @@ class GatewayRuntime:
         if now >= session.lease_deadline:
             self.close_session(session.id, LEASE_EXPIRED)
             return
-        self._call_later(session.lease_deadline - now, self._check_lease, session)
+        self._call_later(session.lease_deadline - now, self._check_lease, session.id)
 
     def attached(self, session: SimSession) -> None:
         """An event stream attached: the detach grace (if running) is over."""
@@ -197,10 +201,11 @@ class GatewayRuntime:
         if self.sessions.get(session.id) is not session:
             return
         self.renew(session)
-        self._call_later(self.config.detach_grace_seconds, self._check_detached, session,
+        self._call_later(self.config.detach_grace_seconds, self._check_detached, session.id,
                          session.detach_epoch)
 
-    def _check_detached(self, session: SimSession, epoch: int) -> None:
-        if self.sessions.get(session.id) is session and session.detach_epoch == epoch \
+    def _check_detached(self, session_id: str, epoch: int) -> None:
+        session = self.sessions.get(session_id)
+        if session is not None and session.detach_epoch == epoch \
                 and not session.events.subscribed:
-            self.close_session(session.id, DETACH_GRACE_EXPIRED)
+            self.close_session(session_id, DETACH_GRACE_EXPIRED)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
+import weakref
 
 import pytest
 from grpclib.const import Status
@@ -83,6 +85,24 @@ async def test_an_unused_session_is_closed_when_its_lease_expires(
     closed = await gw.stub.close_session(pb.CloseSessionRequest(session_id=session))
     assert closed.final_state == pb.SessionState.CLOSED
     assert closed.protocol_status is not None and "lease-expired" in closed.protocol_status.message
+
+
+async def test_a_closed_session_is_not_kept_until_its_lease_timer_fires(gw: Gateway) -> None:
+    """Its events (a whole ring of them) go with it: a gateway serving many short sessions
+    must not hold each for the 30 minutes of its lease timer."""
+    session = await gw.open()
+    events = gw.events(session)
+    server = await gw.register(session)
+    await gw.subscribe(session, server, "TestMachine_001.TestInt")
+    await events.next()  # a stream attached and detached: the detach grace timer runs too
+    sim_session = weakref.ref(gw.sim.runtime.sessions[session])
+    await gw.stub.close_session(pb.CloseSessionRequest(session_id=session))
+    await events.ended()
+
+    def collected() -> bool:
+        gc.collect()
+        return sim_session() is None
+    await eventually(collected)
 
 
 async def test_calls_and_an_attached_stream_renew_the_lease(make_gateway: GatewayFactory) -> None:
