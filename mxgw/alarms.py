@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, replace
@@ -25,6 +26,9 @@ from typing import TYPE_CHECKING, cast
 
 from ._proto.mxaccess_gateway import v1 as pb
 from .contract.alarms import apply_transition, by_urgency
+from .durable.backoff import Backoff
+from .durable.health import DurableState, Health
+from .durable.recovery import describe
 from .errors import ConfigurationError, ConnectionLostError
 from .events import RESUMABLE, StreamReader
 
@@ -35,6 +39,8 @@ Kind = pb.AlarmTransitionKind
 State = pb.AlarmConditionState
 
 __all__ = ["AlarmChange", "AlarmView", "synthetic_changes"]
+
+log = logging.getLogger("mxgw.alarms")
 
 
 @dataclass(frozen=True)
@@ -131,12 +137,14 @@ class AlarmView:
     view opened with, then every change `async for` has yielded, applied in order);
     `provider` is the last provider status. After a lost connection or a GOAWAY the view
     reconnects (at once, then after `reconnect_backoff` seconds, doubling up to
-    `max_reconnect_delay`; `max_reconnect_attempts` times in a row, None: forever),
+    `max_reconnect_delay`, jittered; `max_reconnect_attempts` times in a row, None:
+    forever), logging it under `mxgw.alarms`,
     takes the new snapshot and yields what changed in between as synthetic changes
     (`change.synthetic`, see `synthetic_changes`), before the live transitions that
     follow. The first open is not retried: an unreachable gateway, a missing scope or
     alarms disabled (UNAVAILABLE) raise at once. Leaving `async with`, `aclose()` (from
-    any task) or cancelling the consumer closes the stream at once.
+    any task) or cancelling the consumer closes the stream at once. `state`,
+    `reconnects` and `last_event_at` are for an embedding service to export.
     """
 
     def __init__(self, client: GatewayClient, filter_prefix: str = "", *,
@@ -146,13 +154,16 @@ class AlarmView:
             raise ConfigurationError("filter_prefix must be a string")
         if max_reconnect_attempts is not None and max_reconnect_attempts < 0:
             raise ConfigurationError("max_reconnect_attempts must be >= 0 (or None: forever)")
-        if reconnect_backoff < 0 or max_reconnect_delay < 0:
-            raise ConfigurationError("reconnect_backoff and max_reconnect_delay must be >= 0")
+        if not (reconnect_backoff > 0 and max_reconnect_delay >= reconnect_backoff):
+            raise ConfigurationError("reconnect_backoff must be > 0 and max_reconnect_delay "
+                                     ">= reconnect_backoff")
         self._client = client
         self.filter_prefix = filter_prefix
-        self._max_attempts = max_reconnect_attempts
-        self._backoff = reconnect_backoff
-        self._max_delay = max_reconnect_delay
+        # the durable session's backoff: the (attempts + 1)th failure in a row gives up
+        self._backoff = Backoff(reconnect_backoff, max_reconnect_delay,
+                                None if max_reconnect_attempts is None
+                                else max_reconnect_attempts + 1)
+        self._health = Health("alarm view", log)
         self._active: dict[str, pb.ActiveAlarmSnapshot] = {}
         # The set as every change queued so far leaves it; `_active` catches up as the
         # queue is yielded, so `active` matches exactly what the consumer has seen.
@@ -163,16 +174,11 @@ class AlarmView:
         """`snapshot` (collecting a stream's active alarms), `status` (marker seen, waiting
         for the provider status), `live`."""
         self._synced = False
-        self._attempts = 0
         self._stream: AsyncGenerator[pb.AlarmFeedMessage, None] | None = None
         self._closed = False
         self._reader = StreamReader()
         self.provider: pb.AlarmProviderStatus | None = None
         """The last provider status (mode, degraded, reason, since)."""
-        self.reconnects = 0
-        """How many times the view was back in sync on a new stream after a lost
-        connection (counted once the new snapshot is in, not when an attempt starts: a
-        reconnect that never got through is not one)."""
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._synced else "not opened"
@@ -193,6 +199,26 @@ class AlarmView:
     def closed(self) -> bool:
         """True once the view was closed or failed."""
         return self._closed
+
+    @property
+    def reconnects(self) -> int:
+        """How many times the view was back in sync on a new stream after a lost
+        connection (counted once the new snapshot is in, not when an attempt starts)."""
+        return self._health.reconnects
+
+    @property
+    def state(self) -> DurableState:
+        """CONNECTED (or opening), RECONNECTING, or CLOSED."""
+        return self._health.state
+
+    @property
+    def last_event_at(self) -> dt.datetime | None:
+        """When the last change was delivered (UTC); None before the first."""
+        return self._health.last_event_at
+
+    def _finish(self, why: str) -> None:
+        self._closed = True
+        self._health.enter(DurableState.CLOSED, self.filter_prefix or "all alarms", why)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -219,7 +245,7 @@ class AlarmView:
     async def aclose(self) -> None:
         """Close the stream now. Safe from another task while one waits for the next
         change: that task's loop then ends."""
-        self._closed = True
+        self._finish("closed")
         await self._reader.interrupt()
         await self._drop_stream()
 
@@ -245,6 +271,7 @@ class AlarmView:
                 raise StopAsyncIteration
             self._handle(await self._receive())
         change = self._pending.popleft()
+        self._health.delivered()
         if change.after is None:
             self._active.pop(change.reference, None)
         else:
@@ -258,12 +285,6 @@ class AlarmView:
         self._incoming = {}
         return cast(AsyncGenerator[pb.AlarmFeedMessage, None],
                     self._client.stream_alarms(self.filter_prefix))
-
-    def _delay(self) -> float:
-        """The wait before reconnect attempt `_attempts` (the first at once)."""
-        if self._attempts <= 1:
-            return 0.0
-        return min(self._backoff * 2.0 ** (self._attempts - 2), self._max_delay)
 
     async def _receive(self) -> pb.AlarmFeedMessage:
         """The next feed message, reconnecting after a lost connection."""
@@ -280,21 +301,29 @@ class AlarmView:
             except (*RESUMABLE, StopAsyncIteration) as exc:
                 await self._drop_stream()
                 if self._client.closed:  # the connection went because the client closed
-                    self._closed = True
+                    self._finish("the client was closed")
                     raise StopAsyncIteration from None
                 # The feed never ends on its own: an end is a gateway going away.
                 failure = exc if not isinstance(exc, StopAsyncIteration) else \
                     ConnectionLostError("StreamAlarms: the gateway ended the alarm feed",
                                         self._client.options.endpoint)
-                self._attempts += 1
-                limit = self._max_attempts
-                if not self._synced or (limit is not None and self._attempts > limit):
-                    self._closed = True
+                self._health.failed(failure)
+                delay = self._backoff.failed()
+                name = self.filter_prefix or "all alarms"
+                if not self._synced or delay is None:
+                    if delay is None:
+                        log.error("alarm view (%s): giving up after %d failed attempts in a "
+                                  "row (%s)", name, self._backoff.failures, describe(failure))
+                    self._finish(describe(failure))
                     raise failure from None
-                await asyncio.sleep(self._delay())
+                if self._health.state is DurableState.CONNECTED:
+                    log.warning("alarm view (%s): feed lost (%s); reconnecting", name,
+                                describe(failure))
+                self._health.enter(DurableState.RECONNECTING, name, describe(failure))
+                await asyncio.sleep(delay)
             except BaseException:  # a reply too large, a malformed message...
                 self._stream = None
-                self._closed = True
+                self._finish("failed")
                 raise
 
     def _handle(self, message: pb.AlarmFeedMessage) -> None:
@@ -307,7 +336,7 @@ class AlarmView:
         elif message.snapshot_complete is not None:
             if self._phase == "snapshot":
                 self._phase = "status"
-                self._attempts = 0  # the gateway answers again
+                self._backoff.reset()  # the gateway answers again
         elif message.provider_status is not None:
             self.provider = message.provider_status
             if self._phase == "status":
@@ -338,7 +367,11 @@ class AlarmView:
             self._projected = dict(incoming)
             self._synced = True
             return
-        self.reconnects += 1
+        # counted once back in sync, not when an attempt starts (a caller waiting for a
+        # reconnect then knows the new connection exists; a failed attempt is none)
+        self._health.reconnects += 1
+        self._health.enter(DurableState.CONNECTED, self.filter_prefix or "all alarms",
+                           "back in sync")
         mode = self.provider.mode if self.provider is not None else \
             pb.AlarmProviderMode.UNSPECIFIED
         changes = synthetic_changes(self._projected, incoming, mode=mode)

@@ -320,7 +320,8 @@ async def test_the_view_follows_a_provider_failover(sim: SimServer,
         assert all(ref.startswith("Galaxy!Plant") for ref in view.active)
 
 
-async def test_the_view_gives_up_after_its_reconnect_attempts() -> None:
+async def test_the_view_gives_up_after_its_reconnect_attempts(
+        caplog: pytest.LogCaptureFixture) -> None:
     sim = await SimServer(sim_config(BY_HAND)).start()
     async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True) as client:
         view = client.alarm_view(max_reconnect_attempts=2, reconnect_backoff=0.01)
@@ -332,6 +333,9 @@ async def test_the_view_gives_up_after_its_reconnect_attempts() -> None:
         # Two attempts were made and failed: neither got back in sync, so neither counts
         # (a health exporter must not report reconnects that never happened).
         assert view.closed and view.reconnects == 0
+    assert view.state is mxgw.DurableState.CLOSED
+    assert any("giving up after 3 failed attempts" in r.getMessage()  # the cut, 2 retries
+               for r in caplog.records if r.name == "mxgw.alarms")
 
 
 async def test_closing_the_client_ends_the_view_without_reconnecting(sim: SimServer) -> None:
