@@ -24,7 +24,7 @@ from ..errors import RunningLoopError
 from .alarms import AlarmChange, AlarmView
 from .client import Client, connect, connect_galaxy
 from .durable import DurableSession
-from .galaxy import Galaxy
+from .galaxy import DeployWatch, Galaxy
 from .session import Events, Session
 from .streams import Stream
 
@@ -32,6 +32,7 @@ __all__ = [
     "AlarmChange",
     "AlarmView",
     "Client",
+    "DeployWatch",
     "DurableSession",
     "Events",
     "Galaxy",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from .. import alarms as _alarms
 from .._proto.mxaccess_gateway import v1 as pb
+from ..durable.health import DurableState
 from .loop import Loop
 from .streams import Stream
 
@@ -61,8 +63,18 @@ class AlarmView(Stream[AlarmChange]):
 
     @property
     def reconnects(self) -> int:
-        """How many times the stream was reopened after a lost connection."""
+        """How many times the view was back in sync after a lost connection."""
         return self._view.reconnects
+
+    @property
+    def state(self) -> DurableState:
+        """CONNECTED (or opening), RECONNECTING, or CLOSED."""
+        return self._view.state
+
+    @property
+    def last_event_at(self) -> dt.datetime | None:
+        """When the last change was delivered (UTC); None before the first."""
+        return self._view.last_event_at
 
     def _closed_underneath(self) -> bool:
         return self._view.closed

@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
+from .. import deploys as _watches
 from .. import galaxy as _galaxy
 from .._proto.galaxy_repository import v1 as gr
+from ..durable.health import DurableState
 from .facade import Facade, blocking, wrapping
 from .loop import close_client
 from .streams import Stream
 
 AsyncGalaxy = _galaxy.GalaxyRepositoryClient
+DeployChange = _watches.DeployChange
+
+
+class DeployWatch(Stream[DeployChange]):
+    """The deploys, kept going across lost connections (see `mxgw.DeployWatch`), for a
+    plain `for`: the current state, then one DeployChange per deploy."""
+
+    def __init__(self, facade: Facade[Any], watch: _watches.DeployWatch) -> None:
+        super().__init__(facade._loop, watch)
+        self._watch = watch
+
+    @property
+    def state(self) -> DurableState:
+        """CONNECTED (or opening), RECONNECTING, or CLOSED."""
+        return self._watch.state
+
+    @property
+    def reconnects(self) -> int:
+        """Times a stream was opened again after a lost connection."""
+        return self._watch.reconnects
+
+    @property
+    def last_event_at(self) -> dt.datetime | None:
+        """When the last change was delivered (UTC); None before the first."""
+        return self._watch.last_event_at
 
 
 def _sharing(galaxy: Galaxy, other: AsyncGalaxy) -> Galaxy:
@@ -31,7 +59,8 @@ def _deploys(facade: Facade[Any], source: AsyncIterator[gr.DeployEvent]
 
 class Galaxy(Facade[AsyncGalaxy]):
     """The Galaxy Repository (scope `metadata:read`), blocking: `GalaxyRepositoryClient`'s
-    calls without `await`; `iter_hierarchy` and `watch_deploy_events` are plain iterators.
+    calls without `await`; `iter_hierarchy`, `watch_deploy_events` and `deploy_watch` are
+    plain iterators.
 
         with mxgw.sync.connect() as client:
             for obj in client.galaxy().iter_hierarchy(tag_name_glob="Pump_*"):
@@ -72,3 +101,4 @@ class Galaxy(Facade[AsyncGalaxy]):
     browse_children = blocking(AsyncGalaxy.browse_children)
     iter_hierarchy = wrapping(AsyncGalaxy.iter_hierarchy, _objects)
     watch_deploy_events = wrapping(AsyncGalaxy.watch_deploy_events, _deploys)
+    deploy_watch = wrapping(AsyncGalaxy.deploy_watch, DeployWatch)

@@ -51,6 +51,17 @@ def test_connect_galaxy_owns_its_connection(gateway: Gateway) -> None:
         galaxy.test_connection()
 
 
+def test_the_deploy_watch_is_a_plain_iterator_with_its_health(client: mxgw.sync.Client) -> None:
+    galaxy = client.galaxy()
+    with galaxy.deploy_watch() as watch:
+        change = next(watch)
+        assert isinstance(change, mxgw.DeployChange) and not change.synthetic
+        assert change.time_of_last_deploy == galaxy.get_last_deploy_time()
+        assert watch.state.value == "connected" and watch.reconnects == 0
+        assert watch.last_event_at is not None
+    assert watch.closed and watch.state is mxgw.DurableState.CLOSED
+
+
 def test_query_acknowledge_and_the_alarm_view_without_await(
         client: mxgw.sync.Client) -> None:
     active = {a.alarm_full_reference: a.current_state for a in client.query_active_alarms()}

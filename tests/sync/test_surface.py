@@ -12,7 +12,8 @@ import mxgw.sync
 
 PAIRS = [(mxgw.GatewayClient, mxgw.sync.Client), (mxgw.Session, mxgw.sync.Session),
          (mxgw.GalaxyRepositoryClient, mxgw.sync.Galaxy), (mxgw.AlarmView, mxgw.sync.AlarmView),
-         (mxgw.DurableSession, mxgw.sync.DurableSession), (mxgw.EventStream, mxgw.sync.Events)]
+         (mxgw.DurableSession, mxgw.sync.DurableSession), (mxgw.EventStream, mxgw.sync.Events),
+         (mxgw.DeployWatch, mxgw.sync.DeployWatch)]
 ELSEWHERE = {
     "SERVICE": "the service path, not a call",
     "connect": "mxgw.sync.connect and mxgw.sync.connect_galaxy",
