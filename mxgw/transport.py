@@ -363,6 +363,7 @@ class _Protocol(LeanH2Protocol):
         self._frames = _GoawayScanner()
         self.last_read = time.monotonic()
         self._preface_timer: asyncio.TimerHandle | None = None
+        self._made_at = self.last_read
         self.keepalive: _Keepalive | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -374,7 +375,7 @@ class _Protocol(LeanH2Protocol):
         self._h2 = self._link.h2_of(self)
         self._link.protocol = self
         self._link.made()
-        self.last_read = time.monotonic()
+        self.last_read = self._made_at = time.monotonic()
         # RFC 9113 3.4: a server's first frame is SETTINGS, sent at once. Silence for the
         # whole connect timeout is no gateway of ours (or a hung one).
         self._preface_timer = loop.call_later(self._link.connect_timeout, self._silent)
@@ -429,6 +430,12 @@ class _Protocol(LeanH2Protocol):
             self.connection.flush()
 
     def hung(self, timeout: float) -> None:
+        if not self.spoke_http2.done():
+            # Not a gateway that stopped answering: one that never spoke HTTP/2 at all
+            # (the keepalive noticed before the connect timeout did). Said as such, a
+            # ConnectError: a stream does not resume what never opened.
+            self._fail(silent_peer(self._link.endpoint, round(time.monotonic() - self._made_at, 1)))
+            return
         self.hung_after = timeout
         self._fail(ConnectionLostError(
             f"the connection to {self._link.endpoint} hung (nothing received for "

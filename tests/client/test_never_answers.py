@@ -130,3 +130,20 @@ async def test_a_gateway_that_never_answers_a_stream_ends_every_call_at_its_dead
                 error, _ = await outcome(CALLS["open_session"][0], client, DEADLINE + 30)
                 assert isinstance(error, mxgw.DeadlineExceededError), repr(error)
             await baseline.restored()
+
+
+async def test_a_silent_peer_found_by_the_keepalive_is_no_gateway_either() -> None:
+    """The keepalive notices a silent peer before the connect timeout does: still a
+    ConnectError (it never spoke HTTP/2), so the stream does not resume it five times
+    over (it did: six keepalive timeouts, 26 s with a 2 s / 2 s keepalive)."""
+    async with listener("silent") as endpoint:
+        with watched() as baseline:
+            async with GatewayClient.connect(
+                    endpoint, api_key=TEST_KEY, plaintext=True, eager=False,
+                    connect_timeout=30, keepalive_time=0.2, keepalive_timeout=0.3,
+                    keepalive_permit_time=None) as client:
+                error, took = await outcome(first_event, client, 30)
+            assert isinstance(error, mxgw.ConnectError), repr(error)
+            assert "sent no HTTP/2 within" in str(error)
+            assert took <= 0.5 + SLACK, f"ended after {took:.2f} s"
+            await baseline.restored()
