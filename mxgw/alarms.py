@@ -15,7 +15,6 @@ sees one twice.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections import deque
@@ -27,10 +26,10 @@ from typing import TYPE_CHECKING, cast
 from ._proto.mxaccess_gateway import v1 as pb
 from .contract.alarms import apply_transition, by_urgency
 from .durable.backoff import Backoff
-from .durable.health import DurableState, Health
-from .durable.recovery import describe
+from .durable.health import DurableState
 from .errors import ConfigurationError, ConnectionLostError
-from .events import RESUMABLE, StreamReader
+from .events import RESUMABLE
+from .reconnecting import ReconnectingStream
 
 if TYPE_CHECKING:
     from .client import GatewayClient
@@ -159,11 +158,16 @@ class AlarmView:
                                      ">= reconnect_backoff")
         self._client = client
         self.filter_prefix = filter_prefix
-        # the durable session's backoff: the (attempts + 1)th failure in a row gives up
-        self._backoff = Backoff(reconnect_backoff, max_reconnect_delay,
-                                None if max_reconnect_attempts is None
-                                else max_reconnect_attempts + 1)
-        self._health = Health("alarm view", log)
+        endpoint = client.options.endpoint
+        self._feed: ReconnectingStream[pb.AlarmFeedMessage] = ReconnectingStream(
+            "alarm view", filter_prefix or "all alarms", log, self._open_stream,
+            client_closed=lambda: client.closed, retried=RESUMABLE,
+            ended=lambda: ConnectionLostError("StreamAlarms: the gateway ended the alarm feed",
+                                              endpoint),
+            # the durable session's backoff: the (attempts + 1)th failure in a row gives up
+            backoff=Backoff(reconnect_backoff, max_reconnect_delay,
+                            None if max_reconnect_attempts is None
+                            else max_reconnect_attempts + 1))
         self._active: dict[str, pb.ActiveAlarmSnapshot] = {}
         # The set as every change queued so far leaves it; `_active` catches up as the
         # queue is yielded, so `active` matches exactly what the consumer has seen.
@@ -174,14 +178,11 @@ class AlarmView:
         """`snapshot` (collecting a stream's active alarms), `status` (marker seen, waiting
         for the provider status), `live`."""
         self._synced = False
-        self._stream: AsyncGenerator[pb.AlarmFeedMessage, None] | None = None
-        self._closed = False
-        self._reader = StreamReader()
         self.provider: pb.AlarmProviderStatus | None = None
         """The last provider status (mode, degraded, reason, since)."""
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open" if self._synced else "not opened"
+        state = "closed" if self.closed else "open" if self._synced else "not opened"
         return (f"AlarmView(filter_prefix={self.filter_prefix!r}, "
                 f"active={len(self._active)}, {state})")
 
@@ -198,27 +199,23 @@ class AlarmView:
     @property
     def closed(self) -> bool:
         """True once the view was closed or failed."""
-        return self._closed
+        return self._feed.closed
 
     @property
     def reconnects(self) -> int:
         """How many times the view was back in sync on a new stream after a lost
         connection (counted once the new snapshot is in, not when an attempt starts)."""
-        return self._health.reconnects
+        return self._feed.health.reconnects
 
     @property
     def state(self) -> DurableState:
         """CONNECTED (or opening), RECONNECTING, or CLOSED."""
-        return self._health.state
+        return self._feed.health.state
 
     @property
     def last_event_at(self) -> dt.datetime | None:
         """When the last change was delivered (UTC); None before the first."""
-        return self._health.last_event_at
-
-    def _finish(self, why: str) -> None:
-        self._closed = True
-        self._health.enter(DurableState.CLOSED, self.filter_prefix or "all alarms", why)
+        return self._feed.last_event_at
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -226,7 +223,7 @@ class AlarmView:
         """Take the first snapshot (and the provider status), unless already done.
         `async with` and the first `async for` call it."""
         while not self._synced:
-            if self._closed:
+            if self.closed:
                 raise ConfigurationError("the alarm view is closed")
             self._handle(await self._receive())
         return self
@@ -245,14 +242,7 @@ class AlarmView:
     async def aclose(self) -> None:
         """Close the stream now. Safe from another task while one waits for the next
         change: that task's loop then ends."""
-        self._finish("closed")
-        await self._reader.interrupt()
-        await self._drop_stream()
-
-    async def _drop_stream(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.aclose()
+        await self._feed.aclose()
 
     # ------------------------------------------------------------------ iteration
 
@@ -260,18 +250,18 @@ class AlarmView:
         return self
 
     async def __anext__(self) -> AlarmChange:
-        return await self._reader.read(self._next)
+        return await self._feed.reader.read(self._next)
 
     async def _next(self) -> AlarmChange:
-        if self._closed and not self._synced:
+        if self.closed and not self._synced:
             raise StopAsyncIteration
         await self.open()
         while not self._pending:
-            if self._closed:
+            if self.closed:
                 raise StopAsyncIteration
             self._handle(await self._receive())
         change = self._pending.popleft()
-        self._health.delivered()
+        self._feed.health.delivered()
         if change.after is None:
             self._active.pop(change.reference, None)
         else:
@@ -287,44 +277,9 @@ class AlarmView:
                     self._client.stream_alarms(self.filter_prefix))
 
     async def _receive(self) -> pb.AlarmFeedMessage:
-        """The next feed message, reconnecting after a lost connection."""
-        while True:
-            if self._closed:
-                raise StopAsyncIteration
-            if self._stream is None:
-                self._stream = self._open_stream()
-            try:
-                return await self._stream.__anext__()
-            except asyncio.CancelledError:
-                self._stream = None  # the generator reset the HTTP/2 stream on its way out
-                raise
-            except (*RESUMABLE, StopAsyncIteration) as exc:
-                await self._drop_stream()
-                if self._client.closed:  # the connection went because the client closed
-                    self._finish("the client was closed")
-                    raise StopAsyncIteration from None
-                # The feed never ends on its own: an end is a gateway going away.
-                failure = exc if not isinstance(exc, StopAsyncIteration) else \
-                    ConnectionLostError("StreamAlarms: the gateway ended the alarm feed",
-                                        self._client.options.endpoint)
-                self._health.failed(failure)
-                delay = self._backoff.failed()
-                name = self.filter_prefix or "all alarms"
-                if not self._synced or delay is None:
-                    if delay is None:
-                        log.error("alarm view (%s): giving up after %d failed attempts in a "
-                                  "row (%s)", name, self._backoff.failures, describe(failure))
-                    self._finish(describe(failure))
-                    raise failure from None
-                if self._health.state is DurableState.CONNECTED:
-                    log.warning("alarm view (%s): feed lost (%s); reconnecting", name,
-                                describe(failure))
-                self._health.enter(DurableState.RECONNECTING, name, describe(failure))
-                await asyncio.sleep(delay)
-            except BaseException:  # a reply too large, a malformed message...
-                self._stream = None
-                self._finish("failed")
-                raise
+        """The next feed message, reconnecting after a lost connection (not before the
+        first snapshot: an unreachable gateway, a missing scope raise at once)."""
+        return await self._feed.receive(lambda: self._synced)
 
     def _handle(self, message: pb.AlarmFeedMessage) -> None:
         """Take one feed message in: collect a snapshot, finish a resync, queue a change."""
@@ -336,7 +291,6 @@ class AlarmView:
         elif message.snapshot_complete is not None:
             if self._phase == "snapshot":
                 self._phase = "status"
-                self._backoff.reset()  # the gateway answers again
         elif message.provider_status is not None:
             self.provider = message.provider_status
             if self._phase == "status":
@@ -361,17 +315,13 @@ class AlarmView:
         """The new stream's snapshot is complete: adopt it (the first time) or queue what
         changed while the view was away."""
         self._phase = "live"
+        self._feed.back("back in sync")  # (a reconnect counts from here)
         incoming, self._incoming = self._incoming, {}
         if not self._synced:
             self._active = dict(incoming)
             self._projected = dict(incoming)
             self._synced = True
             return
-        # counted once back in sync, not when an attempt starts (a caller waiting for a
-        # reconnect then knows the new connection exists; a failed attempt is none)
-        self._health.reconnects += 1
-        self._health.enter(DurableState.CONNECTED, self.filter_prefix or "all alarms",
-                           "back in sync")
         mode = self.provider.mode if self.provider is not None else \
             pb.AlarmProviderMode.UNSPECIFIED
         changes = synthetic_changes(self._projected, incoming, mode=mode)

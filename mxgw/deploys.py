@@ -14,20 +14,18 @@ the same state is not repeated.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ._proto.galaxy_repository import v1 as gr
 from .durable.backoff import Backoff
-from .durable.health import DurableState, Health
-from .durable.recovery import describe
+from .durable.health import DurableState
 from .errors import ConnectionLostError, DeadlineExceededError
-from .events import RESUMABLE, StreamReader
+from .events import RESUMABLE
+from .reconnecting import ReconnectingStream
 
 if TYPE_CHECKING:
     from .galaxy import GalaxyRepositoryClient
@@ -85,15 +83,17 @@ class DeployWatch:
                                                      last_seen_deploy_time)
         self._galaxy = galaxy
         self._last_seen = last_seen_deploy_time
-        self._backoff = Backoff(backoff, max_backoff, max_attempts)
-        self._health = Health("deploy watch", log)
-        self._stream: AsyncIterator[gr.DeployEvent] | None = None
-        self._fresh = False
-        """True until the current stream's first message (the current state) came."""
+        endpoint = galaxy.options.endpoint
+        # Always the current state first: it says the stream is up, and what changed
+        # while away.
+        self._feed: ReconnectingStream[gr.DeployEvent] = ReconnectingStream(
+            "deploy watch", endpoint, log, galaxy.watch_deploy_events,
+            client_closed=lambda: galaxy.closed, retried=RETRIED,
+            ended=lambda: ConnectionLostError(
+                "WatchDeployEvents: the gateway ended the deploy watch", endpoint),
+            backoff=Backoff(backoff, max_backoff, max_attempts))
         self._known: gr.DeployEvent | None = None
         """The last deploy state received (delivered, or skipped as already seen)."""
-        self._closed = False
-        self._reader = StreamReader()
 
     def __repr__(self) -> str:
         return f"DeployWatch({self._galaxy.options.endpoint!r}, {self.state.value})"
@@ -103,22 +103,22 @@ class DeployWatch:
     @property
     def state(self) -> DurableState:
         """CONNECTED (or opening), RECONNECTING, or CLOSED."""
-        return self._health.state
+        return self._feed.health.state
 
     @property
     def reconnects(self) -> int:
         """Times a stream was opened again after a lost connection."""
-        return self._health.reconnects
+        return self._feed.health.reconnects
 
     @property
     def last_event_at(self) -> dt.datetime | None:
         """When the last change was delivered (UTC); None before the first."""
-        return self._health.last_event_at
+        return self._feed.last_event_at
 
     @property
     def closed(self) -> bool:
         """True once the watch was closed or failed."""
-        return self._closed
+        return self._feed.closed
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -132,18 +132,7 @@ class DeployWatch:
     async def aclose(self) -> None:
         """Close the stream now. Safe from another task while one waits for the next
         change: that task's loop then ends."""
-        self._finish("closed")
-        await self._reader.interrupt()
-        await self._drop_stream()
-
-    def _finish(self, why: str) -> None:
-        self._closed = True
-        self._health.enter(DurableState.CLOSED, self._galaxy.options.endpoint, why)
-
-    async def _drop_stream(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.aclose()  # type: ignore[attr-defined]
+        await self._feed.aclose()
 
     # ------------------------------------------------------------------ iteration
 
@@ -151,12 +140,16 @@ class DeployWatch:
         return self
 
     async def __anext__(self) -> DeployChange:
-        return await self._reader.read(self._next)
+        return await self._feed.reader.read(self._next)
 
     async def _next(self) -> DeployChange:
+        feed = self._feed
         while True:
-            event = await self._receive()
-            first, self._fresh = self._fresh, False
+            # A first open is not retried: an unreachable gateway raises at once.
+            event = await feed.receive(lambda: self._known is not None)
+            first = feed.fresh
+            if first:
+                feed.back("the deploy watch resumed")
             before, self._known = self._known, event
             synthetic = False
             if first and before is None:  # the watch's first stream
@@ -168,59 +161,6 @@ class DeployWatch:
                 synthetic = True
                 log.info("deploy watch (%s): deployed while away: #%d at %s",
                          self._galaxy.options.endpoint, event.sequence, _deployed(event))
-            self._health.delivered()
+            feed.health.delivered()
             return DeployChange(event, synthetic)
-
-    async def _receive(self) -> gr.DeployEvent:
-        """The next message of a stream, opening one (again) as needed."""
-        endpoint = self._galaxy.options.endpoint
-        while True:
-            if self._closed:
-                raise StopAsyncIteration
-            if self._stream is None:
-                # Always the current state first: it says the stream is up, and what
-                # changed while away.
-                self._stream = self._galaxy.watch_deploy_events()
-                self._fresh = True
-            try:
-                event = await self._stream.__anext__()
-            except asyncio.CancelledError:
-                self._stream = None  # the generator reset the HTTP/2 stream on its way out
-                raise
-            except (*RETRIED, StopAsyncIteration) as exc:
-                await self._drop_stream()
-                if self._galaxy.closed:  # the connection went because the client closed
-                    self._finish("the client was closed")
-                    raise StopAsyncIteration from None
-                # The watch never ends on its own: an end is a gateway going away.
-                failure = exc if not isinstance(exc, StopAsyncIteration) else \
-                    ConnectionLostError("WatchDeployEvents: the gateway ended the deploy watch",
-                                        endpoint)
-                self._health.failed(failure)
-                delay = self._backoff.failed()
-                if self._known is None or delay is None:
-                    if delay is None:
-                        log.error("deploy watch (%s): giving up after %d failed attempts in "
-                                  "a row (%s)", endpoint, self._backoff.failures,
-                                  describe(failure))
-                    self._finish(describe(failure))
-                    raise failure from None
-                if self._health.state is DurableState.CONNECTED:
-                    log.warning("deploy watch (%s): stream lost (%s); reconnecting", endpoint,
-                                describe(failure))
-                else:
-                    log.debug("deploy watch (%s): attempt %d failed (%s); next in %.2f s",
-                              endpoint, self._backoff.failures, describe(failure), delay)
-                self._health.enter(DurableState.RECONNECTING, endpoint, describe(failure))
-                await asyncio.sleep(delay)
-                continue
-            except BaseException:  # a reply too large, a malformed message...
-                self._stream = None
-                self._finish("failed")
-                raise
-            if self._fresh and self._health.state is DurableState.RECONNECTING:
-                self._health.reconnects += 1
-                self._health.enter(DurableState.CONNECTED, endpoint, "the deploy watch resumed")
-            self._backoff.reset()
-            return event
 
