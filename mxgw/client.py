@@ -13,12 +13,16 @@ from .connection import Connecting, Connection
 from .contract import alarms
 from .contract.commands import Operator
 from .errors import ConfigurationError, protocol_error
+from .events import OurStreams
 from .failures import check_acknowledge, check_protocol
 from .session import Session
 
 if TYPE_CHECKING:
+    from grpclib.client import Channel
+
     from .durable import DurableSession
     from .galaxy import GalaxyRepositoryClient
+    from .options import ClientOptions
 
 __all__ = ["Connecting", "GatewayClient"]
 
@@ -37,6 +41,13 @@ class GatewayClient(Connection):
     """
 
     SERVICE = "/mxaccess_gateway.v1.MxAccessGateway/"
+
+    def __init__(self, options: ClientOptions, channel: Channel, *,
+                 shares: Connection | None = None) -> None:
+        super().__init__(options, channel, shares=shares)
+        self.event_streams: OurStreams = (
+            shares.event_streams if isinstance(shares, GatewayClient) else OurStreams())
+        """The event streams opened on this connection, by session (see OurStreams)."""
 
     def galaxy(self) -> GalaxyRepositoryClient:
         """A Galaxy Repository client on this client's connection (scope `metadata:read`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
@@ -62,6 +63,37 @@ class ResumeCursor:
 
 
 ItemT = TypeVar("ItemT")
+
+
+class OurStreams:
+    """The event streams a client opened, by session id, across its Session objects.
+
+    The gateway streams a session's events to one subscriber. When our last stream of a
+    session is gone (left with a bare `break` on another Session object of the same id,
+    say: its finalizer resets it), a new one may meet ALREADY_EXISTS once, while the
+    gateway has not seen the old one go; a stream of ours that is still open is a real
+    second subscriber."""
+
+    MAX_SESSIONS = 4096
+    """Session ids remembered (the oldest are forgotten first)."""
+
+    def __init__(self) -> None:
+        self._open: weakref.WeakSet[EventStream] = weakref.WeakSet()
+        self._sessions: OrderedDict[str, None] = OrderedDict()
+
+    def opened(self, stream: EventStream) -> None:
+        self._open.add(stream)
+        self._sessions[stream.session_id] = None
+        self._sessions.move_to_end(stream.session_id)
+        while len(self._sessions) > self.MAX_SESSIONS:
+            self._sessions.popitem(last=False)
+
+    def gone(self, session_id: str, but: EventStream) -> bool:
+        """Whether we streamed this session's events before and no stream of ours but
+        `but` is open on it now."""
+        return session_id in self._sessions and not any(
+            s is not but and s.session_id == session_id and not s.closed
+            for s in list(self._open))
 
 
 class StreamReader:
@@ -190,6 +222,10 @@ class EventStream:
         """True once the stream was closed or ended."""
         return self._closed
 
+    @property
+    def session_id(self) -> str:
+        return self._session_id
+
     def __aiter__(self) -> EventStream:
         return self
 
@@ -218,7 +254,8 @@ class EventStream:
 
     async def _close_previous(self) -> None:
         previous, self._previous = self._previous, None
-        if self._after_abandoned or (previous is not None and previous._opened):
+        if self._after_abandoned or (previous is not None and previous._opened) or \
+                self._client.event_streams.gone(self._session_id, self):
             self._cursor.maybe_stale = True
         if previous is not None and previous._opened and not previous._closed:
             await previous.aclose()
@@ -231,6 +268,7 @@ class EventStream:
                   self._session_id, self._cursor.last_sequence)
         stream = self._client.stream_events_raw(self._session_id, self._cursor.last_sequence)
         self._opened = self._cursor.opened = True
+        self._client.event_streams.opened(self)
         return stream  # type: ignore[return-value]
 
     async def _next(self) -> pb.MxEvent:

@@ -368,3 +368,22 @@ async def test_a_bare_async_for_left_with_break_is_superseded_every_time(
             break
     assert seen == sorted(set(seen)) and len(seen) == 6  # each carried on, none repeated
     await eventually(lambda: not log_of(sim, session).subscribed)
+
+
+async def test_a_fresh_session_object_after_a_bare_break_on_another_opens_its_stream(
+    open_gateway: GatewayOpener,
+) -> None:
+    """`client.session(id)` made afresh for each stream, each left with a bare break:
+    the gateway may still see the abandoned stream when the next one opens, which waits
+    that out instead of raising ALREADY_EXISTS (a stream of ours still open on another
+    Session object is a real second subscriber: see the test above)."""
+    sim, session = await open_gateway(RuntimeConfig(first_value_delay=0.01, event_rate=20))
+    server = await session.register("fresh")
+    await session.subscribe_bulk(server, ["TestMachine_001.TestChangingInt"])
+    opened = 0
+    for _ in range(6):
+        async for _event in session.client.session(session.id).events():
+            opened += 1
+            break
+    assert opened == 6
+    await eventually(lambda: not log_of(sim, session).subscribed)
