@@ -224,6 +224,7 @@ class EventStream:
 
     @property
     def session_id(self) -> str:
+        """The session whose events these are."""
         return self._session_id
 
     def __aiter__(self) -> EventStream:

@@ -36,6 +36,11 @@ class Events(Stream[pb.MxEvent]):
         return self._events.resumes
 
     @property
+    def session_id(self) -> str:
+        """The session whose events these are."""
+        return self._events.session_id
+
+    @property
     def replay_gap(self) -> pb.ReplayGap | None:
         """The gap reported by the gateway, once ReplayGapError was raised."""
         return self._events.replay_gap
