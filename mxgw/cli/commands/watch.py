@@ -50,7 +50,9 @@ class TagWatchFlags:
     max_updates: Optional[int] = field(default=None, metadata={
         "help": "stop after this many updates (default: run until Ctrl-C)"})
     duration_seconds: Optional[float] = field(default=None, metadata={
-        "help": "stop after this many seconds (default: run until Ctrl-C)"})
+        "args": ["--duration-seconds", "--duration"],
+        "help": "stop after this many seconds (default: run until Ctrl-C; --timeout is "
+                "each call's deadline, as everywhere)"})
     jsonl: bool = field(default=False, metadata={
         "help": "one JSON object per update (what --json prints here too: the view may "
                 "never end)"})
