@@ -300,12 +300,16 @@ def _generated(cls: type[Any], data: bytes, pos: int, end: int, depth: int) -> A
         raise _Malformed(pos, f"{type(exc).__name__}: {exc}") from None
 
 
+_MAX_FIELD_NUMBER = 2**29 - 1
+"""The largest field number protobuf allows (Google's runtime refuses larger ones)."""
+
+
 def _unknown(data: bytes, start: int, pos: int, end: int, key: int) -> int:
     """The end of a field this contract does not know, or knows with another wire type
     (kept as it came, by the caller)."""
     wire_type = key & 7
-    if key >> 3 == 0:
-        raise _Malformed(start, "field number 0")
+    if key >> 3 == 0 or key >> 3 > _MAX_FIELD_NUMBER:
+        raise _Malformed(start, f"field number {key >> 3}")
     if wire_type not in (0, 1, 2, 5):
         raise _Malformed(start, f"wire type {wire_type}: not proto3 (groups, types 6 and 7)")
     return _skip(data, pos, end, wire_type)
@@ -463,7 +467,7 @@ def wire_fields(data: bytes) -> list[tuple[int, int, int | bytes]]:
             start = pos
             key, pos = _varint(data, pos, end)
             number, wire_type = key >> 3, key & 7
-            if number == 0 or wire_type not in (0, 1, 2, 5):
+            if not 0 < number <= _MAX_FIELD_NUMBER or wire_type not in (0, 1, 2, 5):
                 raise _Malformed(start, f"field number {number}, wire type {wire_type}")
             if wire_type == 0:
                 value, pos = _varint(data, pos, end)

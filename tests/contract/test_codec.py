@@ -221,6 +221,7 @@ def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
     (_field(1, 3, b""), "wire type 3"),
     (b"\x00\x01", "field number 0"),
     (b"\xff" * 11, "longer than 10 bytes"),
+    (codec.varint(2**29 << 3) + b"\x00", "field number 536870912"),  # past 2**29 - 1
 ])
 def test_malformed_input_names_the_problem_and_the_offset(data: bytes, reason: str) -> None:
     with pytest.raises(MalformedMessageError, match=reason) as caught:
