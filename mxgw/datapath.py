@@ -49,6 +49,13 @@ def _to_bytes(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8")
 
 
+def _key(header: Any) -> tuple[Any, ...]:
+    """A field's cache key: its name, value and whether it is asked to be never-indexed
+    (a NeverIndexedHeaderTuple, or hpack's 3-tuple with its flag set)."""
+    marked = not getattr(header, "indexable", True) or (len(header) > 2 and bool(header[2]))
+    return (header[0], header[1], marked)
+
+
 class CachedHeaderEncoder(hpack.Encoder):
     """An HPACK encoder that reuses the bytes of each header field while the dynamic
     table is unchanged.
@@ -78,7 +85,7 @@ class CachedHeaderEncoder(hpack.Encoder):
             self._fields.clear()
         fields = self._fields
         for header in headers:
-            key = (header[0], header[1], getattr(header, "indexable", True))
+            key = _key(header)
             field = fields.get(key)
             if field is None:
                 field = self._field(header, huffman)
@@ -89,7 +96,7 @@ class CachedHeaderEncoder(hpack.Encoder):
         name, value = _to_bytes(header[0]), _to_bytes(header[1])
         sensitive = (name in SENSITIVE_NAMES or not getattr(header, "indexable", True)
                      or (len(header) > 2 and bool(header[2])))
-        key = (header[0], header[1], getattr(header, "indexable", True))
+        key = _key(header)
         if sensitive or name in UNCACHED_NAMES:
             field = self._head(name, sensitive) + self._string(value, huffman)
             if name not in UNCACHED_NAMES:

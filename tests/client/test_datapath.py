@@ -66,6 +66,16 @@ def test_header_blocks_decode_as_sent_and_repeat_as_indexes() -> None:
         ("x-token", "a", True), ("x-other", "b", True), ("x-plain", "c", False)]
 
 
+def test_the_same_field_marked_and_unmarked_keeps_each_its_own_form() -> None:
+    """The cache tells a field hpack is asked to keep never-indexed (a 3-tuple's flag)
+    from the same name and value sent plainly, in either order."""
+    encoder, decoder = CachedHeaderEncoder(), hpack.Decoder()
+    for blocks in ([("x-id", "7")], [("x-id", "7", True)], [("x-id", "7")],
+                   [("x-id", "7", True)], [("x-id", "7", False)]):
+        sensitive = len(blocks[0]) > 2 and bool(blocks[0][2])
+        assert _decoded(decoder, encoder.encode(blocks)) == [("x-id", "7", sensitive)]
+
+
 def test_blocks_decode_as_sent_while_a_small_table_evicts() -> None:
     encoder, decoder = CachedHeaderEncoder(), hpack.Decoder()
     encoder.header_table_size = 200  # room for 2 or 3 of the fields below at a time
