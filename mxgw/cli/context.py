@@ -6,6 +6,7 @@ imports this one, and `mxgw version` (or a usage error) opens no connection."""
 
 from __future__ import annotations
 
+import io
 import signal
 import sys
 from collections import OrderedDict
@@ -113,7 +114,18 @@ class Context:
     def write(self, text: str, *, flush: bool = True) -> None:
         """Print a line (redacted) on stdout and flush it (unless told not to: batch
         flushes a command's result with its end-of-record marker, in one write)."""
-        self.out.write(self.redact(text) + "\n")
+        line = self.redact(text) + "\n"
+        raw = getattr(self.out, "buffer", None)
+        if isinstance(raw, io.RawIOBase):
+            # An unbuffered stdout (PYTHONUNBUFFERED=1, python -u) is a TextIOWrapper over
+            # a FileIO, which drops what a write(2) cut short by a signal did not take
+            # (SIGTERM while a long --json array goes to a slow pipe): write every byte.
+            self.out.flush()
+            data = memoryview(line.encode(self.out.encoding, self.out.errors or "strict"))
+            while data:
+                data = data[raw.write(data) or 0:]
+            return
+        self.out.write(line)
         if flush:
             self.out.flush()
 

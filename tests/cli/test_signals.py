@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 
+from mxgw.cli.context import Context
 from mxgw.cli.main import EXIT_SIGTERM
 from mxgw.sim import SimServer
 from mxgw.sim.runtime import CLOSED_BY_CLIENT
@@ -66,3 +67,40 @@ async def test_sigterm_ends_a_batch_in_a_stream(sim: SimServer) -> None:
     assert b"Traceback" not in err
     await eventually(lambda: not session.events.subscribed)
     assert session.id in sim.runtime.sessions  # not the batch's to close
+
+
+def test_a_signal_during_a_long_write_loses_no_output_on_unbuffered_stdout() -> None:
+    """Under PYTHONUNBUFFERED=1 (common in containers) stdout is a TextIOWrapper straight
+    over a FileIO, which drops what a write(2) cut short by a signal did not take: a
+    SIGTERM while `galaxy-discover --json` wrote its array to a slow pipe left truncated
+    JSON and exit 0. The reader starts only once the signal has come, so the write is
+    blocked on a full pipe when it does."""
+    import io
+    import os
+    import threading
+
+    read_fd, write_fd = os.pipe()
+    out = io.TextIOWrapper(io.FileIO(write_fd, "w"), encoding="utf-8", write_through=True)
+    signalled = threading.Event()
+    received: list[bytes] = []
+
+    def drain() -> None:
+        assert signalled.wait(60)
+        while chunk := os.read(read_fd, 1 << 16):
+            received.append(chunk)
+
+    reader = threading.Thread(target=drain)
+    previous = signal.signal(signal.SIGALRM, lambda *_: signalled.set())
+    reader.start()
+    text = "x" * (1 << 20)  # far more than a pipe holds
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        Context(out=out).write(text)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        signalled.set()
+        out.close()
+        reader.join(60)
+        os.close(read_fd)
+    assert b"".join(received) == (text + "\n").encode()
