@@ -365,6 +365,13 @@ async def amain_until_terminated(argv: Sequence[str]) -> int:
         handled.append(signum)
     try:
         code = await amain(argv, ctx)
+        # A signal that came during the command's last step (SIGTERM as a batch's stdin
+        # ends, or during the final write) has only reached the loop's self-pipe: the
+        # next select reads it and queues its callback, which runs an iteration after
+        # ours. Let it run before the handlers go, or the process exits 0 as if never
+        # signalled.
+        for _ in range(3):
+            await asyncio.sleep(0)
     except asyncio.CancelledError:  # outside any command (between two batch lines)
         if ctx.interrupted is None:
             raise

@@ -104,3 +104,33 @@ def test_a_signal_during_a_long_write_loses_no_output_on_unbuffered_stdout() -> 
         reader.join(60)
         os.close(read_fd)
     assert b"".join(received) == (text + "\n").encode()
+
+
+def test_sigterm_as_a_batch_input_ends_is_not_lost() -> None:
+    """A service manager stopping a feeder and its batch together: SIGTERM and the end of
+    stdin reach the idle batch at once. The batch ended on the EOF and the process exited
+    0 before the loop ran the signal's callback; the signal must still give 143. (A race:
+    before the fix this failed in about one run in three here, `communicate` closing
+    stdin right after the signal.)"""
+    import os
+    import select
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-m", "mxgw.cli", "batch"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(b"version\n")
+        proc.stdin.flush()
+        answer = b""
+        while b"__MXGW_BATCH_EOR__\n" not in answer:  # then the batch waits for a line
+            assert select.select([proc.stdout], [], [], 60)[0], "no answer from the batch"
+            answer += os.read(proc.stdout.fileno(), 4096)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)  # closes stdin at once
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == EXIT_SIGTERM, err.decode()
+    assert b"Traceback" not in err
