@@ -42,6 +42,12 @@ class Context:
 
     def __init__(self, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> None:
         self.out = out or sys.stdout
+        raw = getattr(self.out, "buffer", None)
+        # An unbuffered stdout (PYTHONUNBUFFERED=1, python -u) is a TextIOWrapper over a
+        # FileIO, which drops what a write(2) cut short by a signal did not take (SIGTERM
+        # while a long --json array goes to a slow pipe): `write` then writes every byte.
+        self._unbuffered: Optional[io.RawIOBase] = raw if isinstance(raw, io.RawIOBase) \
+            else None
         self.err = err or sys.stderr
         self.in_batch = False
         self.received: Optional[Received] = None
@@ -115,11 +121,8 @@ class Context:
         """Print a line (redacted) on stdout and flush it (unless told not to: batch
         flushes a command's result with its end-of-record marker, in one write)."""
         line = self.redact(text) + "\n"
-        raw = getattr(self.out, "buffer", None)
-        if isinstance(raw, io.RawIOBase):
-            # An unbuffered stdout (PYTHONUNBUFFERED=1, python -u) is a TextIOWrapper over
-            # a FileIO, which drops what a write(2) cut short by a signal did not take
-            # (SIGTERM while a long --json array goes to a slow pipe): write every byte.
+        raw = self._unbuffered
+        if raw is not None:
             self.out.flush()
             data = memoryview(line.encode(self.out.encoding, self.out.errors or "strict"))
             while data:

@@ -282,7 +282,7 @@ def report(ctx: Context, exc: BaseException, as_json: bool) -> int:
                   flush=not ctx.in_batch)
     else:
         if received is not None:
-            received.incomplete(envelope)  # completes the progress line
+            received.end_progress()
         prog = exc.prog if isinstance(exc, UsageError) else "mxgw"
         prefix = f"{prog}: " if isinstance(exc, Interrupted) else f"{prog}: error: "
         ctx.note(prefix + envelope["error"])
@@ -366,10 +366,11 @@ async def amain_until_terminated(argv: Sequence[str]) -> int:
     try:
         code = await amain(argv, ctx)
         # A signal that came during the command's last step (SIGTERM as a batch's stdin
-        # ends, or during the final write) has only reached the loop's self-pipe: the
-        # next select reads it and queues its callback, which runs an iteration after
-        # ours. Let it run before the handlers go, or the process exits 0 as if never
-        # signalled.
+        # ends, or during the final write) may have only reached the loop's self-pipe.
+        # asyncio takes three passes to run its handler: one selects the pipe, the next
+        # reads it and queues the handler (call_soon), the third runs it. Give it those
+        # passes before the handlers go, or the process exits 0 as if never signalled
+        # (the handler's cancel then ends this wait: see below).
         for _ in range(3):
             await asyncio.sleep(0)
     except asyncio.CancelledError:  # outside any command (between two batch lines)

@@ -71,7 +71,8 @@ class Received:
             return ""
         return f" after {self.count} {self.noun}{'' if self.count == 1 else 's'}"
 
-    def _end_progress(self) -> None:
+    def end_progress(self) -> None:
+        """Complete the progress line, if one is shown (once)."""
         if not self.ended and self.progress is not None:
             self.progress.end(self.count, self.total)
         self.ended = True
@@ -80,7 +81,7 @@ class Received:
         """The command is done: the array (array mode), and the progress line completed."""
         if self.ended:
             return
-        self._end_progress()
+        self.end_progress()
         if self.mode == ARRAY:
             self.ctx.write("[" + ",".join(self.items) + "]")
             self.items = []
@@ -88,7 +89,7 @@ class Received:
     def incomplete(self, envelope: dict[str, Any]) -> str:
         """The failure envelope as one JSON line, marked incomplete; in array mode the
         items received are in it (last, under `received`)."""
-        self._end_progress()
+        self.end_progress()
         if self.mode == SUMMARY:
             assert self.summary is not None
             return dumps({**envelope, "complete": False, "received": self.summary()})

@@ -75,6 +75,3 @@ class AlarmView(Stream[AlarmChange]):
     def last_event_at(self) -> dt.datetime | None:
         """When the last change was delivered (UTC); None before the first."""
         return self._view.last_event_at
-
-    def _closed_underneath(self) -> bool:
-        return self._view.closed

@@ -45,9 +45,6 @@ class Events(Stream[pb.MxEvent]):
         """The gap reported by the gateway, once ReplayGapError was raised."""
         return self._events.replay_gap
 
-    def _closed_underneath(self) -> bool:
-        return self._events.closed
-
 
 class Session(Facade[AsyncSession]):
     """An open gateway session, blocking: `mxgw.Session`'s helpers without `await`.

@@ -201,10 +201,7 @@ class Watch:
         self.refresh_status()
         ticker = asyncio.ensure_future(self.redraw())
         try:
-            if seconds is None:
-                await self.follow()
-            else:
-                await bounded(self.follow(), seconds)
+            await bounded(self.follow(), seconds)
             self.draw()  # the last state, left on the screen
         finally:
             ticker.cancel()
