@@ -120,22 +120,27 @@ async def _advise(session: Session, handles: Handles, memory: Memory,
             await _refusable(session, session.advise_supervisory(server, live_item),
                              "AdviseSupervisory", handle, unrestored)
     for server, live_items in plain.items():
-        results = await session.advise_item_bulk(server, live_items)
-        for result in results:
-            if not result.was_successful:
-                log.warning("session %s: Advise of item %d refused (%s)", session.id,
-                            result.item_handle, result.error_message)
-                unrestored.append(handles.caller_item(server, result.item_handle)[1])
+        await _advise_plain(session, handles, server, live_items, unrestored)
     for handle, item in memory.items.items():
         if handle in live and item.suspended:
             await _refusable(session, session.suspend(*live[handle]), "Suspend", handle,
                              unrestored)
 
 
+async def _advise_plain(session: Session, handles: Handles, server: int, live_items: list[int],
+                        unrestored: list[int]) -> None:
+    """Advise items in bulk; each item MXAccess refuses is logged and left out."""
+    for result in await session.advise_item_bulk(server, live_items):
+        if not result.was_successful:
+            log.warning("session %s: Advise of item %d refused (%s)", session.id,
+                        result.item_handle, result.error_message)
+            unrestored.append(handles.caller_item(server, result.item_handle)[1])
+
+
 async def readvise(session: Session, handles: Handles, memory: Memory) -> None:
     """UnAdvise and Advise every advised item again, so that each sends its current
     value (after a replay gap: the fresh snapshot). MXAccess refusals are logged."""
-    refused: list[int] = []
+    refused: list[int] = []  # (logged as they come; the items stay in memory)
     live = handles.live_items()
     plain: dict[int, list[int]] = {}
     for handle, item in memory.items.items():
@@ -150,8 +155,5 @@ async def readvise(session: Session, handles: Handles, memory: Memory) -> None:
             await _refusable(session, session.advise_supervisory(server, live_item),
                              "AdviseSupervisory", handle, refused)
     for server, live_items in plain.items():
-        await session.unadvise_item_bulk(server, live_items)
-        for result in await session.advise_item_bulk(server, live_items):
-            if not result.was_successful:
-                log.warning("session %s: Advise of item %d refused (%s)", session.id,
-                            result.item_handle, result.error_message)
+        await session.unadvise_item_bulk(server, live_items)  # (refusals: see Advise)
+        await _advise_plain(session, handles, server, live_items, refused)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -75,15 +74,7 @@ class DurableEvents:
             await stream.aclose()
 
     async def __anext__(self) -> DurableEvent:
-        self._reader.enter()
-        try:
-            return await self._next()
-        except asyncio.CancelledError:
-            if not self._reader.own_cancel():
-                raise
-            raise StopAsyncIteration from None  # aclose() or close() from another task
-        finally:
-            self._reader.leave()
+        return await self._reader.read(self._next)  # aclose() from another task ends it
 
     def _superseded(self) -> bool:
         durable = self._durable()
