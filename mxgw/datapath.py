@@ -88,15 +88,14 @@ class CachedHeaderEncoder(hpack.Encoder):
             key = _key(header)
             field = fields.get(key)
             if field is None:
-                field = self._field(header, huffman)
+                field = self._field(key, huffman)
             parts.append(field)
         return b"".join(parts)
 
-    def _field(self, header: Any, huffman: bool) -> bytes:
-        name, value = _to_bytes(header[0]), _to_bytes(header[1])
-        sensitive = (name in SENSITIVE_NAMES or not getattr(header, "indexable", True)
-                     or (len(header) > 2 and bool(header[2])))
-        key = _key(header)
+    def _field(self, key: tuple[Any, ...], huffman: bool) -> bytes:
+        """The bytes of the field `key` (`_key`) stands for, cached when they can be."""
+        name, value = _to_bytes(key[0]), _to_bytes(key[1])
+        sensitive = name in SENSITIVE_NAMES or key[2]
         if sensitive or name in UNCACHED_NAMES:
             field = self._head(name, sensitive) + self._string(value, huffman)
             if name not in UNCACHED_NAMES:

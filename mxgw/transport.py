@@ -510,6 +510,12 @@ def _adopt(channel: Channel, link: _Link) -> Connect:
       each call awaits to (re)connect, so bounding it here bounds every reconnect by the
       connect timeout (the kernel gives up on an unanswered SYN after about 2 minutes).
 
+    Besides these private names, the transport relies on two unprefixed parts of
+    grpclib's protocol: `processor.close(reason)` fails the connection's calls with
+    `StreamTerminatedError(reason)` (how `failure_of` tells why we closed it), and
+    `connection.last_data_received` (what the keepalive measures from). The keepalive
+    tests fail when either changes.
+
     Returns grpclib's own connect coroutine function, for an eager connect (which has a
     deadline of its own, see `connect_timed_out`).
     """
@@ -568,8 +574,7 @@ async def open_connection(channel: Channel, options: ClientOptions) -> None:
         return
     endpoint, reason = options.endpoint, protocol.lost_reason
     if protocol.failure is not None:
-        failure = protocol.failure
-        raise again(failure)
+        raise protocol.closed_error()
     if options.plaintext:
         raise ConnectError(OptionText(
             "{endpoint} closed the connection without speaking HTTP/2: if the gateway "

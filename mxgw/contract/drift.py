@@ -15,11 +15,10 @@ import betterproto2
 
 from .._proto.message_pool import default_message_pool
 from .decode import wire_fields
+from .descriptors import WIRE_TYPES
 from .fields import FieldSpec, fields, unknown_of
 
 WIRE_TYPE_NAMES = {0: "varint", 1: "fixed64", 2: "length-delimited", 5: "fixed32"}
-_WIRE_OF_TYPE = {"double": 1, "fixed64": 1, "sfixed64": 1, "float": 5, "fixed32": 5,
-                 "sfixed32": 5, "string": 2, "bytes": 2, "message": 2, "map": 2}
 _SAMPLE_BYTES = 24
 
 
@@ -153,7 +152,8 @@ class DriftLog:
                 self._note("unknown-field", name, number, wire, None, None,
                            sample(wire_type, value))
             else:
-                ours = _WIRE_OF_TYPE.get(known.proto_type, 0)
+                # (a map travels as its repeated entry messages)
+                ours = 2 if known.proto_type == "map" else WIRE_TYPES.get(known.proto_type, 0)
                 expected = f"{_our_type(known)} ({WIRE_TYPE_NAMES[ours]})"
                 self._note("wire-type", name, number, wire, known.name, expected,
                            sample(wire_type, value))
