@@ -13,6 +13,7 @@ bad bulk entry.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -384,68 +385,67 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
         raise BulkEntryError(0, "items must be a list of WriteItem or (item_handle, value)")
     entries: list[Any] = []
     new_entry = constructor(entry_type)
-    common = _common_fields(defaults, secured=secured, timed=timed)
+    users = _USER_FIELDS[secured]
+    common = _checked_defaults(defaults, users, timed=timed)
+    # Whether an entry with no settings of its own is complete with the checked defaults
+    # (else each such entry checks the missing default again, and raises it).
+    complete = len(common) == len(users) + timed
     for index, raw in enumerate(items):
-        if common is not None and type(raw) is tuple and len(raw) == 2:
-            # The usual entry, (item_handle, value) with the call's defaults: those were
-            # checked once, in _common_fields.
+        item: WriteItem | None = None
+        if type(raw) is tuple and len(raw) == 2:  # the usual entry: no settings of its own
             handle, value = raw
-            if type(handle) is int and 0 < handle <= checks.INT32_MAX:
-                try:
-                    mx_value = to_mx_value(value, defaults.type_name)
-                except ValueConversionError as exc:
-                    raise BulkEntryError(index, f"value {_short(value)}: {exc}") from None
-                entry = dict(common)
-                entry["item_handle"] = handle
-                entry["value"] = mx_value
-                entries.append(new_entry(entry))
-                continue
-        item = _as_item(index, raw)
+        else:
+            item = _as_item(index, raw)
+            handle, value = item.item_handle, item.value
         try:
-            fields: dict[str, Any] = {
-                "item_handle": checks.handle("item handle", item.item_handle)}
+            entry = dict(common)
+            entry["item_handle"] = checks.handle("item handle", handle)
+            type_name = (item.type_name if item is not None else None) or defaults.type_name
             try:
-                fields["value"] = to_mx_value(item.value, item.type_name or defaults.type_name)
+                entry["value"] = to_mx_value(value, type_name)
             except ValueConversionError as exc:
-                raise ValueConversionError(f"value {_short(item.value)}: {exc}") from None
-            if secured:
-                fields["current_user_id"] = checks.user_id(
-                    "current_user_id", item.current_user_id or defaults.current_user_id)
-                fields["verifier_user_id"] = checks.user_id(
-                    "verifier_user_id", item.verifier_user_id or defaults.verifier_user_id)
-            else:
-                fields["user_id"] = checks.user_id("user_id", item.user_id or defaults.user_id)
-            if timed:
-                when = item.timestamp or defaults.timestamp
-                if when is None:
-                    raise ConfigurationError(
-                        "this write needs a timestamp (per item or timestamp=)")
-                fields["timestamp_value"] = checks.aware_utc("timestamp", when)
+                raise ValueConversionError(f"value {_short(value)}: {exc}") from None
+            if item is not None or not complete:
+                _own_fields(entry, item, defaults, users, timed=timed)
         except ConfigurationError as exc:
             raise BulkEntryError(index, str(exc)) from None
-        entries.append(new_entry(fields))
+        entries.append(new_entry(entry))
     return entries
 
 
-def _common_fields(defaults: WriteItem, *, secured: bool, timed: bool) -> dict[str, Any] | None:
-    """The fields an entry without settings of its own takes from the call's defaults, in
-    wire form; None when a default is invalid or missing (each entry then raises it)."""
-    common: dict[str, Any]
-    try:
-        if secured:
-            common = {"current_user_id": checks.user_id("current_user_id",
-                                                        defaults.current_user_id),
-                      "verifier_user_id": checks.user_id("verifier_user_id",
-                                                         defaults.verifier_user_id)}
-        else:
-            common = {"user_id": checks.user_id("user_id", defaults.user_id)}
-        if timed:
-            if defaults.timestamp is None:
-                return None
+_USER_FIELDS = {False: ("user_id",), True: ("current_user_id", "verifier_user_id")}
+"""The user-id fields of a bulk write entry, by whether the write is secured."""
+
+
+def _checked_defaults(defaults: WriteItem, users: tuple[str, ...], *,
+                      timed: bool) -> dict[str, Any]:
+    """The call's defaults an entry takes when it sets none of its own, checked once, in
+    wire form; an invalid or missing one is left out (`_own_fields` raises it)."""
+    common: dict[str, Any] = {}
+    for name in users:
+        with contextlib.suppress(ConfigurationError):
+            common[name] = checks.user_id(name, getattr(defaults, name))
+    if timed and defaults.timestamp is not None:
+        with contextlib.suppress(ConfigurationError):
             common["timestamp_value"] = checks.aware_utc("timestamp", defaults.timestamp)
-    except ConfigurationError:
-        return None
     return common
+
+
+def _own_fields(entry: dict[str, Any], item: WriteItem | None, defaults: WriteItem,
+                users: tuple[str, ...], *, timed: bool) -> None:
+    """An entry's user ids and timestamp: its own when it sets them, else the defaults
+    (checked here when `_checked_defaults` left them out, so that they raise)."""
+    for name in users:
+        own = getattr(item, name) if item is not None else 0
+        if own or name not in entry:
+            entry[name] = checks.user_id(name, own or getattr(defaults, name))
+    if timed:
+        own_time = item.timestamp if item is not None else None
+        if own_time is not None or "timestamp_value" not in entry:
+            when = own_time or defaults.timestamp
+            if when is None:
+                raise ConfigurationError("this write needs a timestamp (per item or timestamp=)")
+            entry["timestamp_value"] = checks.aware_utc("timestamp", when)
 
 
 def _write_bulk(payload_type: type[Any], server_handle: int, items: Iterable[WriteEntry],
