@@ -248,5 +248,7 @@ class LeanH2Protocol(H2Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         super().connection_made(CoalescingTransport(transport))
+        self.h2 = h2_connection_of(self)
+        """The connection's h2 state machine (subclasses send pings through it)."""
         # Before any header block: grpclib's connection_made sends only SETTINGS.
-        h2_connection_of(self).encoder = CachedHeaderEncoder()
+        self.h2.encoder = CachedHeaderEncoder()

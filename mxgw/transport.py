@@ -24,11 +24,10 @@ from grpclib.config import Configuration
 from grpclib.encoding.base import CodecBase
 from grpclib.events import SendRequest, listen
 from grpclib.protocol import H2Protocol
-from h2.connection import H2Connection
 from h2.errors import ErrorCodes
 
 from .contract import codec
-from .datapath import LeanH2Protocol, h2_connection_of
+from .datapath import LeanH2Protocol
 from .errors import (
     ConfigurationError,
     ConnectError,
@@ -174,7 +173,6 @@ class _Link:
         self.keepalive_timeout = options.keepalive_timeout
         self.permit_time = options.keepalive_permit_time
         self.protocol: _Protocol | None = None
-        self.h2_of: Callable[[H2Protocol], H2Connection] | None = None  # set by _adopt
 
     def made(self) -> None:
         self.connections += 1
@@ -371,8 +369,6 @@ class _Protocol(LeanH2Protocol):
         self.spoke_http2 = loop.create_future()
         self.transport = cast(asyncio.Transport, transport)
         super().connection_made(transport)
-        assert self._link.h2_of is not None
-        self._h2 = self._link.h2_of(self)
         self._link.protocol = self
         self._link.made()
         self.last_read = self._made_at = time.monotonic()
@@ -422,11 +418,11 @@ class _Protocol(LeanH2Protocol):
     # ------------------------------------------------------------------ keepalive
 
     def calls_in_flight(self) -> bool:
-        return self._h2.open_outbound_streams > 0
+        return self.h2.open_outbound_streams > 0
 
     def ping(self, number: int) -> None:
         if not self.connection.is_closing():
-            self._h2.ping(struct.pack("!Q", number))
+            self.h2.ping(struct.pack("!Q", number))
             self.connection.flush()
 
     def hung(self, timeout: float) -> None:
@@ -504,8 +500,9 @@ def _adopt(channel: Channel, link: _Link) -> Connect:
       keeps off): see `mxgw.datapath.CachedHeaderEncoder`.
     - `_protocol_factory`: grpclib has no hook for the protocol of a new
       connection; ours checks that the peer speaks HTTP/2 and runs the keepalive.
-    - the h2 connection of a grpclib connection (`mxgw.datapath.h2_connection_of`): the
-      keepalive sends its pings there (grpclib sends pings only from its own timer).
+    - the h2 connection of a grpclib connection (`mxgw.datapath.h2_connection_of`, kept
+      as `LeanH2Protocol.h2`): the keepalive sends its pings there (grpclib sends pings
+      only from its own timer).
     - `__connect__`: grpclib's only way to connect before the first call; it is also what
       each call awaits to (re)connect, so bounding it here bounds every reconnect by the
       connect timeout (the kernel gives up on an unanswered SYN after about 2 minutes).
@@ -521,7 +518,6 @@ def _adopt(channel: Channel, link: _Link) -> Connect:
     """
     h2_config = channel._h2_config
     config = channel._config
-    link.h2_of = h2_connection_of
     channel._protocol_factory = (  # type: ignore[method-assign]
         lambda: _Protocol(Handler(), config, h2_config, link))
     connect: Connect = channel.__connect__
