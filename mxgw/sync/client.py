@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
-from types import TracebackType
+from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from .. import client as _client
 from .. import galaxy as _galaxy
-from .._proto.mxaccess_gateway import v1 as pb
 from ..options import ClientOptions
 from .alarms import AlarmView
 from .durable import DurableSession
-from .facade import Facade, blocking, wrapping
+from .facade import ClientFacade, blocking, wrapping
 from .galaxy import Galaxy
-from .loop import Loop, check_no_running_loop, close_client
+from .loop import Loop, check_no_running_loop
 from .session import Session
-from .streams import Stream
+from .streams import stream_of
 
 AsyncClient = _client.GatewayClient
 
@@ -35,16 +33,7 @@ def _sharing(client: Client, other: AsyncClient) -> Client:
     return Client(client._loop, other)
 
 
-def _events(client: Client, source: AsyncIterator[pb.MxEvent]) -> Stream[pb.MxEvent]:
-    return Stream(client._loop, source)
-
-
-def _feed(client: Client, source: AsyncIterator[pb.AlarmFeedMessage]
-          ) -> Stream[pb.AlarmFeedMessage]:
-    return Stream(client._loop, source)
-
-
-class Client(Facade[AsyncClient]):
+class Client(ClientFacade[AsyncClient]):
     """A connection to an MXAccess Gateway, blocking: `GatewayClient`'s calls without
     `await`, on an event loop of its own (see `mxgw.sync`).
 
@@ -57,23 +46,6 @@ class Client(Facade[AsyncClient]):
     def options(self) -> ClientOptions:
         """How this client reaches the gateway."""
         return self._async.options
-
-    @property
-    def closed(self) -> bool:
-        """True once `close()` was called (on this client or on the connection's owner)."""
-        return self._async.closed
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close this client; the connection's owner also closes its open streams, the
-        connection and its loop. Idempotent."""
-        close_client(self._loop, self._async)
 
     def alarm_view(self, filter_prefix: str = "", *, max_reconnect_attempts: int | None = 10,
                    reconnect_backoff: float = 0.2, max_reconnect_delay: float = 5.0,
@@ -97,9 +69,9 @@ class Client(Facade[AsyncClient]):
     open_session_raw = blocking(AsyncClient.open_session_raw)
     close_session_raw = blocking(AsyncClient.close_session_raw)
     invoke_raw = blocking(AsyncClient.invoke_raw)
-    stream_events_raw = wrapping(AsyncClient.stream_events_raw, _events)
+    stream_events_raw = wrapping(AsyncClient.stream_events_raw, stream_of)
 
-    stream_alarms = wrapping(AsyncClient.stream_alarms, _feed)
+    stream_alarms = wrapping(AsyncClient.stream_alarms, stream_of)
     query_active_alarms = blocking(AsyncClient.query_active_alarms)
     acknowledge_alarm = blocking(AsyncClient.acknowledge_alarm)
 

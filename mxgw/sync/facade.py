@@ -14,9 +14,12 @@ from __future__ import annotations
 import functools
 import types
 from collections.abc import Awaitable, Callable
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from .loop import Loop
+from .loop import Loop, close_client
+
+if TYPE_CHECKING:
+    from ..connection import Connection
 
 A = TypeVar("A")
 """The async class a facade mirrors (or a base of it that defines the method)."""
@@ -37,6 +40,32 @@ class Facade(Generic[A_co]):
 
     def __repr__(self) -> str:
         return f"mxgw.sync.{type(self).__name__}({self._async!r})"
+
+
+C_co = TypeVar("C_co", bound="Connection", covariant=True)
+ClientT = TypeVar("ClientT", bound="ClientFacade[Any]")
+
+
+class ClientFacade(Facade[C_co]):
+    """A facade of a client (GatewayClient, GalaxyRepositoryClient): closing it, as a
+    `with` block or with `close()`."""
+
+    @property
+    def closed(self) -> bool:
+        """True once closed (this client, or the connection's owner)."""
+        return self._async.closed
+
+    def __enter__(self: ClientT) -> ClientT:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: types.TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close this client; the connection's owner also closes its open streams, the
+        connection and its loop. Idempotent."""
+        close_client(self._loop, self._async)
 
 
 class Method(Generic[F, P, R]):

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from types import TracebackType
 from typing import Any
 
 from .. import deploys as _watches
 from .. import galaxy as _galaxy
-from .._proto.galaxy_repository import v1 as gr
 from ..durable.health import DurableState
-from .facade import Facade, blocking, wrapping
-from .loop import close_client
-from .streams import Stream
+from .facade import ClientFacade, Facade, blocking, wrapping
+from .streams import Stream, stream_of
 
 AsyncGalaxy = _galaxy.GalaxyRepositoryClient
 DeployChange = _watches.DeployChange
@@ -47,17 +43,7 @@ def _sharing(galaxy: Galaxy, other: AsyncGalaxy) -> Galaxy:
     return Galaxy(galaxy._loop, other)
 
 
-def _objects(facade: Facade[Any], source: AsyncIterator[gr.GalaxyObject]
-             ) -> Stream[gr.GalaxyObject]:
-    return Stream(facade._loop, source)
-
-
-def _deploys(facade: Facade[Any], source: AsyncIterator[gr.DeployEvent]
-             ) -> Stream[gr.DeployEvent]:
-    return Stream(facade._loop, source)
-
-
-class Galaxy(Facade[AsyncGalaxy]):
+class Galaxy(ClientFacade[AsyncGalaxy]):
     """The Galaxy Repository (scope `metadata:read`), blocking: `GalaxyRepositoryClient`'s
     calls without `await`; `iter_hierarchy`, `watch_deploy_events` and `deploy_watch` are
     plain iterators.
@@ -72,23 +58,6 @@ class Galaxy(Facade[AsyncGalaxy]):
         """DiscoverHierarchy / BrowseChildren pages received by this client."""
         return self._async.pages_fetched
 
-    @property
-    def closed(self) -> bool:
-        """True once closed (this client, or the connection's owner)."""
-        return self._async.closed
-
-    def __enter__(self) -> Galaxy:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close this client; the owner of the connection also closes its open streams,
-        the connection and its loop. Idempotent."""
-        close_client(self._loop, self._async)
-
     ensure_connected = blocking(AsyncGalaxy.ensure_connected)
     with_timeout = wrapping(AsyncGalaxy.with_timeout, _sharing)
     test_connection = blocking(AsyncGalaxy.test_connection)
@@ -99,6 +68,6 @@ class Galaxy(Facade[AsyncGalaxy]):
     browse_children_page = blocking(AsyncGalaxy.browse_children_page)
     discover_hierarchy = blocking(AsyncGalaxy.discover_hierarchy)
     browse_children = blocking(AsyncGalaxy.browse_children)
-    iter_hierarchy = wrapping(AsyncGalaxy.iter_hierarchy, _objects)
-    watch_deploy_events = wrapping(AsyncGalaxy.watch_deploy_events, _deploys)
+    iter_hierarchy = wrapping(AsyncGalaxy.iter_hierarchy, stream_of)
+    watch_deploy_events = wrapping(AsyncGalaxy.watch_deploy_events, stream_of)
     deploy_watch = wrapping(AsyncGalaxy.deploy_watch, DeployWatch)

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from ..errors import ConfigurationError, MxGatewayError, RunningLoopError
+from .facade import Facade
 from .loop import Loop, check_no_running_loop
 
 T = TypeVar("T")
@@ -118,3 +119,9 @@ class Stream(Generic[T]):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def stream_of(facade: Facade[Any], source: AsyncIterator[T]) -> Stream[T]:
+    """A raw stream of `facade`'s async object (`wrapping`'s wrapper of every method that
+    returns one), on the facade's loop."""
+    return Stream(facade._loop, source)
