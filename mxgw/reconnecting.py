@@ -17,8 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Generic, TypeVar
 
 from .durable.backoff import Backoff
-from .durable.health import DurableState, Health
-from .durable.recovery import describe
+from .durable.health import DurableState, Health, describe
 from .errors import MxGatewayError
 from .events import StreamReader
 

@@ -13,6 +13,13 @@ from typing import Any
 log = logging.getLogger("mxgw.durable")
 
 
+def describe(exc: BaseException) -> str:
+    """A failure in one line, for the log and the health (mxgw errors never hold the API
+    key)."""
+    code = getattr(exc, "code", None)
+    return f"{code}: {exc}" if isinstance(code, str) else f"{type(exc).__name__}: {exc}"
+
+
 class DurableState(str, enum.Enum):
     """Where a durable session stands."""
 

@@ -27,7 +27,7 @@ from ..errors import (
 from ..events import EventStream
 from ..session import Session
 from .backoff import Backoff
-from .health import DurableState, Health
+from .health import DurableState, Health, describe
 from .markers import EventsLost, SessionReplaced
 from .memory import Handles, Memory
 from .replay import readvise, replay
@@ -45,12 +45,6 @@ stream and refuses to stream it again): it is replaced."""
 
 FATAL = (UnauthenticatedError, PermissionDeniedError, UnimplementedError, ConfigurationError)
 """Failures no retry can cure (a wrong key or scope, a closed client): raised at once."""
-
-
-def describe(exc: BaseException) -> str:
-    """A failure in one line (mxgw errors never hold the API key)."""
-    code = getattr(exc, "code", None)
-    return f"{code}: {exc}" if isinstance(code, str) else f"{type(exc).__name__}: {exc}"
 
 
 class Recovery:

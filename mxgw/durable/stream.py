@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from .._proto.mxaccess_gateway import v1 as pb
 from ..errors import MxGatewayError, ReplayGapError
 from ..events import EventStream, StreamReader
+from .health import describe
 from .markers import EventsLost, SessionReplaced
-from .recovery import FATAL, SESSION_GONE, Recovery, describe
+from .recovery import FATAL, SESSION_GONE, Recovery
 
 if TYPE_CHECKING:
     from .session import DurableSession
