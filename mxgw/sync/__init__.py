@@ -17,7 +17,8 @@ runs it until that call is done; between calls nothing runs, so a stream's event
 in the connection's buffers. One thread uses a client at a time. Inside a running event
 loop (async code, a Jupyter cell) every call raises RunningLoopError: use the async API
 there. Ctrl-C during a call cancels it cleanly and raises KeyboardInterrupt; the client
-and its sessions stay usable.
+and its sessions stay usable. A client never closed is closed once nothing uses its
+connection any more (or at exit), with a ResourceWarning, as an unclosed file is.
 """
 
 from ..errors import RunningLoopError

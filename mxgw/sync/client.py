@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 from .. import client as _client
 from .. import galaxy as _galaxy
+from ..connection import Connection
 from ..options import ClientOptions
 from .alarms import AlarmView
 from .durable import DurableSession
@@ -21,7 +22,7 @@ from .streams import stream_of
 AsyncClient = _client.GatewayClient
 
 P = ParamSpec("P")
-C = TypeVar("C")
+C = TypeVar("C", bound=Connection)
 S = TypeVar("S")
 
 
@@ -85,7 +86,9 @@ def _connector(factory: Callable[P, Awaitable[C]], wrap: Callable[[Loop, C], S],
         connecting = factory(*args, **kwargs)  # bad options raise here, before any loop
         loop = Loop()
         try:
-            return wrap(loop, loop.run(connecting))
+            client = loop.run(connecting)
+            loop.owned_by(client)
+            return wrap(loop, client)
         except BaseException:
             loop.close()
             raise

@@ -10,6 +10,7 @@ import asyncio
 import signal
 import threading
 import types
+import warnings
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,6 +44,16 @@ class Loop:
         self._interrupted = 0
         self.streams: weakref.WeakSet[Stream[Any]] = weakref.WeakSet()
         """The streams open on this loop, closed before the connection is."""
+        self._unclosed: weakref.finalize[Any, Any] | None = None
+
+    def owned_by(self, owner: Connection) -> None:
+        """Release `owner` (the connection this loop was made for) if it is never closed:
+        when the last object using it is dropped, or at interpreter exit."""
+        # A finalizer rather than __del__: weakref callbacks run before any __del__ of
+        # the garbage they belong to, so the connection is closed before grpclib's
+        # Channel finalizer would report it (and atexit closes what is still open).
+        self._unclosed = weakref.finalize(self, _release_unclosed, self._loop, owner,
+                                          self.streams)
 
     @property
     def closed(self) -> bool:
@@ -130,12 +141,42 @@ class Loop:
 
     def close(self) -> None:
         """Finish what is pending (closed streams' resets), then close the loop."""
+        if self._unclosed is not None:
+            self._unclosed.detach()  # closed as it should be: nothing to release
         if self._loop.is_closed():
             return
         try:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         finally:
             self._loop.close()
+
+
+def _release_unclosed(loop: asyncio.AbstractEventLoop, owner: Connection,
+                      streams: weakref.WeakSet[Stream[Any]]) -> None:
+    """Close a client nobody closed, as Python does an unclosed file: a ResourceWarning
+    (shown with `-W default` or `-X dev`), and the connection released anyway, quietly.
+    Left alone, grpclib's Channel finalizer prints "Unclosed connection" through the
+    loop's exception handler whenever it runs before the loop's own."""
+    if loop.is_closed():
+        return
+    warnings.warn(f"unclosed mxgw.sync connection to {owner.options.endpoint}: close the "
+                  "client (`with mxgw.sync.connect() as client:`, or client.close())",
+                  ResourceWarning, stacklevel=1)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: nothing runs here, so ours can run the close
+        try:
+            for stream in list(streams):  # only at exit: a stream holds its loop
+                stream.close()
+            loop.run_until_complete(owner.close())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+        return
+    # Dropped inside a running event loop (async code), where ours cannot run: closed,
+    # it leaves the sockets to their transports' finalizers, and grpclib's finalizer
+    # stays quiet.
+    loop.close()
 
 
 def close_client(loop: Loop, client: Connection) -> None:
