@@ -19,14 +19,15 @@ The modes:
 
 A command makes one with `receive(...)` (which registers it in the Context); `dispatch`
 (mxgw/cli/main.py) finishes it or puts it in the envelope. Progress on stderr is counted
-here too.
+here too, and `take` reads a stream up to a command's limit and run time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from .bounded import bounded
 from .context import Context
 from .flags import ConnectionFlags
 from .output import dumps
@@ -64,6 +65,32 @@ class Received:
         self.count += 1
         if self.progress is not None:
             self.progress.update(self.count, self.total)
+
+    async def take(self, items: AsyncIterator[Any], limit: int | None,
+                   seconds: float | None) -> bool:
+        """Add `items` until `limit` of them (None: no limit) or until `seconds` have
+        passed (None: until they end), then close them (an async generator, EventStream,
+        DeployWatch: their `aclose`). False when the time ran out first, not an error."""
+
+        async def pump() -> None:
+            try:
+                async for item in items:
+                    self.add(item)
+                    if limit is not None and self.count >= limit:
+                        return
+            finally:  # the limit reached leaves the stream open: close it now
+                aclose = getattr(items, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+
+        return await bounded(pump(), seconds)
+
+    def note_short_of(self, limit: int | None, seconds: float | None) -> None:
+        """After `take` ran out of time: in text mode, say that fewer than `limit` came,
+        `(only 3 of 5 event(s) within 10 s)` (the JSON modes say it with their count)."""
+        if limit is not None and seconds is not None and self.mode == TEXT:
+            self.ctx.note(f"(only {self.count} of {limit} {self.noun}(s) within "
+                          f"{seconds:g} s)")
 
     def after(self) -> str:
         """` after 12 events`, ` after 1 object` (nothing for a summary)."""

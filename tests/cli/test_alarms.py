@@ -118,6 +118,10 @@ async def test_stream_alarms_without_enough_messages_stops_at_the_timeout(cli: C
                     "--timeout", "2")
     assert run.code == 0
     assert [arm(m) for m in run.json] == ["snapshotComplete", "providerStatus"]
+    text = await cli("stream-alarms", "--filter-prefix", "Galaxy!Nowhere", "--max-messages",
+                     "5", "--timeout", "2", json=False)
+    assert text.code == 0 and len(text.out.splitlines()) == 2
+    assert text.err == "(only 2 of 5 message(s) within 2 s)\n"
 
 
 async def test_acknowledging_makes_the_alarm_active_acked_in_the_next_query(cli: Cli) -> None:

@@ -64,7 +64,7 @@ async def test_stream_events_text_and_jsonl(cli: Cli, opened: Opened) -> None:
     timed_out = await cli("stream-events", *s, "--family", "OPERATION_COMPLETE",
                           "--max-events", "1", "--timeout", "0.3", json=False)
     assert timed_out.code == 0 and timed_out.out == ""
-    assert "only 0 of 1" in timed_out.err
+    assert timed_out.err == "(only 0 of 1 event(s) within 0.3 s)\n"
 
 
 async def test_readable_replies(cli: Cli, opened: Opened) -> None:

@@ -7,11 +7,10 @@ from typing import Any, Optional
 from ..._proto.mxaccess_gateway import v1 as pb
 from ...contract import alarms, checks
 from ...contract.commands import Operator
-from ..bounded import bounded
 from ..context import Context
 from ..flags import ConnectionFlags, DurationFlags, ProgressFlags
 from ..output import UsageError
-from ..received import TEXT, receive
+from ..received import receive
 from ..text import active_alarms_table, alarm_feed_text, name
 from . import command
 
@@ -52,21 +51,9 @@ async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarms
     seconds = flags.run_seconds(conn, DEFAULT_SECONDS)
     client = await ctx.client(conn)
     received = receive(ctx, conn, flags, noun="message", text=alarm_feed_text)
-
-    async def pump() -> None:
-        stream = client.stream_alarms(flags.filter_prefix)
-        try:
-            async for message in stream:
-                received.add(message)
-                if flags.max_messages is not None and received.count >= flags.max_messages:
-                    return
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]  # an async generator
-
-    finished = await bounded(pump(), seconds)
-    if not finished and flags.max_messages is not None and received.mode == TEXT:
-        ctx.note(f"(only {received.count} of {flags.max_messages} message(s) within "
-                 f"{seconds:g} s)")
+    feed = client.stream_alarms(flags.filter_prefix)
+    if not await received.take(feed, flags.max_messages, seconds):
+        received.note_short_of(flags.max_messages, seconds)
     return None
 
 

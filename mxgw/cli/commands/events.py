@@ -1,16 +1,16 @@
 """`stream-events`: a session's events, bounded by --max-events and --timeout."""
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..._proto.mxaccess_gateway import v1 as pb
-from ..bounded import bounded
 from ..context import Context
 from ..flags import ConnectionFlags, DurationFlags, ProgressFlags, SessionFlags
 from ..output import UsageError
 from ..parsing import str_list
-from ..received import TEXT, receive
+from ..received import receive
 from ..text import event_text
 from . import command
 
@@ -65,19 +65,15 @@ async def stream_events(ctx: Context, conn: ConnectionFlags, flags: StreamEvents
     session = await ctx.session(conn, flags.session_id)
     received = receive(ctx, conn, flags, noun="event", text=event_text)
 
-    async def pump() -> None:
+    async def matching() -> AsyncIterator[pb.MxEvent]:
         async with session.events(flags.after_sequence) as stream:
             async for event in stream:
                 if families and event.family not in families:
                     continue
                 if flags.item_handle is not None and event.item_handle != flags.item_handle:
                     continue
-                received.add(event)
-                if flags.max_events is not None and received.count >= flags.max_events:
-                    return
+                yield event
 
-    finished = await bounded(pump(), seconds)
-    if not finished and flags.max_events is not None and received.mode == TEXT:
-        ctx.note(f"(only {received.count} of {flags.max_events} event(s) within "
-                 f"{seconds:g} s)")
+    if not await received.take(matching(), flags.max_events, seconds):
+        received.note_short_of(flags.max_events, seconds)
     return None

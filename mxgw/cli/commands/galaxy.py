@@ -1,12 +1,12 @@
 """The Galaxy Repository: `galaxy-test-connection`, `galaxy-last-deploy`, `galaxy-discover`,
 `galaxy-browse`, `galaxy-watch` (scope `metadata:read`)."""
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..._proto.galaxy_repository import v1 as gr
 from ...galaxy import hierarchy_request
-from ..bounded import bounded
 from ..context import Context
 from ..flags import ConnectionFlags, DurationFlags, ProgressFlags
 from ..output import UsageError
@@ -99,8 +99,6 @@ def _filters(flags: DiscoverFlags) -> dict[str, Any]:
          DiscoverFlags, streams=True)
 async def galaxy_discover(ctx: Context, conn: ConnectionFlags, flags: DiscoverFlags) -> Any:
     request = hierarchy_request(**_filters(flags))  # bad filters fail before connecting
-    galaxy = await ctx.galaxy(conn)
-    objects = galaxy.iter_hierarchy(request)
     depths: dict[int, int] = {}  # text mode: indent children under the parents seen
 
     def text(obj: gr.GalaxyObject) -> str:
@@ -108,6 +106,8 @@ async def galaxy_discover(ctx: Context, conn: ConnectionFlags, flags: DiscoverFl
         depths[obj.gobject_id] = depth
         return "\n".join(galaxy_object_text(obj, depth))
 
+    galaxy = await ctx.galaxy(conn)
+    objects = galaxy.iter_hierarchy(request)
     received = receive(ctx, conn, flags, noun="object", text=text)
     async for obj in objects:
         received.total = objects.total_object_count
@@ -164,18 +164,15 @@ async def galaxy_watch(ctx: Context, conn: ConnectionFlags, flags: WatchFlags) -
                  if flags.last_seen_deploy_time else None)
     seconds = flags.run_seconds(conn, None)
     galaxy = await ctx.galaxy(conn)
-
     received = receive(ctx, conn, flags, noun="deploy event", text=deploy_event_text,
                        json_lines=True)
 
-    async def pump() -> None:
+    async def deploys() -> AsyncIterator[gr.DeployEvent]:
         # A lost connection or GOAWAY is resumed (what was deployed meanwhile comes once);
         # the first open is not retried, so a bad endpoint still fails at once.
         async with galaxy.deploy_watch(last_seen) as watch:
             async for change in watch:
-                received.add(change.event)
-                if flags.max_events is not None and received.count >= flags.max_events:
-                    return
+                yield change.event
 
-    await bounded(pump(), seconds)
+    await received.take(deploys(), flags.max_events, seconds)
     return None
