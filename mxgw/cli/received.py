@@ -17,9 +17,11 @@ The modes:
 - summary (`bench-*`, whose result sums up what it received): the command prints its
   result as any other; a failure or interrupt puts the summary so far under `received`.
 
-A command makes one with `receive(...)` (which registers it in the Context); `dispatch`
-(mxgw/cli/main.py) finishes it or puts it in the envelope. Progress on stderr is counted
-here too, and `take` reads a stream up to a command's limit and run time.
+A command makes one with `receive(...)` (which registers it in the Context) once its
+flags are checked, before it connects: a failure or interrupt from then on, while still
+connecting included, is marked incomplete (`"count": 0`). `dispatch` (mxgw/cli/main.py)
+finishes it or puts it in the envelope. Progress on stderr is counted here too, and
+`take` reads a stream up to a command's limit and run time.
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ class Received:
 
 def receive(ctx: Context, conn: ConnectionFlags, flags: Any, *, noun: str,
             text: Callable[[Any], str], json_lines: bool = False) -> Received:
-    """The Received of the running command, registered in `ctx` for `dispatch`.
+    """The Received of the running command, registered in `ctx` for `dispatch`: made
+    before connecting, so that an interrupt while connecting says `"count": 0` too.
 
     `flags` may have `jsonl`, `progress` and `no_progress` (ProgressFlags). `json_lines`:
     `--json` prints lines too (a stream that may never end). Progress shows when asked

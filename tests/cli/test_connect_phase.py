@@ -50,3 +50,5 @@ async def test_stream_events_from_a_peer_that_is_no_grpc_server_fails() -> None:
     assert run.code == EXIT_TRANSPORT, run.out + run.err
     assert run.json["category"] == "connect"
     assert "is not a gRPC (HTTP/2) server" in run.json["error"]
+    # Not an empty result: nothing arrived, and the envelope says so.
+    assert (run.json["complete"], run.json["count"], run.json["received"]) == (False, 0, [])

@@ -329,6 +329,75 @@ async def test_an_interrupted_bench_prints_what_it_measured(spawn: Any, sim: Sim
     assert summary["durationMs"] > 0 and summary["totalEvents"] >= 0
 
 
+# ---------------------------------------------------------------- before connecting
+
+@pytest.fixture
+async def silent() -> AsyncIterator[tuple[str, asyncio.Event]]:
+    """An endpoint that accepts connections and never speaks (so a client stays in its
+    connect phase), and an Event set once one is accepted."""
+    accepted = asyncio.Event()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        accepted.set()
+        while await reader.read(65536):
+            pass
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}", accepted
+    server.close()
+    for writer in writers:
+        writer.close()
+    await server.wait_closed()
+
+
+STREAMING: dict[tuple[str, ...], dict[str, Any]] = {  # line -> its envelope's received
+    ("stream-events", "--session-id", "session-x", "--json"): {"received": []},
+    ("stream-alarms", "--json"): {"received": []},
+    ("galaxy-discover", "--json"): {"received": []},
+    ("galaxy-watch", "--json"): {},  # JSON lines: the envelope is the last line
+    ("stream-events", "--session-id", "session-x", "--jsonl"): {},
+}
+
+
+@pytest.mark.parametrize("argv", list(STREAMING), ids=" ".join)
+async def test_interrupted_while_connecting_says_nothing_arrived(
+        spawn: Any, silent: tuple[str, asyncio.Event], argv: tuple[str, ...]) -> None:
+    endpoint, accepted = silent
+    child = await spawn(*argv, "--timeout", "120", *connect(endpoint))
+    await asyncio.wait_for(accepted.wait(), 30)
+    assert await child.stop(signal.SIGINT) == 130
+    (line,) = child.lines()
+    document = json.loads(line)
+    interrupted(document, signal.SIGINT, 0)
+    assert {k: v for k, v in document.items() if k == "received"} == STREAMING[argv]
+
+
+async def test_interrupted_while_connecting_in_text_says_after_0(
+        spawn: Any, silent: tuple[str, asyncio.Event]) -> None:
+    endpoint, accepted = silent
+    child = await spawn("stream-alarms", "--timeout", "120", *connect(endpoint))
+    await asyncio.wait_for(accepted.wait(), 30)
+    assert await child.stop(signal.SIGTERM) == 143
+    assert child.out == b""
+    assert child.err.decode() == ("mxgw: interrupted by SIGTERM after 0 messages: the "
+                                  "output is incomplete\n")
+
+
+async def test_a_bench_interrupted_while_connecting_has_an_empty_summary(
+        spawn: Any, silent: tuple[str, asyncio.Event]) -> None:
+    endpoint, accepted = silent
+    child = await spawn("bench-read-bulk", "--json", "--timeout", "120", *connect(endpoint))
+    await asyncio.wait_for(accepted.wait(), 30)
+    assert await child.stop(signal.SIGINT) == 130
+    (line,) = child.lines()
+    document = json.loads(line)
+    assert (document["category"], document["complete"]) == ("interrupted", False)
+    assert document["received"]["totalCalls"] == 0
+    assert document["received"]["durationMs"] == 0
+
+
 # ---------------------------------------------------------------- batch
 
 async def test_batch_answers_the_interrupted_line_then_stops(spawn: Any, held: str) -> None:

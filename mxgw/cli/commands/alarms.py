@@ -49,8 +49,8 @@ async def stream_alarms(ctx: Context, conn: ConnectionFlags, flags: StreamAlarms
     if flags.max_messages is not None and flags.max_messages <= 0:
         raise UsageError("--max-messages must be > 0")
     seconds = flags.run_seconds(conn, DEFAULT_SECONDS)
-    client = await ctx.client(conn)
     received = receive(ctx, conn, flags, noun="message", text=alarm_feed_text)
+    client = await ctx.client(conn)
     feed = client.stream_alarms(flags.filter_prefix)
     if not await received.take(feed, flags.max_messages, seconds):
         received.note_short_of(flags.max_messages, seconds)

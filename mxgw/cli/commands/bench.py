@@ -68,13 +68,27 @@ async def bench_read_bulk(ctx: Context, conn: ConnectionFlags, flags: BenchReadB
         raise UsageError("--bulk-size must be > 0")
     pool = flags.items or DEFAULT_ITEMS
     tags = [pool[i % len(pool)] for i in range(flags.bulk_size)]
+    stats = {"calls": 0, "ok": 0, "failed": 0, "results": 0, "cached": 0}
+    latencies: list[float] = []
+    begin: float | None = None  # when the measured time started
+
+    def summary() -> dict[str, Any]:
+        elapsed = time.perf_counter() - begin if begin is not None else 0.0
+        return {
+            "language": "python", "durationMs": round(elapsed * 1000, 3),
+            "totalCalls": stats["calls"], "successfulCalls": stats["ok"],
+            "failedCalls": stats["failed"], "totalReadResults": stats["results"],
+            "cachedReadResults": stats["cached"],
+            "callsPerSecond": round(stats["calls"] / elapsed, 3) if elapsed > 0 else 0.0,
+            "latencyMs": latency_summary(latencies),
+        }
+
+    receive_summary(ctx, summary)  # interrupted: the envelope has what was measured
     client = await ctx.client(conn)
     async with await client.open_session("mxgw-bench-read-bulk") as session:
         server = await session.register("mxgw-bench")
         if flags.subscribe:
             await session.subscribe_bulk(server, sorted(set(tags)))
-        stats = {"calls": 0, "ok": 0, "failed": 0, "results": 0, "cached": 0}
-        latencies: list[float] = []
 
         async def call(measure: bool) -> None:
             started = time.perf_counter()
@@ -92,20 +106,6 @@ async def bench_read_bulk(ctx: Context, conn: ConnectionFlags, flags: BenchReadB
                 stats["calls"] += 1
                 latencies.append((time.perf_counter() - started) * 1000)
 
-        begin: float | None = None  # when the measured time started
-
-        def summary() -> dict[str, Any]:
-            elapsed = time.perf_counter() - begin if begin is not None else 0.0
-            return {
-                "language": "python", "durationMs": round(elapsed * 1000, 3),
-                "totalCalls": stats["calls"], "successfulCalls": stats["ok"],
-                "failedCalls": stats["failed"], "totalReadResults": stats["results"],
-                "cachedReadResults": stats["cached"],
-                "callsPerSecond": round(stats["calls"] / elapsed, 3) if elapsed > 0 else 0.0,
-                "latencyMs": latency_summary(latencies),
-            }
-
-        receive_summary(ctx, summary)  # interrupted: the envelope has what was measured
         warm_until = time.perf_counter() + flags.warmup_seconds
         while time.perf_counter() < warm_until:
             await call(False)
@@ -139,31 +139,33 @@ async def _advise_all(session: Session, server: int, items: list[str]) -> None:
 async def bench_stream_events(ctx: Context, conn: ConnectionFlags,
                               flags: BenchStreamEventsFlags) -> Any:
     _check_times(flags.duration_seconds, flags.warmup_seconds)
-    client = await ctx.client(conn)
     latencies: list[float] = []
+    measure_from: float | None = None  # when the measured time starts (after the warmup)
+
+    def summary() -> dict[str, Any]:
+        elapsed = 0.0 if measure_from is None else max(time.perf_counter() - measure_from, 0.0)
+        return {
+            "language": "python", "durationMs": round(elapsed * 1000, 3),
+            "totalEvents": len(latencies),
+            "eventsPerSecond": round(len(latencies) / elapsed, 3) if elapsed > 0 else 0.0,
+            "latencyMs": latency_summary(latencies),
+        }
+
+    receive_summary(ctx, summary)  # interrupted: the envelope has what was measured
+    client = await ctx.client(conn)
     async with await client.open_session("mxgw-bench-stream-events") as session:
         server = await session.register("mxgw-bench")
         await _advise_all(session, server, flags.items or DEFAULT_ITEMS)
-        measure_from = time.perf_counter() + flags.warmup_seconds
-
-        def summary() -> dict[str, Any]:
-            elapsed = max(time.perf_counter() - measure_from, 0.0)
-            return {
-                "language": "python", "durationMs": round(elapsed * 1000, 3),
-                "totalEvents": len(latencies),
-                "eventsPerSecond": round(len(latencies) / elapsed, 3) if elapsed > 0 else 0.0,
-                "latencyMs": latency_summary(latencies),
-            }
+        measure_from = start = time.perf_counter() + flags.warmup_seconds
 
         async def pump() -> None:
             async with session.events() as stream:
                 async for event in stream:
                     received = event.gateway_receive_timestamp
-                    if time.perf_counter() >= measure_from and received is not None:
+                    if time.perf_counter() >= start and received is not None:
                         delay = dt.datetime.now(dt.timezone.utc) - received
                         latencies.append(delay.total_seconds() * 1000)
 
-        receive_summary(ctx, summary)  # interrupted: the envelope has what was measured
         await bounded(pump(), flags.warmup_seconds + flags.duration_seconds)
         result = summary()
     return result

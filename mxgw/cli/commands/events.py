@@ -62,8 +62,8 @@ async def stream_events(ctx: Context, conn: ConnectionFlags, flags: StreamEvents
     if flags.after_sequence < 0:
         raise UsageError("--after-sequence must be >= 0")
     seconds = flags.run_seconds(conn, DEFAULT_SECONDS)
-    session = await ctx.session(conn, flags.session_id)
     received = receive(ctx, conn, flags, noun="event", text=event_text)
+    session = await ctx.session(conn, flags.session_id)
 
     async def matching() -> AsyncIterator[pb.MxEvent]:
         async with session.events(flags.after_sequence) as stream:

@@ -106,9 +106,9 @@ async def galaxy_discover(ctx: Context, conn: ConnectionFlags, flags: DiscoverFl
         depths[obj.gobject_id] = depth
         return "\n".join(galaxy_object_text(obj, depth))
 
+    received = receive(ctx, conn, flags, noun="object", text=text)
     galaxy = await ctx.galaxy(conn)
     objects = galaxy.iter_hierarchy(request)
-    received = receive(ctx, conn, flags, noun="object", text=text)
     async for obj in objects:
         received.total = objects.total_object_count
         received.add(obj)
@@ -163,9 +163,9 @@ async def galaxy_watch(ctx: Context, conn: ConnectionFlags, flags: WatchFlags) -
     last_seen = (parse_timestamp(flags.last_seen_deploy_time, "--last-seen-deploy-time")
                  if flags.last_seen_deploy_time else None)
     seconds = flags.run_seconds(conn, None)
-    galaxy = await ctx.galaxy(conn)
     received = receive(ctx, conn, flags, noun="deploy event", text=deploy_event_text,
                        json_lines=True)
+    galaxy = await ctx.galaxy(conn)
 
     async def deploys() -> AsyncIterator[gr.DeployEvent]:
         # A lost connection or GOAWAY is resumed (what was deployed meanwhile comes once);
