@@ -14,6 +14,7 @@ import configparser
 import csv
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -26,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from grpclib.server import Server
 
-from mxgw import GatewayClient
+from mxgw import GatewayClient, gr
 from mxgw.sim import RuntimeConfig, SimConfig, SimServer
+from mxgw.sim.galaxy import GalaxyModel, GalaxyService
 
 from ..conftest import ROOT, TEST_KEY, eventually
 
@@ -250,11 +253,59 @@ async def test_export_galaxy_writes_every_object_with_progress(
     assert {"Plant", "TestMachine_001"} <= {row["tag_name"] for row in rows}
     pump = next(row for row in rows if "$Pump" in row["template_chain"])
     assert int(pump["attributes"]) > 0
-    progress = [line for line in err.splitlines() if line.endswith(" s")]
-    assert [line.split(" objects")[0] for line in progress] == [
-        f"{n} of {total}" for n in (70, 140, 210, 280, 300)]  # a line per page, not a TTY
+    shown = [re.fullmatch(rf"(\d+) of {total} objects, \d+/s, [\d.]+ s", line)
+             for line in err.splitlines()]
+    progress = [int(line[1]) for line in shown if line is not None]
+    assert progress == sorted(progress) and progress[-1] == total  # not a TTY: lines
     assert f"{total} objects written to {output}" in err
     assert not output.with_name("galaxy.csv.partial").exists()
+
+
+class RedeployedWhilePaging(GalaxyService):
+    """A Galaxy Repository that holds the first request for a second page until the test
+    has redeployed."""
+
+    def __init__(self) -> None:
+        super().__init__(GalaxyModel.default(300))
+        self.holding = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def discover_hierarchy(
+            self, message: gr.DiscoverHierarchyRequest) -> gr.DiscoverHierarchyReply:
+        if message.page_token and not self.release.is_set():
+            self.holding.set()
+            await self.release.wait()
+        return await super().discover_hierarchy(message)
+
+
+async def test_export_galaxy_redeployed_meanwhile_starts_over(tmp_path: Path) -> None:
+    service = RedeployedWhilePaging()
+    server = Server([service])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    await server.start(sock=sock)
+    try:
+        endpoint = f"127.0.0.1:{sock.getsockname()[1]}"
+        output = tmp_path / "galaxy.csv"
+        child = await start_example("export_galaxy.py", "--output", str(output),
+                                    "--page-size", "70", env=gateway_env(endpoint),
+                                    cwd=tmp_path)
+        await asyncio.wait_for(service.holding.wait(), WAIT)
+        before = {obj.tag_name for obj in service.galaxy.iter_objects()}
+        service.redeploy(changes=20)
+        service.release.set()
+        code, _, err = await child.finish()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert code == 0, err
+    assert "the Galaxy was redeployed: starting over" in err
+    after = {obj.tag_name for obj in service.galaxy.iter_objects()}
+    assert before - after  # objects went (and others came) ...
+    assert [row["tag_name"] for row in records(output)] == [  # ... and the CSV is the new
+        obj.tag_name for obj in service.galaxy.iter_objects()]  # deploy alone, in order
 
 
 # ---------------------------------------------------------------------- durable_service
