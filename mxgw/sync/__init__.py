@@ -25,7 +25,7 @@ from ..errors import RunningLoopError
 from .alarms import AlarmChange, AlarmView
 from .client import Client, connect, connect_galaxy
 from .durable import DurableSession
-from .galaxy import DeployWatch, Galaxy
+from .galaxy import DeployWatch, Galaxy, HierarchyObjects
 from .session import Events, Session
 from .streams import Stream
 
@@ -37,6 +37,7 @@ __all__ = [
     "DurableSession",
     "Events",
     "Galaxy",
+    "HierarchyObjects",
     "RunningLoopError",
     "Session",
     "Stream",

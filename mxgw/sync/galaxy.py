@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import deploys as _watches
 from .. import galaxy as _galaxy
+from .._proto.galaxy_repository import v1 as gr
 from ..durable.health import DurableState
 from .facade import ClientFacade, Facade, blocking, wrapping
 from .streams import Stream, stream_of
@@ -39,6 +40,21 @@ class DeployWatch(Stream[DeployChange]):
         return self._watch.last_event_at
 
 
+class HierarchyObjects(Stream[gr.GalaxyObject]):
+    """The objects of `iter_hierarchy`, one page in memory at a time, for a plain `for`
+    (see `mxgw.galaxy.HierarchyObjects`)."""
+
+    def __init__(self, facade: Facade[Any], objects: _galaxy.HierarchyObjects) -> None:
+        super().__init__(facade._loop, objects)
+        self._objects = objects
+
+    @property
+    def total_object_count(self) -> int | None:
+        """The gateway's count of the matching objects, with the last page received (None
+        before the first): for a progress display."""
+        return self._objects.total_object_count
+
+
 def _sharing(galaxy: Galaxy, other: AsyncGalaxy) -> Galaxy:
     return Galaxy(galaxy._loop, other)
 
@@ -68,6 +84,6 @@ class Galaxy(ClientFacade[AsyncGalaxy]):
     browse_children_page = blocking(AsyncGalaxy.browse_children_page)
     discover_hierarchy = blocking(AsyncGalaxy.discover_hierarchy)
     browse_children = blocking(AsyncGalaxy.browse_children)
-    iter_hierarchy = wrapping(AsyncGalaxy.iter_hierarchy, stream_of)
+    iter_hierarchy = wrapping(AsyncGalaxy.iter_hierarchy, HierarchyObjects)
     watch_deploy_events = wrapping(AsyncGalaxy.watch_deploy_events, stream_of)
     deploy_watch = wrapping(AsyncGalaxy.deploy_watch, DeployWatch)

@@ -23,9 +23,11 @@ def test_iter_hierarchy_is_a_plain_iterator_over_the_same_objects(
     listed = galaxy.discover_hierarchy(tag_name_glob="TestMachine_*")
     assert len(listed) == 6  # TestMachine_001 .. 006
     before = galaxy.pages_fetched
-    iterated = [obj.tag_name for obj in galaxy.iter_hierarchy(tag_name_glob="TestMachine_*",
-                                                              page_size=3)]
+    objects = galaxy.iter_hierarchy(tag_name_glob="TestMachine_*", page_size=3)
+    assert objects.total_object_count is None  # no page yet
+    iterated = [obj.tag_name for obj in objects]
     assert iterated == [obj.tag_name for obj in listed]
+    assert objects.total_object_count == 6  # for a progress display
     assert galaxy.pages_fetched - before == 2  # pages of 3
     top = galaxy.browse_children(0)
     assert top and all(isinstance(obj, mxgw.GalaxyObject) for obj in top)

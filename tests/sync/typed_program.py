@@ -62,8 +62,10 @@ def program() -> None:
         assert_type(galaxy, mxgw.sync.Galaxy)
         galaxy.ensure_connected()
         assert_type(galaxy.with_timeout(1.0), mxgw.sync.Galaxy)
-        for obj in galaxy.iter_hierarchy(tag_name_glob="Pump_*"):
+        objects = galaxy.iter_hierarchy(tag_name_glob="Pump_*")
+        for obj in objects:
             assert_type(obj, GalaxyObject)
+        assert_type(objects.total_object_count, int | None)
         assert_type(galaxy.browse_children(0), list[GalaxyObject])
         assert_type(galaxy.get_last_deploy_time(), dt.datetime | None)
         for deploy in galaxy.watch_deploy_events():
