@@ -26,8 +26,15 @@ import json
 import sys
 from typing import Any
 
-from mxgw import EventStream, GatewayClient, MxGatewayError, from_mx_value, pb
-from mxgw.failures import describe_status, is_error_status
+from mxgw import (
+    EventStream,
+    GatewayClient,
+    MxGatewayError,
+    describe_status,
+    from_mx_value,
+    is_error_status,
+    pb,
+)
 
 PARSERS: dict[str, Any] = {
     "int32": int, "int64": int, "float": float, "double": float, "string": str,

@@ -67,6 +67,7 @@ _LAZY = {
     "DeployEvent": "_proto.galaxy_repository.v1", "GalaxyAttribute": "_proto.galaxy_repository.v1",
     "GalaxyObject": "_proto.galaxy_repository.v1",
     "DeployChange": "deploys", "DeployWatch": "deploys",
+    "describe_status": "failures", "is_error_status": "failures",
 }
 """Public name -> the module of ours that defines it, imported when the name is used."""
 
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
         SessionReplaced,
     )
     from .events import EventStream
+    from .failures import describe_status, is_error_status
     from .galaxy import GalaxyRepositoryClient
     from .options import ApiKey, ClientOptions
     from .session import Session
@@ -167,8 +169,10 @@ __all__ = [
     "WorkerUnavailableError",
     "WriteItem",
     "__version__",
+    "describe_status",
     "from_mx_value",
     "gr",
+    "is_error_status",
     "pb",
     "to_mx_value",
 ]

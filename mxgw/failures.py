@@ -20,12 +20,15 @@ ERROR_CATEGORIES = frozenset(
 
 
 def is_error_status(status: pb.MxStatusProxy) -> bool:
-    """True when the status's category is an error."""
+    """True when an MXAccess status (of an OnWriteComplete or a data change, or in
+    `MxAccessError.statuses`) reports a failure: an error category. Ok, Pending (a
+    write's first completion, often), Warning and Unknown do not."""
     return status.category in ERROR_CATEGORIES
 
 
 def describe_status(status: pb.MxStatusProxy) -> str:
-    """One readable line for a status."""
+    """One readable line for an MXAccess status: `MX_STATUS_CATEGORY_SECURITY_ERROR
+    detected by MX_STATUS_SOURCE_REQUESTING_LMX detail 5 (its diagnostic text)`."""
     text = (
         f"{enum_name(status.category)} detected by {enum_name(status.detected_by)} "
         f"detail {status.detail}"
