@@ -28,6 +28,7 @@ from .checks import (
     aware_utc,
     is_int,
 )
+from .encode import encode, field_encoder
 from .fields import constructor
 
 FLOAT32_MAX = 3.4028234663852886e38
@@ -310,6 +311,49 @@ def to_mx_value(value: Any, type_name: str | None = None) -> pb.MxValue:
     if type_name not in TYPES:
         _check(type_name, value)  # raises the unknown-type error
     return _scalar(type_name, value)
+
+
+Scalar = tuple[bytes, Callable[[Any], bytes], str]
+"""How a scalar type's MxValue is encoded: its type fields' bytes, then its arm's; and
+the canonical type name."""
+_SCALARS: dict[str, Scalar | None] = {}
+"""By type name as given: None for a type not encoded this way (arrays, timestamps...)."""
+
+
+def _scalar_encoding(type_name: str) -> Scalar | None:
+    found = _SCALARS.get(type_name)
+    if found is None and type_name not in _SCALARS:
+        name = canonical_type(type_name)
+        mx_type = TYPES.get(name)
+        arm = field_encoder(pb.MxValue, mx_type.scalar_field) if mx_type is not None else None
+        # The type fields come first in MxValue, the oneof arms after them.
+        found = _SCALARS[type_name] = (
+            None if arm is None else (encode(_NEW_VALUE(_type_fields(name))), arm, name))
+    return found
+
+
+_SCALAR_KINDS = {int: "int32", float: "double", str: "string", bool: "bool"}
+"""The type of a value given without a type name, for the usual values (to_mx_value's)."""
+
+
+def mx_value_bytes(value: Any, type_name: str | None = None) -> bytes:
+    """`encode(to_mx_value(value, type_name))`, with no message for a scalar (a bulk
+    write's usual value): the same checks, the same bytes, several times faster."""
+    if type_name is None:
+        name = _SCALAR_KINDS.get(type(value))
+        if name == "int32" and not INT32_MIN <= value <= INT32_MAX:
+            name = None
+        elif name == "double" and not math.isfinite(value):
+            name = None
+        scalar = _scalar_encoding(name) if name is not None else None
+        if scalar is None:
+            return encode(to_mx_value(value))
+        return scalar[0] + scalar[1](value)
+    scalar = _scalar_encoding(type_name)
+    if scalar is None or value is None or isinstance(value, (list, tuple, pb.MxValue,
+                                                             SparseArray)):
+        return encode(to_mx_value(value, type_name))  # what to_mx_value does not type alone
+    return scalar[0] + scalar[1](_check(scalar[2], value))
 
 
 def _element_type(data_type: pb.MxDataType) -> str | None:

@@ -133,7 +133,7 @@ async def test_read_bulk_reports_cached_fresh_and_failed_tags_in_order(
     await session.write_bulk(server, [(advised.item_handle, 4321)])
     tags = [INTS[0], INTS[1], "NoSuchObject.Nothing"]
 
-    async def written() -> list[pb.BulkReadResult]:
+    async def written() -> mxgw.BulkResults[pb.BulkReadResult]:
         while True:
             results = await session.read_bulk(server, tags, timeout_ms=2000)
             if mxgw.from_mx_value(results[0].value) == 4321:
