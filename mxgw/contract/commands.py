@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import betterproto2
@@ -25,7 +26,7 @@ from .._proto.mxaccess_gateway import v1 as pb
 from ..errors import BulkEntryError, ConfigurationError, ValueConversionError
 from . import checks, codec
 from .fields import constructor
-from .values import mx_value_bytes, to_mx_value
+from .values import to_mx_value, value_encoder
 
 K = pb.MxCommandKind
 _ARM_SUFFIX = "_command"
@@ -379,10 +380,10 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _converted(value: Any, type_name: str | None, convert: Callable[[Any, str | None], Any]
-               ) -> Any:
+def _converted(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """`convert(value)`; its ValueConversionError names the value."""
     try:
-        return convert(value, type_name)
+        return convert(value)
     except ValueConversionError as exc:
         raise ValueConversionError(f"value {_short(value)}: {exc}") from None
 
@@ -425,17 +426,19 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
     complete = len(common) == len(users) + timed
     encode_entry = (_entry_encoder(entry_type, new_entry(common), key)
                     if key is not None and complete else None)
+    encode_value = value_encoder(defaults.type_name)
     for index, raw in enumerate(items):
         item: WriteItem | None = None
         if type(raw) is tuple and len(raw) == 2:  # the usual entry: no settings of its own
             handle, value = raw
             if encode_entry is not None:  # straight to bytes: no message built
                 try:
-                    checked = checks.handle("item handle", handle)
-                    data = _converted(value, defaults.type_name, mx_value_bytes)
+                    if type(handle) is not int or not 0 < handle <= checks.INT32_MAX:
+                        checks.handle("item handle", handle)  # raises (or a subclass of int)
+                    data = _converted(value, encode_value)
                 except ConfigurationError as exc:
                     raise BulkEntryError(index, str(exc)) from None
-                entries.append(encode_entry(checked, data))
+                entries.append(encode_entry(int(handle), data))
                 continue
         else:
             item = _as_item(index, raw)
@@ -444,7 +447,7 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
             entry = dict(common)
             entry["item_handle"] = checks.handle("item handle", handle)
             type_name = (item.type_name if item is not None else None) or defaults.type_name
-            entry["value"] = _converted(value, type_name, to_mx_value)
+            entry["value"] = _converted(value, partial(to_mx_value, type_name=type_name))
             if item is not None or not complete:
                 _own_fields(entry, item, defaults, users, timed=timed)
         except ConfigurationError as exc:

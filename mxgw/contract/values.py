@@ -336,24 +336,49 @@ _SCALAR_KINDS = {int: "int32", float: "double", str: "string", bool: "bool"}
 """The type of a value given without a type name, for the usual values (to_mx_value's)."""
 
 
-def mx_value_bytes(value: Any, type_name: str | None = None) -> bytes:
-    """`encode(to_mx_value(value, type_name))`, with no message for a scalar (a bulk
-    write's usual value): the same checks, the same bytes, several times faster."""
+ValueEncoder = Callable[[Any], bytes]
+"""The bytes of `to_mx_value(value, type_name)` for one type name, from the value."""
+_ENCODERS: dict[str | None, ValueEncoder] = {}
+_NOT_SCALAR = (list, tuple, pb.MxValue, SparseArray, type(None))
+"""Values that to_mx_value does not convert by the type name alone."""
+
+
+def value_encoder(type_name: str | None = None) -> ValueEncoder:
+    """`lambda value: encode(to_mx_value(value, type_name))`, with no message for a scalar
+    (a bulk write's usual value): the same checks, the same bytes, several times faster."""
+    found = _ENCODERS.get(type_name)
+    if found is not None:
+        return found
     if type_name is None:
-        name = _SCALAR_KINDS.get(type(value))
-        if name == "int32" and not INT32_MIN <= value <= INT32_MAX:
-            name = None
-        elif name == "double" and not math.isfinite(value):
-            name = None
-        scalar = _scalar_encoding(name) if name is not None else None
+        def encoder(value: Any) -> bytes:
+            name = _SCALAR_KINDS.get(type(value))
+            if name == "int32" and not INT32_MIN <= value <= INT32_MAX:
+                name = None
+            elif name == "double" and not math.isfinite(value):
+                name = None
+            scalar = _scalar_encoding(name) if name is not None else None
+            if scalar is None:
+                return encode(to_mx_value(value))
+            return scalar[0] + scalar[1](value)
+    else:
+        scalar = _scalar_encoding(type_name)
         if scalar is None:
-            return encode(to_mx_value(value))
-        return scalar[0] + scalar[1](value)
-    scalar = _scalar_encoding(type_name)
-    if scalar is None or value is None or isinstance(value, (list, tuple, pb.MxValue,
-                                                             SparseArray)):
-        return encode(to_mx_value(value, type_name))  # what to_mx_value does not type alone
-    return scalar[0] + scalar[1](_check(scalar[2], value))
+            def encoder(value: Any) -> bytes:
+                return encode(to_mx_value(value, type_name))
+        else:
+            prefix, arm, name = scalar
+
+            def encoder(value: Any) -> bytes:
+                if isinstance(value, _NOT_SCALAR):
+                    return encode(to_mx_value(value, type_name))
+                return prefix + arm(_check(name, value))
+    _ENCODERS[type_name] = encoder
+    return encoder
+
+
+def mx_value_bytes(value: Any, type_name: str | None = None) -> bytes:
+    """`encode(to_mx_value(value, type_name))`, faster for a scalar (`value_encoder`)."""
+    return value_encoder(type_name)(value)
 
 
 def _element_type(data_type: pb.MxDataType) -> str | None:
