@@ -203,3 +203,17 @@ def test_results_are_a_typed_sequence_decoded_once() -> None:
     with pytest.raises(IndexError):
         results[3]
     assert BulkResults(pb.BulkWriteResult) == []
+
+
+@pytest.mark.parametrize("data", [
+    _message_field(27, _field(1, 0, b"\x05")),                   # a result as a varint
+    _field(27, 0, b"\x05") + _bulk_arm(27, [b"\x08\x01"], b""),  # the arm as a varint first
+    _bulk_arm(27, [b"\x08\x01"], b"") + _field(20, 2, b"\x00"),  # another arm wins
+    _bulk_arm(27, [b"\x08\x01"], b"") + _field(20, 0, b"\x00"),  # ... not as a varint
+    _bulk_arm(27, [b"\x08\x01"], b"") + _bulk_arm(28, [b"\x0a\x00"], b"")
+    + _bulk_arm(27, [b"\x08\x02"], b""),                       # arms switch twice
+])
+def test_odd_wire_types_and_arm_switches_read_as_the_eager_parse(data: bytes) -> None:
+    eager = parse(pb.MxCommandReply, data)
+    lazy = BulkReply.parse(data)
+    assert lazy.complete() == eager and bytes(lazy.reply) == bytes(eager)
