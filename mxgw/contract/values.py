@@ -153,6 +153,9 @@ def infer_type(value: Any) -> str:
     raise ValueConversionError(f"no MxValue for a value of type {type(value).__name__}")
 
 
+_INT_RANGES = {"int32": (INT32_MIN, INT32_MAX), "int64": (INT64_MIN, INT64_MAX)}
+
+
 def _check(type_name: str, value: Any) -> Any:
     """Validate one scalar against a type name and return it in wire form."""
     if type_name == "bool":
@@ -162,7 +165,7 @@ def _check(type_name: str, value: Any) -> Any:
     if type_name in ("int32", "int64"):
         if not is_int(value):
             raise ValueConversionError(f"expected an integer, got {type(value).__name__}")
-        low, high = (INT32_MIN, INT32_MAX) if type_name == "int32" else (INT64_MIN, INT64_MAX)
+        low, high = _INT_RANGES[type_name]
         if not low <= value <= high:
             raise ValueConversionError(f"{value} is out of range for {type_name}")
         return value
@@ -347,10 +350,14 @@ def value_encoder(type_name: str | None = None) -> ValueEncoder:
     """`lambda value: encode(to_mx_value(value, type_name))`, with no message for a scalar
     (a bulk write's usual value): the same checks, the same bytes, several times faster."""
     found = _ENCODERS.get(type_name)
-    if found is not None:
-        return found
+    if found is None:
+        found = _ENCODERS[type_name] = _new_value_encoder(type_name)
+    return found
+
+
+def _new_value_encoder(type_name: str | None) -> ValueEncoder:
     if type_name is None:
-        def encoder(value: Any) -> bytes:
+        def by_kind(value: Any) -> bytes:
             name = _SCALAR_KINDS.get(type(value))
             if name == "int32" and not INT32_MIN <= value <= INT32_MAX:
                 name = None
@@ -360,19 +367,29 @@ def value_encoder(type_name: str | None = None) -> ValueEncoder:
             if scalar is None:
                 return encode(to_mx_value(value))
             return scalar[0] + scalar[1](value)
-    else:
-        scalar = _scalar_encoding(type_name)
-        if scalar is None:
-            def encoder(value: Any) -> bytes:
-                return encode(to_mx_value(value, type_name))
-        else:
-            prefix, arm, name = scalar
+        return by_kind
+    scalar = _scalar_encoding(type_name)
+    if scalar is None:
+        return lambda value: encode(to_mx_value(value, type_name))
+    prefix, arm, name = scalar
 
-            def encoder(value: Any) -> bytes:
-                if isinstance(value, _NOT_SCALAR):
-                    return encode(to_mx_value(value, type_name))
-                return prefix + arm(_check(name, value))
-    _ENCODERS[type_name] = encoder
+    def checked(value: Any) -> bytes:
+        if isinstance(value, _NOT_SCALAR):
+            return encode(to_mx_value(value, type_name))
+        return prefix + arm(_check(name, value))
+    if name in _INT_RANGES:
+        return _int_encoder(prefix, arm, *_INT_RANGES[name], checked)
+    return checked
+
+
+def _int_encoder(prefix: bytes, arm: ValueEncoder, low: int, high: int,
+                 other: ValueEncoder) -> ValueEncoder:
+    """An integer type's encoder: a plain int in range needs no other check (`_check`'s
+    rule for it), anything else goes to `other` (which checks, and raises)."""
+    def encoder(value: Any) -> bytes:
+        if type(value) is int and low <= value <= high:
+            return prefix + arm(value)
+        return other(value)
     return encoder
 
 

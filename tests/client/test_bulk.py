@@ -108,6 +108,7 @@ async def test_subscribe_family_returns_one_result_per_entry_in_order(
     assert [r.item_handle for r in advised] == [*handles, 99_999]
     assert [r.was_successful for r in advised] == [True] * len(handles) + [False]
     assert advised[-1].error_message
+    assert advised.failures() == [advised[-1]]  # found without reading the successes
 
     unadvised = await session.unadvise_item_bulk(server, handles)
     removed = await session.remove_item_bulk(server, handles)
