@@ -326,7 +326,8 @@ class Session:
     ) -> BulkResults[pb.BulkWriteResult]:
         """Write many items; `items` are WriteItem or (item_handle, value) tuples.
 
-        One result per item, in order; a failed item is `was_successful = False`."""
+        One result per item, in order; a failed item is `was_successful = False`
+        (`results.failures()` finds them without decoding the others)."""
         return await self._write_bulk(commands.encoded_write_bulk(
             K.WRITE_BULK, server_handle, items, type_name=type_name, user_id=user_id))
 
