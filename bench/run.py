@@ -174,13 +174,18 @@ def check_identical_requests(pb2_dir: Path) -> None:
             server_handle=1, item_handle=7, value=google_value(42)))).SerializeToString()
     items = [(i + 1, i % 1000) for i in range(1000)]
     ours_bulk = codec.encode(commands.write_bulk(1, items, type_name="int32"))
+    # Session.write_bulk's own path: the entries encoded one by one, the payload joined
+    encoded = commands.encoded_write_bulk(pb.MxCommandKind.WRITE_BULK, 1, items,
+                                          type_name="int32")
+    ours_encoded = codec.encode(commands.encoded_command(
+        encoded.kind, encoded.head + b"".join(encoded.entries)))
     command = g.MxCommand(kind=g.MX_COMMAND_KIND_WRITE_BULK)
     command.write_bulk_command.server_handle = 1
     for handle, number in items:
         entry = command.write_bulk_command.entries.add()
         entry.item_handle = handle
         entry.value.CopyFrom(google_value(number))
-    if ours != theirs or ours_bulk != command.SerializeToString():
+    if ours != theirs or not ours_bulk == ours_encoded == command.SerializeToString():
         raise SystemExit("the two stacks would not send the same requests: fix bench/clients.py")
 
 

@@ -58,6 +58,7 @@ from .errors import (
 
 _LAZY = {
     "AlarmChange": "alarms", "AlarmView": "alarms", "Operator": "contract.commands",
+    "BulkResults": "contract.bulk_replies",
     "WriteItem": "contract.commands", "SparseArray": "contract.values",
     "from_mx_value": "contract.values", "to_mx_value": "contract.values",
     "GatewayClient": "client", "EventStream": "events", "GalaxyRepositoryClient": "galaxy",
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     from ._proto.mxaccess_gateway import v1 as pb
     from .alarms import AlarmChange, AlarmView
     from .client import GatewayClient
+    from .contract.bulk_replies import BulkResults
     from .contract.commands import Operator, WriteItem
     from .contract.values import SparseArray, from_mx_value, to_mx_value
     from .deploys import DeployChange, DeployWatch
@@ -112,6 +114,7 @@ __all__ = [
     "ApiKey",
     "BadQualityError",
     "BulkEntryError",
+    "BulkResults",
     "ClientOptions",
     "CommandCanceledError",
     "ConfigurationError",

@@ -2,10 +2,12 @@
 
 A bulk command is built whole (`mxgw.contract.commands`: every entry checked, a bad
 one raises BulkEntryError naming its index), then cut here into chunks of at most
-`max_bulk_entries` entries whose encoded request stays under `bulk_byte_budget` bytes.
-The chunks run one after another; the results come back as one list, one result per
-input entry, in input order. Per-entry failures are results (`was_successful = False`),
-never exceptions.
+`max_bulk_entries` entries whose encoded request stays under `bulk_byte_budget` bytes
+(`run`; `run_encoded` for a bulk write encoded entry by entry, as Session's write helpers
+build it). The chunks run one after another; the results come back as one BulkResults,
+one result per input entry, in input order, each decoded when first read. Per-entry
+failures are results (`was_successful = False`, `BulkResults.failures()`), never
+exceptions.
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from typing import Any
 
 from ._proto.mxaccess_gateway import v1 as pb
 from .contract import codec, commands
+from .contract.bulk_replies import BulkReply, BulkResults
 from .contract.commands import WriteItem
 from .errors import BulkEntryError, MxGatewayError, ProtocolViolationError
 
-__all__ = ["WriteItem", "chunk_bounds", "run"]
+__all__ = ["BulkResults", "WriteItem", "chunk_bounds", "run"]
 
 REQUEST_OVERHEAD = 512
 """Bytes reserved in each chunk for the request envelope (session id, correlation id,
 command kind, server handle, field headers)."""
 
-Invoke = Callable[[pb.MxCommand, "float | None"], Awaitable[pb.MxCommandReply]]
+Invoke = Callable[[pb.MxCommand, "float | None"], Awaitable[BulkReply]]
 
 
 # ---------------------------------------------------------------------- sizes
@@ -118,26 +121,53 @@ def chunks(command: pb.MxCommand, max_entries: int, max_bytes: int) -> list[pb.M
 
 
 async def run(invoke: Invoke, command: pb.MxCommand, *, max_entries: int, max_bytes: int,
-              timeout: float | None = None) -> list[Any]:
-    """Send a bulk command in chunks, in order; one result per entry, in input order.
+              timeout: float | None = None) -> BulkResults[Any]:
+    """Send a bulk command in chunks, in order; one result per entry, in input order
+    (each decoded when first read: see BulkResults).
 
     If a chunk fails as a whole (gRPC, protocol or MXAccess failure), the exception is
     raised with `partial_results` holding the results of the chunks already applied."""
     arm = commands.arm(command.kind)
-    results: list[Any] = []
+    results = BulkResults(_result_type(arm))
     for chunk in chunks(command, max_entries, max_bytes):
         sent = len(getattr(getattr(chunk, arm.name), arm.entries or ""))
-        try:
-            reply = await invoke(chunk, timeout)
-            got = commands.result_of(reply, arm.kind)
-            chunk_results = list(got.results) if got is not None else []
-            if len(chunk_results) != sent:
-                raise ProtocolViolationError(
-                    pb.ProtocolStatusCode.PROTOCOL_VIOLATION,
-                    f"{arm.kind.proto_name} reply has {len(chunk_results)} results for "
-                    f"{sent} entries", reply)
-        except MxGatewayError as exc:
-            exc.partial_results = list(results)
-            raise
-        results.extend(chunk_results)
+        await _send(invoke, chunk, arm, sent, timeout, results)
     return results
+
+
+async def run_encoded(invoke: Invoke, bulk: commands.EncodedBulk, *, max_entries: int,
+                      max_bytes: int, timeout: float | None = None) -> BulkResults[Any]:
+    """`run` for a bulk write encoded entry by entry: split by the entries' exact sizes,
+    each request's payload put together from their bytes."""
+    arm = commands.arm(bulk.kind)
+    results = BulkResults(_result_type(arm))
+    entries = bulk.entries
+    for span in chunk_bounds([len(entry) for entry in entries], max_entries, max_bytes):
+        payload = bulk.head + b"".join(entries[span.start:span.stop])
+        await _send(invoke, commands.encoded_command(bulk.kind, payload), arm, len(span),
+                    timeout, results)
+    return results
+
+
+async def _send(invoke: Invoke, chunk: pb.MxCommand, arm: commands.Arm, sent: int,
+                timeout: float | None, results: BulkResults[Any]) -> None:
+    """Invoke one chunk of `sent` entries; its results are appended to `results`."""
+    try:
+        reply = await invoke(chunk, timeout)
+        chunk_results = reply.results_of(arm.result, results.result_type)
+        if len(chunk_results) != sent:
+            raise ProtocolViolationError(
+                pb.ProtocolStatusCode.PROTOCOL_VIOLATION,
+                f"{arm.kind.proto_name} reply has {len(chunk_results)} results for "
+                f"{sent} entries", reply.complete())
+    except MxGatewayError as exc:
+        exc.partial_results = list(results)
+        raise
+    results.extend(chunk_results)
+
+
+def _result_type(arm: commands.Arm) -> type[Any]:
+    """The message type of one result of a bulk kind (its reply arm's repeated field)."""
+    reply_arm = next(spec for spec in codec.fields(pb.MxCommandReply) if spec.name == arm.result)
+    [results] = [spec for spec in codec.fields(reply_arm.target) if spec.repeated]
+    return results.target  # type: ignore[no-any-return]

@@ -11,8 +11,9 @@ from ._proto.mxaccess_gateway import v1 as pb
 from .alarms import AlarmView
 from .connection import Connecting, Connection
 from .contract import alarms
+from .contract.bulk_replies import BulkReply
 from .contract.commands import Operator
-from .errors import ConfigurationError, protocol_error
+from .errors import ConfigurationError, MxGatewayError, protocol_error
 from .events import OurStreams
 from .failures import check_acknowledge, check_protocol
 from .session import Session
@@ -91,6 +92,21 @@ class GatewayClient(Connection):
             "Invoke", request, pb.MxCommandReply, timeout
         )
         check_protocol(reply)
+        return reply
+
+    async def invoke_bulk_raw(
+        self, session_id: str, command: pb.MxCommand, *, timeout: float | None = None
+    ) -> BulkReply:
+        """`invoke_raw` for a bulk command: the reply's results are read lazily
+        (`BulkReply`); the reply goes out whole with a protocol failure."""
+        request = pb.MxCommandRequest(session_id=session_id, command=command,
+                                      client_correlation_id=uuid.uuid4().hex)
+        reply: BulkReply = await self._unary("Invoke", request, BulkReply, timeout)
+        try:
+            check_protocol(reply.reply)
+        except MxGatewayError:
+            reply.complete()
+            raise
         return reply
 
     def stream_events_raw(

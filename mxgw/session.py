@@ -11,13 +11,16 @@ from typing import TYPE_CHECKING, Any
 from . import bulk
 from ._proto.mxaccess_gateway import v1 as pb
 from .contract import commands
+from .contract.bulk_replies import BulkReply, BulkResults
 from .contract.commands import Operator, WriteItem
 from .errors import ConfigurationError, MxAccessError
 from .events import EventStream, ResumeCursor
-from .failures import raise_for_mxaccess
+from .failures import mxaccess_failure, raise_for_mxaccess
 
 if TYPE_CHECKING:
     from .client import GatewayClient
+
+K = pb.MxCommandKind
 
 log = logging.getLogger("mxgw.session")
 
@@ -250,7 +253,8 @@ class Session:
 
     # ------------------------------------------------------------------ bulk
 
-    async def bulk(self, cmd: pb.MxCommand, *, timeout: float | None = None) -> list[Any]:
+    async def bulk(self, cmd: pb.MxCommand, *, timeout: float | None = None
+                   ) -> BulkResults[Any]:
         """Invoke a bulk command (from `mxgw.contract.commands`), split by count and size;
         one result per entry, in input order."""
         options = self.client.options
@@ -258,91 +262,106 @@ class Session:
         if arm.entries is None:
             raise ConfigurationError(f"{cmd.kind.proto_name} is not a bulk command")
         if not getattr(getattr(cmd, arm.name), arm.entries):
-            return []
+            return BulkResults(object)
         return await bulk.run(self._invoke_for_bulk, cmd, max_entries=options.max_bulk_entries,
                               max_bytes=options.bulk_byte_budget, timeout=timeout)
 
-    async def _invoke_for_bulk(
-        self, cmd: pb.MxCommand, timeout: float | None
-    ) -> pb.MxCommandReply:
-        return await self.invoke(cmd, timeout=timeout)
+    async def _write_bulk(self, write: commands.EncodedBulk) -> BulkResults[Any]:
+        """A bulk write built straight to bytes (the same checks and bytes as its command
+        builder's, without a message per entry), split as `bulk` splits."""
+        if not write.entries:
+            return BulkResults(object)
+        options = self.client.options
+        return await bulk.run_encoded(self._invoke_for_bulk, write,
+                                      max_entries=options.max_bulk_entries,
+                                      max_bytes=options.bulk_byte_budget)
+
+    async def _invoke_for_bulk(self, cmd: pb.MxCommand, timeout: float | None) -> BulkReply:
+        reply = await self.client.invoke_bulk_raw(self.id, cmd, timeout=timeout)
+        failure = mxaccess_failure(reply.reply)
+        if failure is not None:
+            reply.complete()  # the error's reply is whole
+            raise failure
+        return reply
 
     async def add_item_bulk(
         self, server_handle: int, tag_addresses: Iterable[str]
-    ) -> list[pb.SubscribeResult]:
+    ) -> BulkResults[pb.SubscribeResult]:
         """AddItem for each tag address; one result (with its item handle) per address."""
         return await self.bulk(commands.add_item_bulk(server_handle, tag_addresses))
 
     async def advise_item_bulk(
         self, server_handle: int, item_handles: Iterable[int]
-    ) -> list[pb.SubscribeResult]:
+    ) -> BulkResults[pb.SubscribeResult]:
         """Advise each item handle; one result per handle."""
         return await self.bulk(commands.advise_item_bulk(server_handle, item_handles))
 
     async def remove_item_bulk(
         self, server_handle: int, item_handles: Iterable[int]
-    ) -> list[pb.SubscribeResult]:
+    ) -> BulkResults[pb.SubscribeResult]:
         """RemoveItem for each item handle; one result per handle."""
         return await self.bulk(commands.remove_item_bulk(server_handle, item_handles))
 
     async def unadvise_item_bulk(
         self, server_handle: int, item_handles: Iterable[int]
-    ) -> list[pb.SubscribeResult]:
+    ) -> BulkResults[pb.SubscribeResult]:
         """UnAdvise each item handle; one result per handle."""
         return await self.bulk(commands.unadvise_item_bulk(server_handle, item_handles))
 
     async def subscribe_bulk(
         self, server_handle: int, tag_addresses: Iterable[str]
-    ) -> list[pb.SubscribeResult]:
+    ) -> BulkResults[pb.SubscribeResult]:
         """AddItem + Advise per tag address; each item's first value arrives as an event."""
         return await self.bulk(commands.subscribe_bulk(server_handle, tag_addresses))
 
     async def unsubscribe_bulk(
         self, server_handle: int, item_handles: Iterable[int]
-    ) -> list[pb.SubscribeResult]:
+    ) -> BulkResults[pb.SubscribeResult]:
         """UnAdvise + RemoveItem per item handle; one result per handle."""
         return await self.bulk(commands.unsubscribe_bulk(server_handle, item_handles))
 
     async def write_bulk(
         self, server_handle: int, items: Iterable[WriteItem | tuple[int, Any]], *,
         type_name: str | None = None, user_id: int = 0,
-    ) -> list[pb.BulkWriteResult]:
+    ) -> BulkResults[pb.BulkWriteResult]:
         """Write many items; `items` are WriteItem or (item_handle, value) tuples.
 
-        One result per item, in order; a failed item is `was_successful = False`."""
-        return await self.bulk(commands.write_bulk(server_handle, items, type_name=type_name,
-                                                   user_id=user_id))
+        One result per item, in order; a failed item is `was_successful = False`
+        (`results.failures()` finds them without decoding the others)."""
+        return await self._write_bulk(commands.encoded_write_bulk(
+            K.WRITE_BULK, server_handle, items, type_name=type_name, user_id=user_id))
 
     async def write2_bulk(
         self, server_handle: int, items: Iterable[WriteItem | tuple[int, Any]], *,
         timestamp: dt.datetime | None = None, type_name: str | None = None, user_id: int = 0,
-    ) -> list[pb.BulkWriteResult]:
+    ) -> BulkResults[pb.BulkWriteResult]:
         """Write2 many items; each needs a timestamp (its own or `timestamp=`)."""
-        return await self.bulk(commands.write2_bulk(
-            server_handle, items, timestamp=timestamp, type_name=type_name, user_id=user_id))
+        return await self._write_bulk(commands.encoded_write_bulk(
+            K.WRITE2_BULK, server_handle, items, timestamp=timestamp, type_name=type_name,
+            user_id=user_id))
 
     async def write_secured_bulk(
         self, server_handle: int, items: Iterable[WriteItem | tuple[int, Any]], *,
         current_user_id: int = 0, verifier_user_id: int = 0, type_name: str | None = None,
-    ) -> list[pb.BulkWriteResult]:
+    ) -> BulkResults[pb.BulkWriteResult]:
         """WriteSecured many items as authenticated users."""
-        return await self.bulk(commands.write_secured_bulk(
-            server_handle, items, current_user_id=current_user_id,
+        return await self._write_bulk(commands.encoded_write_bulk(
+            K.WRITE_SECURED_BULK, server_handle, items, current_user_id=current_user_id,
             verifier_user_id=verifier_user_id, type_name=type_name))
 
     async def write_secured2_bulk(
         self, server_handle: int, items: Iterable[WriteItem | tuple[int, Any]], *,
         current_user_id: int = 0, verifier_user_id: int = 0,
         timestamp: dt.datetime | None = None, type_name: str | None = None,
-    ) -> list[pb.BulkWriteResult]:
+    ) -> BulkResults[pb.BulkWriteResult]:
         """WriteSecured2 many items; each needs a timestamp (its own or `timestamp=`)."""
-        return await self.bulk(commands.write_secured2_bulk(
-            server_handle, items, current_user_id=current_user_id,
+        return await self._write_bulk(commands.encoded_write_bulk(
+            K.WRITE_SECURED2_BULK, server_handle, items, current_user_id=current_user_id,
             verifier_user_id=verifier_user_id, timestamp=timestamp, type_name=type_name))
 
     async def read_bulk(
         self, server_handle: int, tag_addresses: Iterable[str], *, timeout_ms: int = 0
-    ) -> list[pb.BulkReadResult]:
+    ) -> BulkResults[pb.BulkReadResult]:
         """Read tags once: the cached value when already advised in this session
         (`was_cached`), else add, advise, wait up to `timeout_ms` (0: the gateway's
         default) and remove. One result per address, in order."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +106,8 @@ def to_jsonable(value: Any) -> Any:
         return value
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)) or (  # and any other sequence (BulkResults)
+            isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray))):
         return [to_jsonable(v) for v in value]
     if isinstance(value, dt.datetime):
         return value.isoformat().replace("+00:00", "Z")

@@ -16,9 +16,9 @@ here):
 """
 
 from .decode import MAX_DEPTH, parse
-from .encode import encode, varint
+from .encode import Encoded, encode, varint
 from .fields import FieldSpec, fields, oneof_arms
 from .protojson import to_json
 
-__all__ = ["MAX_DEPTH", "FieldSpec", "encode", "fields", "oneof_arms", "parse", "to_json",
-           "varint"]
+__all__ = ["MAX_DEPTH", "Encoded", "FieldSpec", "encode", "fields", "oneof_arms", "parse",
+           "to_json", "varint"]

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import betterproto2
@@ -25,7 +26,7 @@ from .._proto.mxaccess_gateway import v1 as pb
 from ..errors import BulkEntryError, ConfigurationError, ValueConversionError
 from . import checks, codec
 from .fields import constructor
-from .values import to_mx_value
+from .values import to_mx_value, value_encoder
 
 K = pb.MxCommandKind
 _ARM_SUFFIX = "_command"
@@ -379,8 +380,41 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _converted(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """`convert(value)`; its ValueConversionError names the value."""
+    try:
+        return convert(value)
+    except ValueConversionError as exc:
+        raise ValueConversionError(f"value {_short(value)}: {exc}") from None
+
+
+EntryEncoder = Callable[[int, bytes], bytes]
+"""The bytes of an entry with no settings of its own, from its item handle and value."""
+
+
+def _entry_encoder(entry_type: type[Any], defaults: Any, key: bytes) -> EntryEncoder | None:
+    """Writes an entry as its payload's encoder would (`key`: the tag of the payload's
+    entries), when its item handle and value are its first fields: then come the fields
+    the entry takes from the call's defaults (`defaults`, an entry of those alone)."""
+    specs = codec.fields(entry_type)
+    if [spec.name for spec in specs[:2]] != ["item_handle", "value"]:
+        return None
+    handle_key = codec.varint(specs[0].number << 3)
+    value_key = codec.varint(specs[1].number << 3 | 2)
+    tail = codec.encode(defaults)
+    varint = codec.varint
+
+    def encode_entry(handle: int, value: bytes) -> bytes:
+        # a positive handle and a value are always written: no default to skip
+        body = handle_key + varint(handle) + value_key + varint(len(value)) + value + tail
+        return key + varint(len(body)) + body
+    return encode_entry
+
+
 def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults: WriteItem,
-                   *, secured: bool, timed: bool) -> list[Any]:
+                   *, secured: bool, timed: bool, key: bytes | None = None) -> list[Any]:
+    """The checked entries of a bulk write: messages; with `key` (the tag of the payload's
+    entries), each entry's bytes as a field of the payload."""
     if isinstance(items, (str, bytes, WriteItem)):
         raise BulkEntryError(0, "items must be a list of WriteItem or (item_handle, value)")
     entries: list[Any] = []
@@ -390,10 +424,22 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
     # Whether an entry with no settings of its own is complete with the checked defaults
     # (else each such entry checks the missing default again, and raises it).
     complete = len(common) == len(users) + timed
+    encode_entry = (_entry_encoder(entry_type, new_entry(common), key)
+                    if key is not None and complete else None)
+    encode_value = value_encoder(defaults.type_name)
     for index, raw in enumerate(items):
         item: WriteItem | None = None
         if type(raw) is tuple and len(raw) == 2:  # the usual entry: no settings of its own
             handle, value = raw
+            if encode_entry is not None:  # straight to bytes: no message built
+                try:
+                    if type(handle) is not int or not 0 < handle <= checks.INT32_MAX:
+                        checks.handle("item handle", handle)  # raises (or a subclass of int)
+                    data = _converted(value, encode_value)
+                except ConfigurationError as exc:
+                    raise BulkEntryError(index, str(exc)) from None
+                entries.append(encode_entry(int(handle), data))
+                continue
         else:
             item = _as_item(index, raw)
             handle, value = item.item_handle, item.value
@@ -401,15 +447,16 @@ def _write_entries(entry_type: type[Any], items: Iterable[WriteEntry], defaults:
             entry = dict(common)
             entry["item_handle"] = checks.handle("item handle", handle)
             type_name = (item.type_name if item is not None else None) or defaults.type_name
-            try:
-                entry["value"] = to_mx_value(value, type_name)
-            except ValueConversionError as exc:
-                raise ValueConversionError(f"value {_short(value)}: {exc}") from None
+            entry["value"] = _converted(value, partial(to_mx_value, type_name=type_name))
             if item is not None or not complete:
                 _own_fields(entry, item, defaults, users, timed=timed)
         except ConfigurationError as exc:
             raise BulkEntryError(index, str(exc)) from None
-        entries.append(new_entry(entry))
+        message = new_entry(entry)
+        if key is not None:
+            data = codec.encode(message)
+            message = key + codec.varint(len(data)) + data
+        entries.append(message)
     return entries
 
 
@@ -495,6 +542,48 @@ def write_secured2_bulk(server_handle: int, items: Iterable[WriteEntry], *,
                                         verifier_user_id=verifier_user_id,
                                         timestamp=timestamp),
                        secured=True, timed=True)
+
+
+@dataclass(frozen=True)
+class EncodedBulk:
+    """A bulk write checked as its command builder checks it, each entry encoded: the
+    payload of any run of `entries` is `head` (its fields but the entries) followed by
+    them, each already a field of the payload (so a split costs no re-encoding)."""
+
+    kind: pb.MxCommandKind
+    head: bytes
+    entries: list[bytes]
+
+
+_WRITE_KINDS = {K.WRITE_BULK: (False, False), K.WRITE2_BULK: (False, True),
+                K.WRITE_SECURED_BULK: (True, False), K.WRITE_SECURED2_BULK: (True, True)}
+"""The bulk write kinds: (secured, timed) of each."""
+
+
+def encoded_write_bulk(kind: pb.MxCommandKind, server_handle: int,
+                       items: Iterable[WriteEntry], *, type_name: str | None = None,
+                       user_id: int = 0, timestamp: dt.datetime | None = None,
+                       current_user_id: int = 0, verifier_user_id: int = 0) -> EncodedBulk:
+    """`write_bulk`, `write2_bulk`, `write_secured_bulk` or `write_secured2_bulk` (by
+    `kind`; the defaults a kind has no field for are ignored), encoded entry by entry."""
+    secured, timed = _WRITE_KINDS[kind]
+    payload_type = arm(kind).payload_type
+    server = checks.handle("server_handle", server_handle)
+    *_, entries = codec.fields(payload_type)
+    assert entries.name == "entries", "a payload's entries must be its last field"
+    defaults = WriteItem(0, None, type_name=type_name, user_id=user_id, timestamp=timestamp,
+                         current_user_id=current_user_id, verifier_user_id=verifier_user_id)
+    encoded = _write_entries(entries.target, items, defaults, secured=secured, timed=timed,
+                             key=codec.varint(entries.number << 3 | 2))
+    return EncodedBulk(kind, codec.encode(payload_type(server_handle=server)), encoded)
+
+
+def encoded_command(kind: pb.MxCommandKind, payload: bytes) -> pb.MxCommand:
+    """The command of `kind` whose payload is these bytes (encoded as they are)."""
+    found = arm(kind)
+    built: pb.MxCommand = constructor(pb.MxCommand)({"kind": kind,
+                                                     found.name: codec.Encoded(payload)})
+    return built
 
 
 # ---------------------------------------------------------------------- alarms

@@ -176,3 +176,45 @@ def encode(message: Any) -> bytes:
     out = bytearray()
     _write(message, out)
     return bytes(out)
+
+
+class Encoded:
+    """A message already encoded: `encode` writes its bytes as they are, wherever it
+    stands (a bulk request's payload, put together from entries encoded one by one)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def _write_encoded(message: Any, out: bytearray) -> None:
+    out += message.data
+
+
+_WRITERS[Encoded] = _write_encoded
+
+
+def field_encoder(cls: type[Any], name: str) -> Callable[[Any], bytes] | None:
+    """The bytes of field `name` of `cls` holding a value (tag and value), as the class's
+    writer writes them, for a singular varint, fixed-width, string or bytes field; None for
+    any other. Written even when the value is the default (as a oneof arm is)."""
+    plan = _write_plan(cls) or []
+    found = next((w for w in plan if w.spec.name == name and not w.spec.repeated), None)
+    if found is None:
+        return None
+    key = found.key
+    if found.kind == "v":
+        return lambda value: key + varint(int(value))
+    if found.kind == "x":
+        assert found.packer is not None
+        pack = found.packer.pack
+        return lambda value: key + pack(value)
+    if found.kind == "s":
+        def string(value: str) -> bytes:
+            data = value.encode("utf-8")
+            return key + varint(len(data)) + data
+        return string
+    if found.kind == "b":
+        return lambda value: key + varint(len(value)) + value
+    return None

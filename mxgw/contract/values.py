@@ -28,6 +28,7 @@ from .checks import (
     aware_utc,
     is_int,
 )
+from .encode import encode, field_encoder
 from .fields import constructor
 
 FLOAT32_MAX = 3.4028234663852886e38
@@ -152,6 +153,9 @@ def infer_type(value: Any) -> str:
     raise ValueConversionError(f"no MxValue for a value of type {type(value).__name__}")
 
 
+_INT_RANGES = {"int32": (INT32_MIN, INT32_MAX), "int64": (INT64_MIN, INT64_MAX)}
+
+
 def _check(type_name: str, value: Any) -> Any:
     """Validate one scalar against a type name and return it in wire form."""
     if type_name == "bool":
@@ -161,7 +165,7 @@ def _check(type_name: str, value: Any) -> Any:
     if type_name in ("int32", "int64"):
         if not is_int(value):
             raise ValueConversionError(f"expected an integer, got {type(value).__name__}")
-        low, high = (INT32_MIN, INT32_MAX) if type_name == "int32" else (INT64_MIN, INT64_MAX)
+        low, high = _INT_RANGES[type_name]
         if not low <= value <= high:
             raise ValueConversionError(f"{value} is out of range for {type_name}")
         return value
@@ -310,6 +314,88 @@ def to_mx_value(value: Any, type_name: str | None = None) -> pb.MxValue:
     if type_name not in TYPES:
         _check(type_name, value)  # raises the unknown-type error
     return _scalar(type_name, value)
+
+
+Scalar = tuple[bytes, Callable[[Any], bytes], str]
+"""How a scalar type's MxValue is encoded: its type fields' bytes, then its arm's; and
+the canonical type name."""
+_SCALARS: dict[str, Scalar | None] = {}
+"""By type name as given: None for a type not encoded this way (arrays, timestamps...)."""
+
+
+def _scalar_encoding(type_name: str) -> Scalar | None:
+    found = _SCALARS.get(type_name)
+    if found is None and type_name not in _SCALARS:
+        name = canonical_type(type_name)
+        mx_type = TYPES.get(name)
+        arm = field_encoder(pb.MxValue, mx_type.scalar_field) if mx_type is not None else None
+        # The type fields come first in MxValue, the oneof arms after them.
+        found = _SCALARS[type_name] = (
+            None if arm is None else (encode(_NEW_VALUE(_type_fields(name))), arm, name))
+    return found
+
+
+_SCALAR_KINDS = {int: "int32", float: "double", str: "string", bool: "bool"}
+"""The type of a value given without a type name, for the usual values (to_mx_value's)."""
+
+
+ValueEncoder = Callable[[Any], bytes]
+"""The bytes of `to_mx_value(value, type_name)` for one type name, from the value."""
+_ENCODERS: dict[str | None, ValueEncoder] = {}
+_NOT_SCALAR = (list, tuple, pb.MxValue, SparseArray, type(None))
+"""Values that to_mx_value does not convert by the type name alone."""
+
+
+def value_encoder(type_name: str | None = None) -> ValueEncoder:
+    """`lambda value: encode(to_mx_value(value, type_name))`, with no message for a scalar
+    (a bulk write's usual value): the same checks, the same bytes, several times faster."""
+    found = _ENCODERS.get(type_name)
+    if found is None:
+        found = _ENCODERS[type_name] = _new_value_encoder(type_name)
+    return found
+
+
+def _new_value_encoder(type_name: str | None) -> ValueEncoder:
+    if type_name is None:
+        def by_kind(value: Any) -> bytes:
+            name = _SCALAR_KINDS.get(type(value))
+            if name == "int32" and not INT32_MIN <= value <= INT32_MAX:
+                name = None
+            elif name == "double" and not math.isfinite(value):
+                name = None
+            scalar = _scalar_encoding(name) if name is not None else None
+            if scalar is None:
+                return encode(to_mx_value(value))
+            return scalar[0] + scalar[1](value)
+        return by_kind
+    scalar = _scalar_encoding(type_name)
+    if scalar is None:
+        return lambda value: encode(to_mx_value(value, type_name))
+    prefix, arm, name = scalar
+
+    def checked(value: Any) -> bytes:
+        if isinstance(value, _NOT_SCALAR):
+            return encode(to_mx_value(value, type_name))
+        return prefix + arm(_check(name, value))
+    if name in _INT_RANGES:
+        return _int_encoder(prefix, arm, *_INT_RANGES[name], checked)
+    return checked
+
+
+def _int_encoder(prefix: bytes, arm: ValueEncoder, low: int, high: int,
+                 other: ValueEncoder) -> ValueEncoder:
+    """An integer type's encoder: a plain int in range needs no other check (`_check`'s
+    rule for it), anything else goes to `other` (which checks, and raises)."""
+    def encoder(value: Any) -> bytes:
+        if type(value) is int and low <= value <= high:
+            return prefix + arm(value)
+        return other(value)
+    return encoder
+
+
+def mx_value_bytes(value: Any, type_name: str | None = None) -> bytes:
+    """`encode(to_mx_value(value, type_name))`, faster for a scalar (`value_encoder`)."""
+    return value_encoder(type_name)(value)
 
 
 def _element_type(data_type: pb.MxDataType) -> str | None:

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..contract.bulk_replies import BulkResults
 from ..contract.commands import WriteItem
 from ..errors import BulkEntryError, ConfigurationError, MxGatewayError
 from ..session import Session
@@ -262,8 +263,8 @@ class DurableSession:
 
     # ------------------------------------------------------------------ bulk set-up
 
-    async def _bulk(self, call: Awaitable[list[ResultT]],
-                    apply: Callable[[Sequence[ResultT]], None]) -> list[ResultT]:
+    async def _bulk(self, call: Awaitable[BulkResults[ResultT]],
+                    apply: Callable[[Sequence[ResultT]], None]) -> BulkResults[ResultT]:
         """Run a bulk command; remember what its results (or the part applied before a
         failure) say, in the caller's handles."""
         try:
@@ -276,7 +277,7 @@ class DurableSession:
         return results
 
     async def _by_tags(self, server_handle: int, tag_addresses: Iterable[str],
-                       subscribe: bool) -> list[pb.SubscribeResult]:
+                       subscribe: bool) -> BulkResults[pb.SubscribeResult]:
         tags = list(tag_addresses)
         async with self._changing() as (session, handles, memory):
             live_server = handles.server(server_handle)
@@ -297,9 +298,9 @@ class DurableSession:
 
     async def _by_handles(self, server_handle: int, item_handles: Iterable[int],
                           call: Callable[[Session, int, list[int]],
-                                         Awaitable[list[pb.SubscribeResult]]],
+                                         Awaitable[BulkResults[pb.SubscribeResult]]],
                           remember: Callable[[Memory, Handles, int], None],
-                          ) -> list[pb.SubscribeResult]:
+                          ) -> BulkResults[pb.SubscribeResult]:
         mine = list(item_handles)
         async with self._changing() as (session, handles, memory):
             live = []
@@ -320,37 +321,37 @@ class DurableSession:
                                     apply)
 
     async def add_item_bulk(self, server_handle: int,
-                            tag_addresses: Iterable[str]) -> list[pb.SubscribeResult]:
+                            tag_addresses: Iterable[str]) -> BulkResults[pb.SubscribeResult]:
         """AddItem per tag address (remembered); one result per address."""
         return await self._by_tags(server_handle, tag_addresses, subscribe=False)
 
     async def subscribe_bulk(self, server_handle: int,
-                             tag_addresses: Iterable[str]) -> list[pb.SubscribeResult]:
+                             tag_addresses: Iterable[str]) -> BulkResults[pb.SubscribeResult]:
         """AddItem + Advise per tag address (remembered); one result per address."""
         return await self._by_tags(server_handle, tag_addresses, subscribe=True)
 
     async def advise_item_bulk(self, server_handle: int,
-                               item_handles: Iterable[int]) -> list[pb.SubscribeResult]:
+                               item_handles: Iterable[int]) -> BulkResults[pb.SubscribeResult]:
         """Advise each item (remembered); one result per handle."""
         return await self._by_handles(
             server_handle, item_handles, Session.advise_item_bulk,
             lambda memory, _, h: setattr(memory.items[h], "advise", Advise.PLAIN))
 
     async def unadvise_item_bulk(self, server_handle: int,
-                                 item_handles: Iterable[int]) -> list[pb.SubscribeResult]:
+                                 item_handles: Iterable[int]) -> BulkResults[pb.SubscribeResult]:
         """UnAdvise each item (remembered); one result per handle."""
         return await self._by_handles(
             server_handle, item_handles, Session.unadvise_item_bulk,
             lambda memory, _, h: setattr(memory.items[h], "advise", Advise.NONE))
 
     async def remove_item_bulk(self, server_handle: int,
-                               item_handles: Iterable[int]) -> list[pb.SubscribeResult]:
+                               item_handles: Iterable[int]) -> BulkResults[pb.SubscribeResult]:
         """RemoveItem each item (forgotten); one result per handle."""
         return await self._by_handles(server_handle, item_handles, Session.remove_item_bulk,
                                       _forget)
 
     async def unsubscribe_bulk(self, server_handle: int,
-                               item_handles: Iterable[int]) -> list[pb.SubscribeResult]:
+                               item_handles: Iterable[int]) -> BulkResults[pb.SubscribeResult]:
         """UnAdvise + RemoveItem each item (forgotten); one result per handle."""
         return await self._by_handles(server_handle, item_handles, Session.unsubscribe_bulk,
                                       _forget)
@@ -385,7 +386,7 @@ class DurableSession:
     async def write_bulk(self, server_handle: int,
                          items: Iterable[WriteItem | tuple[int, Any]], *,
                          type_name: str | None = None,
-                         user_id: int = 0) -> list[pb.BulkWriteResult]:
+                         user_id: int = 0) -> BulkResults[pb.BulkWriteResult]:
         """Write many items (never retried); one result per item, in the caller's handles."""
         session, handles = self._live()
         mine, live = _live_entries(handles, server_handle, items)
@@ -404,7 +405,7 @@ class DurableSession:
                                                password)
 
     async def read_bulk(self, server_handle: int, tag_addresses: Iterable[str], *,
-                        timeout_ms: int = 0) -> list[pb.BulkReadResult]:
+                        timeout_ms: int = 0) -> BulkResults[pb.BulkReadResult]:
         """Read tags once (see Session.read_bulk)."""
         session, handles = self._live()
         return await session.read_bulk(handles.server(server_handle), tag_addresses,

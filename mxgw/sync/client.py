@@ -70,6 +70,7 @@ class Client(ClientFacade[AsyncClient]):
     open_session_raw = blocking(AsyncClient.open_session_raw)
     close_session_raw = blocking(AsyncClient.close_session_raw)
     invoke_raw = blocking(AsyncClient.invoke_raw)
+    invoke_bulk_raw = blocking(AsyncClient.invoke_bulk_raw)
     stream_events_raw = wrapping(AsyncClient.stream_events_raw, stream_of)
 
     stream_alarms = wrapping(AsyncClient.stream_alarms, stream_of)

@@ -108,6 +108,7 @@ async def test_subscribe_family_returns_one_result_per_entry_in_order(
     assert [r.item_handle for r in advised] == [*handles, 99_999]
     assert [r.was_successful for r in advised] == [True] * len(handles) + [False]
     assert advised[-1].error_message
+    assert advised.failures() == [advised[-1]]  # found without reading the successes
 
     unadvised = await session.unadvise_item_bulk(server, handles)
     removed = await session.remove_item_bulk(server, handles)
@@ -133,7 +134,7 @@ async def test_read_bulk_reports_cached_fresh_and_failed_tags_in_order(
     await session.write_bulk(server, [(advised.item_handle, 4321)])
     tags = [INTS[0], INTS[1], "NoSuchObject.Nothing"]
 
-    async def written() -> list[pb.BulkReadResult]:
+    async def written() -> mxgw.BulkResults[pb.BulkReadResult]:
         while True:
             results = await session.read_bulk(server, tags, timeout_ms=2000)
             if mxgw.from_mx_value(results[0].value) == 4321:

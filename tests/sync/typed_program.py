@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import mxgw.sync
-from mxgw import DeployEvent, GalaxyObject, WriteItem, pb
+from mxgw import BulkResults, DeployEvent, GalaxyObject, WriteItem, pb
 from mxgw.durable import DurableEvent, DurableHealth
 
 if TYPE_CHECKING:
@@ -36,9 +36,9 @@ def program() -> None:
             assert_type(session.write(server, item, 1, type_name="int32"), pb.MxCommandReply)
             session.write(server, item, 1, type_nam="int32")  # type: ignore[call-arg]
             assert_type(session.write_bulk(server, [(item, 1), WriteItem(item, 2)]),
-                        list[pb.BulkWriteResult])
+                        BulkResults[pb.BulkWriteResult])
             assert_type(session.read_bulk(server, ["Tag.Attribute"], timeout_ms=100),
-                        list[pb.BulkReadResult])
+                        BulkResults[pb.BulkReadResult])
             assert_type(session.close(), pb.CloseSessionReply)
             with session.events(timeout=1.0) as events:
                 assert_type(events, mxgw.sync.Events)

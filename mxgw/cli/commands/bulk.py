@@ -5,7 +5,7 @@ Lists are comma-separated (`--items A.X,B.Y`, `--item-handles 1,2`, `--values 1,
 `--values` also takes a JSON array (needed for strings with commas and for array types).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -21,8 +21,8 @@ from .writes import TYPE_HELP, timestamp_of
 S = "--session-id ID --server-handle 1"
 
 
-def _lines(render: Callable[[Any], str]) -> Callable[[list[Any]], str]:
-    def text(results: list[Any]) -> str:
+def _lines(render: Callable[[Any], str]) -> Callable[[Sequence[Any]], str]:
+    def text(results: Sequence[Any]) -> str:
         return "\n".join(render(r) for r in results) if results else "(no results)"
     return text
 
