@@ -33,8 +33,12 @@ SENSITIVE_NAMES = frozenset({b"authorization", b"proxy-authorization", b"cookie"
                              b"set-cookie"})
 """Header fields sent never-indexed (RFC 7541 7.1.3): kept out of every compression
 table on the way, and shown redacted by hpack's and our log filter."""
-UNCACHED_NAMES = frozenset({b"grpc-timeout", b"grpc-message"})
-"""Fields whose value changes from call to call: encoded each time, not cached."""
+LITERAL_NAMES = frozenset({b"grpc-timeout", b"grpc-message"})
+"""Fields whose value changes from call to call: literals without indexing, so that they
+never change the dynamic table."""
+UNCACHED_NAMES = frozenset({b"grpc-message"})
+"""Literal fields encoded each time, not cached: error texts seldom repeat (a
+`grpc-timeout` does: grpclib sends a deadline over 10 s in whole seconds)."""
 MAX_CACHED_FIELDS = 256
 """A bound on the cache of encoded fields (a peer's varied metadata must not grow it)."""
 FLUSH_AT = 64 * 1024
@@ -63,8 +67,8 @@ class CachedHeaderEncoder(hpack.Encoder):
     A field is added to the dynamic table the first time it is sent (as hpack does), and
     is one index from then on: those index bytes are cached, and stay valid until the
     table changes (a new entry, or a size update the peer's SETTINGS asked for). The
-    fields that change every call (`grpc-timeout`) are literals without indexing, so
-    they never change the table: after the first calls of each method, nothing does,
+    fields that change from call to call (`grpc-timeout`) are literals without indexing,
+    so they never change the table: after the first calls of each method, nothing does,
     and a block is a join of cached bytes. The sensitive names go out never-indexed.
     """
 
@@ -85,7 +89,8 @@ class CachedHeaderEncoder(hpack.Encoder):
             self._fields.clear()
         fields = self._fields
         for header in headers:
-            key = _key(header)
+            # h2 hands plain (name, value) tuples on (`utf8_encode_headers`): their own key
+            key = header if type(header) is tuple and len(header) == 2 else _key(header)
             field = fields.get(key)
             if field is None:
                 field = self._field(key, huffman)
@@ -93,10 +98,11 @@ class CachedHeaderEncoder(hpack.Encoder):
         return b"".join(parts)
 
     def _field(self, key: tuple[Any, ...], huffman: bool) -> bytes:
-        """The bytes of the field `key` (`_key`) stands for, cached when they can be."""
+        """The bytes of the field `key` (`_key`, or a plain (name, value) tuple) stands
+        for, cached when they can be."""
         name, value = _to_bytes(key[0]), _to_bytes(key[1])
-        sensitive = name in SENSITIVE_NAMES or key[2]
-        if sensitive or name in UNCACHED_NAMES:
+        sensitive = name in SENSITIVE_NAMES or (len(key) > 2 and bool(key[2]))
+        if sensitive or name in LITERAL_NAMES:
             field = self._head(name, sensitive) + self._string(value, huffman)
             if name not in UNCACHED_NAMES:
                 self._cache(key, field)
