@@ -6,17 +6,13 @@ import asyncio
 import contextlib
 import ssl
 import struct
-import time
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import h2.exceptions
 from grpclib.client import Channel
 from grpclib.const import Cardinality, Status
-from grpclib.encoding.base import GRPC_CONTENT_TYPE
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
-from grpclib.metadata import decode_grpc_message
-from grpclib.utils import Wrapper
 
 from .contract import codec
 from .errors import (
@@ -31,10 +27,10 @@ from .errors import (
     RpcError,
     TlsError,
 )
-from .transport import LimitedProtoCodec, RequestHead, failure_of
+from .transport import RequestHead, failure_of
+from .unary import call as unary_call
 
 ReplyT = TypeVar("ReplyT")
-GRPC_PROTO_TYPE = GRPC_CONTENT_TYPE + "+proto"
 
 
 # OpenSSL's reasons when the peer answered a ClientHello with something that is not TLS
@@ -152,161 +148,11 @@ async def unary(
     method = route.rsplit("/", 1)[-1]
     data = encode_checked(request, max_bytes, method)
     try:
-        reply = await _unary_call(head, route, data, reply_type, timeout)
+        reply = await unary_call(head, route, data, reply_type, timeout)
     except _TRANSLATED as exc:
         raise call_failure(exc, method, endpoint) from None
     if reply is None:
         raise ConnectionLostError(f"{method}: the gateway closed the call with no reply", endpoint)
-    return reply
-
-
-def _expire(wrapper: Wrapper) -> None:
-    wrapper.cancel(asyncio.TimeoutError("Deadline exceeded"))
-
-
-async def _unary_call(head: RequestHead, route: str, data: bytes, reply_type: type[ReplyT],
-                      timeout: float | None) -> ReplyT | None:
-    """A unary call on grpclib's HTTP/2 stream (`grpclib.protocol.Stream`), not through
-    its client `Stream`: that one dispatches four channel events, builds metadata
-    multidicts, a peer and a deadline wrapper per call, and awaits a coroutine per step,
-    which cost more than the call's HTTP/2 itself. This does what it does for a unary
-    call, and fails the same ways (GRPCError for a failure status, StreamTerminatedError
-    for a lost connection, asyncio.TimeoutError at the local deadline), so `translate`
-    maps them all as before.
-
-    The one function that drives grpclib's protocol-level stream (grpclib is pinned to
-    0.4.x; tests/client/test_unary_path.py fails when these change shape): the stream a
-    connection's `processor.connection.create_stream(wrapper=...)` makes, its
-    `send_request(headers, _processor=...)` (which registers it with the connection's
-    events processor and returns its release), `send_data`, `recv_headers`,
-    `recv_data`, `recv_trailers`, `headers`, `trailers`, `closable`, `reset_nowait`;
-    and `grpclib.utils.Wrapper`, whose `cancel` the connection calls on the streams it
-    loses, as the deadline's timer here does when it passes.
-    """
-    wrapper = Wrapper()
-    timer = deadline = None
-    if timeout is not None:
-        if timeout <= 0:
-            raise asyncio.TimeoutError("Deadline exceeded")
-        deadline = time.monotonic() + timeout
-        timer = asyncio.get_running_loop().call_later(timeout, _expire, wrapper)
-    stream: Any = None
-    release = None
-    try:
-        with wrapper:
-            protocol = await head.connect()
-            processor = protocol.processor
-            stream = processor.connection.create_stream(wrapper=wrapper)
-            fields = head.fields(route.encode(),
-                                 None if deadline is None else deadline - time.monotonic())
-            release = await stream.send_request(fields, _processor=processor)
-            await stream.send_data(b"\0" + len(data).to_bytes(4, "big") + data,
-                                   end_stream=True)
-            headers = await stream.recv_headers()
-            trailers_only = _check_headers(headers)
-            reply: ReplyT | None = await _read_reply(stream, head.codec, reply_type)
-            if not trailers_only and not processor.connection.is_closing():
-                _check_status(await stream.recv_trailers())
-            return reply
-    except StreamTerminatedError as exc:
-        failure = None if release is None else _status_failure(stream)
-        if failure is None:
-            raise
-        withdraw_wakeup(exc)  # the failure raised instead does not carry grpclib's cancel
-        raise failure from None
-    finally:
-        if release is not None:
-            if stream.closable:
-                stream.reset_nowait()
-            release()
-        if timer is not None:
-            timer.cancel()
-
-
-# The HTTP status of a reply that is not gRPC, as gRPC status (gRPC's
-# doc/http-grpc-status-mapping.md); any other one is UNKNOWN.
-_HTTP_STATUS = {"400": Status.INTERNAL, "401": Status.UNAUTHENTICATED,
-                "403": Status.PERMISSION_DENIED, "404": Status.UNIMPLEMENTED,
-                "429": Status.UNAVAILABLE, "502": Status.UNAVAILABLE,
-                "503": Status.UNAVAILABLE, "504": Status.UNAVAILABLE}
-
-
-def _check_headers(headers: list[tuple[str, str]]) -> bool:
-    """Raise GRPCError for a reply's headers that are not gRPC's, or carry a failure
-    status (a trailers-only reply); True when they are the trailers too."""
-    fields = dict(headers)
-    status = fields.get(":status")
-    if status != "200":
-        raise GRPCError(_HTTP_STATUS.get(status or "", Status.UNKNOWN),
-                        f"Received :status = {status!r}")
-    content_type = fields.get("content-type")
-    if content_type is None:
-        raise GRPCError(Status.UNKNOWN, "Missing content-type header")
-    if content_type != GRPC_CONTENT_TYPE and content_type != GRPC_PROTO_TYPE:
-        raise GRPCError(Status.UNKNOWN, f"Invalid content-type: {content_type!r}")
-    if "grpc-status" not in fields:
-        return False
-    _check_status(headers)
-    return True
-
-
-def _check_status(trailers: list[tuple[str, str]]) -> None:
-    """Raise GRPCError unless the trailers carry status OK."""
-    error = _status_error(dict(trailers))
-    if error is not None:
-        raise error
-
-
-def _status_error(fields: dict[str, str]) -> GRPCError | None:
-    """The GRPCError for trailer fields without status OK, or None."""
-    code = fields.get("grpc-status")
-    if code == "0":
-        return None
-    if code is None:
-        return GRPCError(Status.UNKNOWN, "Missing grpc-status header")
-    try:
-        status = Status(int(code))
-    except ValueError:
-        return GRPCError(Status.UNKNOWN, f"Invalid grpc-status: {code!r}")
-    if status is Status.OK:
-        return None
-    message = fields.get("grpc-message")
-    return GRPCError(status, None if message is None else decode_grpc_message(message))
-
-
-def _status_failure(stream: Any) -> GRPCError | None:
-    """The failure status a lost call's stream received before it was lost, if any
-    (the server's reason matters more than the connection's end)."""
-    headers, trailers = stream.headers, stream.trailers
-    fields = None if headers is None else dict(headers)
-    if fields is not None and fields.get(":status") != "200":
-        return GRPCError(_HTTP_STATUS.get(fields.get(":status") or "", Status.UNKNOWN),
-                         f"Received :status = {fields.get(':status')!r}")
-    if trailers is not None:
-        return _status_error(dict(trailers))
-    if fields is not None and "grpc-status" in fields:
-        return _status_error(fields)
-    return None
-
-
-async def _read_reply(stream: Any, codec: LimitedProtoCodec, reply_type: type[ReplyT]
-                      ) -> ReplyT | None:
-    """The reply message of a unary call, or None if the server sent none. A frame
-    shorter than its length prefix, or a compressed one (which we never asked for), is
-    a MalformedMessageError."""
-    try:
-        prefix = await stream.recv_data(5)
-        if not prefix:
-            return None
-        if prefix[0]:
-            raise MalformedMessageError(reply_type.__name__, -1,
-                                        "a compressed gRPC frame, which was not asked for")
-        data = await stream.recv_data(int.from_bytes(prefix[1:], "big"))
-    except AssertionError as exc:  # grpclib's Buffer.read for a short message
-        raise MalformedMessageError(reply_type.__name__, -1,
-                                    f"gRPC frame shorter than its length prefix ({exc})"
-                                    ) from None
-    reply: ReplyT = codec.decode(data, reply_type)
     return reply
 
 
