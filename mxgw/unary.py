@@ -187,7 +187,7 @@ async def _send(stream: _UnaryStream, frame: bytes) -> None:
             h2.send_data(stream_id, frame[sent:end] if sent or end < size else frame,
                          end_stream=end == size)
             sent = end
-        connection._transport.write(h2.data_to_send())
+        stream._transport.write(h2.data_to_send())
         if sent == size:
             return
         if window > 0:
