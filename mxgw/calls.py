@@ -27,7 +27,8 @@ from .errors import (
     RpcError,
     TlsError,
 )
-from .transport import failure_of
+from .transport import RequestHead, failure_of
+from .unary import call as unary_call
 
 ReplyT = TypeVar("ReplyT")
 
@@ -134,7 +135,7 @@ async def _receive(stream: Any, reply_type: type[ReplyT]) -> ReplyT | None:
 
 
 async def unary(
-    channel: Channel,
+    head: RequestHead,
     route: str,
     request: Any,
     reply_type: type[ReplyT],
@@ -147,11 +148,7 @@ async def unary(
     method = route.rsplit("/", 1)[-1]
     data = encode_checked(request, max_bytes, method)
     try:
-        async with channel.request(
-            route, Cardinality.UNARY_UNARY, type(request), reply_type, timeout=timeout
-        ) as stream:
-            await stream.send_message(data, end=True)  # pre-encoded: see LimitedProtoCodec
-            reply = await _receive(stream, reply_type)
+        reply = await unary_call(head, route, data, reply_type, timeout)
     except _TRANSLATED as exc:
         raise call_failure(exc, method, endpoint) from None
     if reply is None:

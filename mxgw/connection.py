@@ -18,7 +18,7 @@ from . import calls
 from .errors import ConfigurationError, OptionText, UnauthenticatedError
 from .hpack_logging import keep_secrets_out_of_hpack_logs
 from .options import KEY_ENV, ApiKey, ClientOptions
-from .transport import channel_for, connect_timed_out, open_connection
+from .transport import channel_for, connect_timed_out, open_connection, request_head
 
 ConnectionT = TypeVar("ConnectionT", bound="Connection")
 ReplyT = TypeVar("ReplyT")
@@ -49,6 +49,7 @@ class Connection:
                  shares: Connection | None = None) -> None:
         self.options = options
         self._grpc = channel
+        self._head = request_head(channel)
         self._owner = shares.owner if shares is not None else self
         self._closed = False
 
@@ -159,7 +160,7 @@ class Connection:
         self._check_open()
         try:
             return await calls.unary(
-                self._grpc, self.SERVICE + method, request, reply_type,
+                self._head, self.SERVICE + method, request, reply_type,
                 timeout=self.options.timeout if timeout is None else timeout,
                 endpoint=self.options.endpoint, max_bytes=self.options.max_message_bytes,
             )

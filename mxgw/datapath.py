@@ -2,7 +2,7 @@
 
 grpclib writes each HTTP/2 frame group to the socket as soon as h2 produces it, and h2
 HPACK-encodes every header of every call afresh. `LeanH2Protocol`, a subclass of
-grpclib's protocol, changes two things on each connection it makes:
+grpclib's protocol, changes three things on each connection it makes:
 
 - `CoalescingTransport`: the writes of one pass of the event loop leave in one `send`
   (a unary call's HEADERS and DATA, a reply's HEADERS, DATA and trailers, the calls of
@@ -11,7 +11,9 @@ grpclib's protocol, changes two things on each connection it makes:
   dynamic table is unchanged (constant fields are indexed once, the per-call
   `grpc-timeout` is a literal that does not change the table), instead of encoding nine
   headers every call; `authorization` and the other sensitive names go out
-  never-indexed by name, so h2's header normalisation (on only to mark them) stays off.
+  never-indexed by name, so h2's header normalisation (on only to mark them) stays off;
+- `CachedHeaderDecoder`: a header block seen before while the dynamic table is unchanged
+  (a reply's headers and trailers, a request's headers) is not decoded again.
 
 This module imports nothing of ours: the client and the simulator both use it.
 docs/upstream-patches.md says what grpclib and h2 could do instead.
@@ -33,10 +35,15 @@ SENSITIVE_NAMES = frozenset({b"authorization", b"proxy-authorization", b"cookie"
                              b"set-cookie"})
 """Header fields sent never-indexed (RFC 7541 7.1.3): kept out of every compression
 table on the way, and shown redacted by hpack's and our log filter."""
-UNCACHED_NAMES = frozenset({b"grpc-timeout", b"grpc-message"})
-"""Fields whose value changes from call to call: encoded each time, not cached."""
+LITERAL_NAMES = frozenset({b"grpc-timeout", b"grpc-message"})
+"""Fields whose value changes from call to call: literals without indexing, so that they
+never change the dynamic table."""
+UNCACHED_NAMES = frozenset({b"grpc-message"})
+"""Literal fields encoded each time, not cached: error texts seldom repeat (a
+`grpc-timeout` does: grpclib sends a deadline over 10 s in whole seconds)."""
 MAX_CACHED_FIELDS = 256
-"""A bound on the cache of encoded fields (a peer's varied metadata must not grow it)."""
+"""A bound on the caches of encoded fields and of decoded blocks (a peer's varied
+metadata must not grow them)."""
 FLUSH_AT = 64 * 1024
 """Bytes held back at most before they are written at once: above it the socket's own
 write buffer (and its pause_writing backpressure) takes them straight away."""
@@ -63,8 +70,8 @@ class CachedHeaderEncoder(hpack.Encoder):
     A field is added to the dynamic table the first time it is sent (as hpack does), and
     is one index from then on: those index bytes are cached, and stay valid until the
     table changes (a new entry, or a size update the peer's SETTINGS asked for). The
-    fields that change every call (`grpc-timeout`) are literals without indexing, so
-    they never change the table: after the first calls of each method, nothing does,
+    fields that change from call to call (`grpc-timeout`) are literals without indexing,
+    so they never change the table: after the first calls of each method, nothing does,
     and a block is a join of cached bytes. The sensitive names go out never-indexed.
     """
 
@@ -85,7 +92,8 @@ class CachedHeaderEncoder(hpack.Encoder):
             self._fields.clear()
         fields = self._fields
         for header in headers:
-            key = _key(header)
+            # h2 hands plain (name, value) tuples on (`utf8_encode_headers`): their own key
+            key = header if type(header) is tuple and len(header) == 2 else _key(header)
             field = fields.get(key)
             if field is None:
                 field = self._field(key, huffman)
@@ -93,10 +101,11 @@ class CachedHeaderEncoder(hpack.Encoder):
         return b"".join(parts)
 
     def _field(self, key: tuple[Any, ...], huffman: bool) -> bytes:
-        """The bytes of the field `key` (`_key`) stands for, cached when they can be."""
+        """The bytes of the field `key` (`_key`, or a plain (name, value) tuple) stands
+        for, cached when they can be."""
         name, value = _to_bytes(key[0]), _to_bytes(key[1])
-        sensitive = name in SENSITIVE_NAMES or key[2]
-        if sensitive or name in UNCACHED_NAMES:
+        sensitive = name in SENSITIVE_NAMES or (len(key) > 2 and bool(key[2]))
+        if sensitive or name in LITERAL_NAMES:
             field = self._head(name, sensitive) + self._string(value, huffman)
             if name not in UNCACHED_NAMES:
                 self._cache(key, field)
@@ -149,6 +158,47 @@ class CachedHeaderEncoder(hpack.Encoder):
                 length[0] |= 0x80
                 return bytes(length) + coded
         return bytes(encode_integer(len(data), 7)) + data
+
+
+class CachedHeaderDecoder(hpack.Decoder):
+    """An HPACK decoder that reuses the decoded fields of a header block it has seen
+    while its dynamic table is unchanged.
+
+    A block that leaves the table as it was (indexes and literals without indexing: a
+    gRPC reply's headers and trailers after the first ones) decodes to the same fields
+    every time: they are kept by the block's bytes. The cache is emptied whenever the
+    table (or a limit a block is checked against) is not what it was.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._blocks: dict[tuple[bytes, bool], tuple[Any, ...]] = {}
+        self._state: tuple[Any, ...] = ()
+        """The table and limits the cached blocks were decoded under."""
+
+    def _now(self) -> tuple[Any, ...]:
+        entries = self.header_table.dynamic_entries
+        # A new entry goes in first: the same first entry (held here, so not another
+        # object at its address) and length mean no entry came or went.
+        return (len(entries), entries[0] if entries else None, self.header_table_size,
+                self.max_allowed_table_size, self.max_header_list_size)
+
+    def decode(self, data: bytes, raw: bool = False) -> Any:
+        block = data if type(data) is bytes else bytes(data)
+        state = self._now()
+        if state != self._state:
+            self._blocks.clear()
+            self._state = state
+        key = (block, raw)
+        fields = self._blocks.get(key)
+        if fields is not None:
+            return list(fields)
+        headers = super().decode(block, raw)
+        if self._now() == state:
+            if len(self._blocks) >= MAX_CACHED_FIELDS:
+                self._blocks.clear()
+            self._blocks[key] = tuple(headers)
+        return headers
 
 
 class CoalescingTransport(asyncio.Transport):
@@ -252,3 +302,6 @@ class LeanH2Protocol(H2Protocol):
         """The connection's h2 state machine (subclasses send pings through it)."""
         # Before any header block: grpclib's connection_made sends only SETTINGS.
         self.h2.encoder = CachedHeaderEncoder()
+        decoder, self.h2.decoder = self.h2.decoder, CachedHeaderDecoder()
+        self.h2.decoder.max_header_list_size = decoder.max_header_list_size
+        self.h2.decoder.max_allowed_table_size = decoder.max_allowed_table_size

@@ -21,8 +21,9 @@ from typing import Any, cast
 import betterproto2
 from grpclib.client import Channel, Handler
 from grpclib.config import Configuration
-from grpclib.encoding.base import CodecBase
+from grpclib.encoding.base import GRPC_CONTENT_TYPE, CodecBase
 from grpclib.events import SendRequest, listen
+from grpclib.metadata import USER_AGENT, encode_timeout
 from grpclib.protocol import H2Protocol
 from h2.errors import ErrorCodes
 
@@ -173,6 +174,8 @@ class _Link:
         self.keepalive_timeout = options.keepalive_timeout
         self.permit_time = options.keepalive_permit_time
         self.protocol: _Protocol | None = None
+        self.scheme = self.authority = ""
+        """The `:scheme` and `:authority` of the channel's requests (set by `_adopt`)."""
 
     def made(self) -> None:
         self.connections += 1
@@ -503,6 +506,8 @@ def _adopt(channel: Channel, link: _Link) -> Connect:
     - the h2 connection of a grpclib connection (`mxgw.datapath.h2_connection_of`, kept
       as `LeanH2Protocol.h2`): the keepalive sends its pings there (grpclib sends pings
       only from its own timer).
+    - `_scheme` and `_authority`: the `:scheme` and `:authority` grpclib's requests
+      carry, for the unary calls' own header block (`RequestHead`).
     - `__connect__`: grpclib's only way to connect before the first call; it is also what
       each call awaits to (re)connect, so bounding it here bounds every reconnect by the
       connect timeout (the kernel gives up on an unanswered SYN after about 2 minutes).
@@ -518,6 +523,7 @@ def _adopt(channel: Channel, link: _Link) -> Connect:
     """
     h2_config = channel._h2_config
     config = channel._config
+    link.scheme, link.authority = channel._scheme, channel._authority
     channel._protocol_factory = (  # type: ignore[method-assign]
         lambda: _Protocol(Handler(), config, h2_config, link))
     connect: Connect = channel.__connect__
@@ -541,8 +547,38 @@ def _adopt(channel: Channel, link: _Link) -> Connect:
     return connect
 
 
+class RequestHead:
+    """What a unary call of one channel needs besides its route and message: the
+    channel's connect, the header fields every call sends (those grpclib's `Stream`
+    sends, the bearer token among them), and the reply codec. `mxgw.calls.unary` opens
+    its HTTP/2 stream with these instead of through grpclib's per-call `Stream`."""
+
+    def __init__(self, connect: Connect, link: _Link, codec: LimitedProtoCodec,
+                 metadata: list[tuple[bytes, bytes]]) -> None:
+        self.connect = connect
+        self.codec = codec
+        self._start = ((b":method", b"POST"), (b":scheme", link.scheme.encode()))
+        self._authority = (b":authority", link.authority.encode())
+        self._end = ((b"te", b"trailers"), (b"content-type", GRPC_CONTENT_TYPE.encode()),
+                     (b"user-agent", USER_AGENT.encode()), *metadata)
+
+    def __repr__(self) -> str:
+        return "RequestHead(...)"  # the fields hold the API key
+
+    def fields(self, route: bytes, timeout: float | None) -> list[tuple[bytes, bytes]]:
+        """The call's header fields, in grpclib's order; `timeout` is what is left of
+        the call's deadline (`grpc-timeout`), None for no deadline."""
+        if timeout is None:
+            return [*self._start, (b":path", route), self._authority, *self._end]
+        return [*self._start, (b":path", route), self._authority,
+                (b"grpc-timeout", encode_timeout(max(timeout, 0.0)).encode()), *self._end]
+
+
 class _Channel(Channel):
     """grpclib's Channel, with our protocol and a way to connect now."""
+
+    head: RequestHead
+    """What its unary calls send (set by `channel_for`)."""
 
     def __init__(self, options: ClientOptions, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -552,6 +588,13 @@ class _Channel(Channel):
     def close(self) -> None:
         self.link.closing = True  # a lost connection is then ours, not a failure
         super().close()
+
+
+def request_head(channel: Channel) -> RequestHead:
+    """What the unary calls of a channel from `channel_for` send."""
+    if not isinstance(channel, _Channel):
+        raise TypeError("request_head needs a channel from channel_for")
+    return channel.head
 
 
 async def open_connection(channel: Channel, options: ClientOptions) -> None:
@@ -606,16 +649,19 @@ def channel_for(options: ClientOptions) -> Channel:
         http2_stream_window_size=window,
         http2_connection_window_size=min(MAX_WINDOW, window * STREAMS_PER_CONNECTION_WINDOW),
     )
+    codec = LimitedProtoCodec(options.max_message_bytes)
     channel = _Channel(
         options,
         options.host,
         options.port,
         ssl=None if options.plaintext else ssl_context(options),
         config=config,
-        codec=LimitedProtoCodec(options.max_message_bytes),
+        codec=codec,
     )
-    if options.key is not None:
-        header = f"Bearer {options.key.reveal()}"
+    header = None if options.key is None else f"Bearer {options.key.reveal()}"
+    metadata = [] if header is None else [(b"authorization", header.encode())]
+    channel.head = RequestHead(channel.__connect__, channel.link, codec, metadata)
+    if header is not None:  # the streams' calls go through grpclib's Stream
 
         async def add_bearer(event: SendRequest) -> None:
             event.metadata["authorization"] = header

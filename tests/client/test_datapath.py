@@ -18,7 +18,12 @@ from h2.events import RequestReceived
 from hpack import HeaderTuple, NeverIndexedHeaderTuple
 
 from mxgw import GatewayClient, MxGatewayError
-from mxgw.datapath import CachedHeaderEncoder, CoalescingTransport, LeanH2Protocol
+from mxgw.datapath import (
+    CachedHeaderDecoder,
+    CachedHeaderEncoder,
+    CoalescingTransport,
+    LeanH2Protocol,
+)
 from mxgw.sim import SimServer
 from mxgw.transport import _Channel
 
@@ -49,7 +54,7 @@ def test_header_blocks_decode_as_sent_and_repeat_as_indexes() -> None:
     assert TEST_KEY.encode() not in first  # Huffman-coded
     assert _decoded(decoder, first) == expected
     entries = len(decoder.header_table.dynamic_entries)
-    for timeout in ("2999m", "15S", "7u"):  # a field that changes every call
+    for timeout in ("2999m", "15S", "7u", "15S"):  # a field that changes from call to call
         headers = [(n, timeout if n == "grpc-timeout" else v) for n, v in REQUEST]
         block = encoder.encode(headers)
         assert _decoded(decoder, block) == [
@@ -85,6 +90,28 @@ def test_blocks_decode_as_sent_while_a_small_table_evicts() -> None:
         headers = [pool[(start * 3 + k) % len(pool)] for k in range(1 + start % 6)]
         headers = [*REQUEST[:2], *headers]
         assert [h[:2] for h in _decoded(decoder, encoder.encode(headers))] == headers
+
+
+@pytest.mark.parametrize("encoder", [CachedHeaderEncoder, hpack.Encoder])
+def test_the_caching_decoder_reads_every_block_as_hpacks_own_does(
+    encoder: type[hpack.Encoder],
+) -> None:
+    """Repeated blocks of indexes and literals (from the cache), blocks that add entries
+    and evict others (the cache emptied), a table size update, in one sequence."""
+    sender, ours, theirs = encoder(), CachedHeaderDecoder(), hpack.Decoder()
+    pool = [(f"x-field-{n % 7}", f"value-{n % 5}") for n in range(35)]
+    blocks = []
+    for round_ in range(120):
+        if round_ == 60:
+            sender.header_table_size = 100  # the peer's SETTINGS: a size update first
+        extra = pool[round_ % 9:round_ % 9 + round_ % 4] if round_ % 5 == 0 else []
+        block = sender.encode([*REQUEST, *extra])
+        blocks.append(block)
+        assert ours.decode(block, raw=True) == theirs.decode(block, raw=True)
+        assert ours.header_table_size == theirs.header_table_size
+        assert list(ours.header_table.dynamic_entries) == list(
+            theirs.header_table.dynamic_entries)
+    assert len(set(blocks)) < len(blocks) / 2  # most repeat: the cache was used
 
 
 def test_a_table_size_the_peer_asks_for_is_signalled_first() -> None:
@@ -188,6 +215,7 @@ async def test_the_grpclib_internals_the_data_path_relies_on_are_the_pinned_ones
         # h2_connection_of; and grpclib writes through the transport it was given
         assert isinstance(connection._connection, H2Connection)
         assert isinstance(connection._connection.encoder, CachedHeaderEncoder)
+        assert isinstance(connection._connection.decoder, CachedHeaderDecoder)
         assert isinstance(connection._transport, CoalescingTransport)
     # the simulator's accepted connections: made from grpclib's protocol's parts
     made = sim._server._protocol_factory()

@@ -1,0 +1,161 @@
+"""Unary calls on the connection's HTTP/2 streams (`mxgw.unary`): replies and requests
+larger than the flow-control windows, a failure status after the reply, a reply that is
+not gRPC; and the grpclib internals the path relies on are still the pinned grpclib's."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpclib
+import grpclib.protocol
+import h2.config
+import h2.connection
+import h2.events
+import pytest
+from grpclib.const import Cardinality, Handler, Status
+from grpclib.exceptions import GRPCError, StreamTerminatedError
+from grpclib.server import Server, Stream
+from grpclib.utils import Wrapper
+
+from mxgw import GatewayClient, NotFoundError, UnavailableError, pb
+from mxgw.sim import SimServer
+from mxgw.transport import _Channel
+from mxgw.unary import _Arrivals, _UnaryStream
+
+from ..conftest import TEST_KEY
+
+SERVICE = "/mxaccess_gateway.v1.MxAccessGateway/"
+WINDOW = 65_535  # the smallest stream window HTTP/2 allows
+
+
+class _Gateway:
+    """OpenSession answers with a session id as long as the name asked for is (`big:N`),
+    or fails after its reply (`then-fail`)."""
+
+    def __init__(self) -> None:
+        self.names: list[int] = []
+
+    async def _open(self, stream: Stream[Any, Any]) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        name = request.client_session_name
+        self.names.append(len(name))
+        if name == "then-fail":
+            await stream.send_message(pb.OpenSessionReply(session_id="s"))
+            raise GRPCError(Status.NOT_FOUND, "gone after all")
+        size = int(name.split(":")[1]) if name.startswith("big:") else 1
+        await stream.send_message(pb.OpenSessionReply(session_id="x" * size))
+
+    def __mapping__(self) -> dict[str, Handler]:
+        return {SERVICE + "OpenSession": Handler(self._open, Cardinality.UNARY_UNARY,
+                                                 pb.OpenSessionRequest, pb.OpenSessionReply)}
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[tuple[_Gateway, str]]:
+    gateway = _Gateway()
+    server = Server([gateway])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    await server.start(sock=sock)
+    try:
+        yield gateway, f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_replies_and_requests_larger_than_the_windows_arrive_whole(
+    gateway: tuple[_Gateway, str],
+) -> None:
+    server, endpoint = gateway
+    async with GatewayClient.connect(endpoint, api_key=TEST_KEY, plaintext=True,
+                                     stream_window_bytes=WINDOW) as client:
+        for size in (1, 20_000, 300_000):  # one frame, several, several windows
+            reply = await client.open_session_raw(f"big:{size}")
+            assert len(reply.session_id) == size
+        name = "big:5:" + "n" * 200_000  # the gateway's windows are 64 KiB too
+        replies = await asyncio.gather(*(client.open_session_raw(name) for _ in range(4)))
+        assert [len(r.session_id) for r in replies] == [5] * 4
+        assert server.names[-4:] == [len(name)] * 4
+
+
+async def test_a_failure_status_after_the_reply_is_the_calls_failure(
+    gateway: tuple[_Gateway, str],
+) -> None:
+    _, endpoint = gateway
+    async with GatewayClient.connect(endpoint, api_key=TEST_KEY, plaintext=True) as client:
+        with pytest.raises(NotFoundError, match="gone after all"):
+            await client.open_session_raw("then-fail")
+        assert (await client.open_session_raw("big:3")).session_id == "xxx"
+
+
+@contextlib.asynccontextmanager
+async def http_server(status: str) -> AsyncIterator[str]:
+    """An HTTP/2 server of the test's own that answers every request with `status`."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        while data := await reader.read(65_536):
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.StreamEnded):
+                    conn.send_headers(event.stream_id, [(":status", status)], end_stream=True)
+            writer.write(conn.data_to_send())
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_reply_that_is_not_grpc_fails_with_the_status_grpc_maps_it_to() -> None:
+    async with http_server("503") as endpoint:
+        async with GatewayClient.connect(endpoint, api_key=TEST_KEY, plaintext=True) as c:
+            with pytest.raises(UnavailableError, match="503"):
+                await c.open_session_raw("x")
+
+
+async def test_the_grpclib_internals_the_unary_path_relies_on_are_the_pinned_ones(
+    sim: SimServer,
+) -> None:
+    assert grpclib.__version__.startswith("0.4."), grpclib.__version__
+    for name in ("closable", "reset_nowait", "__ended__", "__terminated__"):
+        assert name in vars(grpclib.protocol.Stream)
+    for name in ("register", "process_response_received", "process_data_received",
+                 "process_trailers_received", "process_stream_ended",
+                 "process_window_updated", "close"):
+        assert name in vars(grpclib.protocol.EventsProcessor)
+    async with GatewayClient.connect(sim.endpoint, api_key=TEST_KEY, plaintext=True) as c:
+        await c.open_session_raw("unary-path")
+        channel = c._grpc
+        assert isinstance(channel, _Channel)
+        protocol = channel.link.protocol
+        assert protocol is not None
+        connection = protocol.processor.connection
+        assert isinstance(connection._connection, h2.connection.H2Connection)
+        for part in ("_transport", "write_ready", "stream_close_waiter"):
+            assert part in vars(connection)
+        # a stream's END_STREAM, and its connection's loss, reach _Arrivals and the wrapper
+        wrapper = Wrapper()
+        stream = _UnaryStream(connection, connection._connection, wrapper)
+        assert isinstance(stream.buffer, _Arrivals) and stream.buffer is stream.arrivals
+        stream.__ended__()
+        assert stream.arrivals.ended
+        with pytest.raises(StreamTerminatedError, match="lost"):
+            with wrapper:
+                stream.__terminated__("lost")
+                await asyncio.sleep(0)  # the wrapper's cancel lands here
+        task = asyncio.current_task()
+        if task is not None and hasattr(task, "uncancel"):
+            task.uncancel()  # what mxgw.calls.withdraw_wakeup does for a call
