@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from ._proto.mxaccess_gateway import v1 as pb
-from .alarms import AlarmView
 from .connection import Connecting, Connection
 from .contract import alarms
 from .contract.commands import Operator
@@ -20,6 +19,7 @@ from .session import Session
 if TYPE_CHECKING:
     from grpclib.client import Channel
 
+    from .alarms import AlarmView
     from .durable import DurableSession
     from .galaxy import GalaxyRepositoryClient
     from .options import ClientOptions
@@ -180,6 +180,8 @@ class GatewayClient(Connection):
                    ) -> AlarmView:
         """The active alarms kept current, reconnecting after a lost connection; see
         AlarmView."""
+        from .alarms import AlarmView  # with the reconnecting machinery it needs: on first use
+
         return AlarmView(self, filter_prefix, max_reconnect_attempts=max_reconnect_attempts,
                          reconnect_backoff=reconnect_backoff,
                          max_reconnect_delay=max_reconnect_delay)

@@ -107,6 +107,19 @@ def test_the_client_library_and_every_command_load_no_server_code() -> None:
     assert out.strip() == "[]"
 
 
+def test_a_script_making_one_call_loads_no_reconnecting_machinery() -> None:
+    """`from mxgw import GatewayClient` loads what a call needs; durable sessions and the
+    alarm view (with their reconnecting streams) load when first used."""
+    code = ("import sys; from mxgw import GatewayClient; "
+            "print(sorted(m for m in sys.modules if m.startswith('mxgw')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    loaded = set(eval(out))  # a list literal printed just above
+    assert "mxgw.client" in loaded
+    assert not {m for m in loaded if _within(m, ("mxgw.durable", "mxgw.alarms",
+                                                 "mxgw.reconnecting", "mxgw.galaxy"))}
+
+
 def test_importing_the_simulator_loads_no_client_module() -> None:
     code = ("import sys, mxgw.sim; "
             "print(sorted(m for m in sys.modules if m.startswith('mxgw')))")
