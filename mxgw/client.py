@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from .contract.commands import Operator
 from .errors import ConfigurationError, protocol_error
 from .events import OurStreams
 from .failures import check_acknowledge, check_protocol
+from .log import logger
 from .session import Session
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Connecting", "GatewayClient"]
 
-log = logging.getLogger("mxgw.session")
+log = logger("mxgw.session")
 
 
 class GatewayClient(Connection):

@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mxgw"
 
 NEUTRAL = ("mxgw._proto", "mxgw.errors", "mxgw.contract", "mxgw.hpack_logging",
-           "mxgw.datapath")
+           "mxgw.datapath", "mxgw.log")
 """What the contract layer and the simulator may import of ours (hpack_logging: the filter
 that keeps keys out of hpack's DEBUG records; datapath: the lean HTTP/2 data path under
-grpclib; the client and the simulator share both)."""
+grpclib; log: the library's loggers; the client and the simulator share them)."""
 
 
 def _module_name(path: Path) -> str:
@@ -105,6 +105,18 @@ def test_the_client_library_and_every_command_load_no_server_code() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     assert out.strip() == "[]"
+
+
+def test_every_module_that_logs_gets_its_logger_from_mxgw_log() -> None:
+    """mxgw.log gives `mxgw` its NullHandler (silent until the application configures
+    logging); a module taking its logger from `logging` directly could log before it."""
+    for path in _modules(""):
+        if path.relative_to(PACKAGE).as_posix() in ("log.py", "cli/logs.py",
+                                                     "hpack_logging.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "getLogger":
+                raise AssertionError(f"{path}: logging.getLogger; use mxgw.log.logger")
 
 
 def test_a_script_making_one_call_loads_no_reconnecting_machinery() -> None:

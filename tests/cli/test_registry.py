@@ -21,9 +21,10 @@ CLIENT = ("mxgw.client", "mxgw.session", "mxgw.connection", "mxgw.transport", "m
           "mxgw.galaxy", "mxgw.events")
 HEAVY = ("mxgw._proto", "mxgw.sim", *CLIENT, "grpclib", "betterproto2", "h2")
 """What a command that opens no connection has no use for."""
-NO_LOOP = ("asyncio", "importlib.metadata")
+NO_LOOP = ("asyncio", "importlib.metadata", "logging")
 """What a command line that never waits (`mxgw version`, a usage error) has no use for: it
-runs without an event loop (importing asyncio alone is a third of `mxgw version`)."""
+runs without an event loop (importing asyncio alone is a third of `mxgw version`), and
+without `logging` when it asks for no logs and loads no module that logs."""
 
 
 def test_the_index_names_every_registered_command_under_its_module() -> None:
