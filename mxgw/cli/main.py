@@ -394,7 +394,10 @@ def needs_loop(argv: Sequence[str]) -> bool:
     """Whether a command line runs a command that waits on the event loop. A usage error,
     help, `--version` and a command registered with `needs_loop=False` do not."""
     name = subcommand_name(argv)
-    cmd = load(name) if name else None
+    try:
+        cmd = load(name) if name else None
+    except Exception:  # a command module that fails to import: `dispatch` reports it
+        return True
     return cmd is not None and cmd.needs_loop
 
 
