@@ -7,7 +7,6 @@ generated code at all). Type checkers see plain imports.
 """
 
 import importlib
-import logging
 from typing import TYPE_CHECKING, Any
 
 from . import errors as _errors
@@ -101,9 +100,8 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-# The library logs under "mxgw" (mxgw.connection, mxgw.events, mxgw.session,
-# mxgw.durable, mxgw.sim) and is silent until the application configures logging.
-logging.getLogger("mxgw").addHandler(logging.NullHandler())
+# The library logs under "mxgw" and is silent until the application configures logging:
+# mxgw.log gives "mxgw" its NullHandler, imported by every module that logs.
 
 __all__ = [
     "AbortedError",

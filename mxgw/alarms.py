@@ -16,7 +16,6 @@ sees one twice.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from .durable.backoff import Backoff
 from .durable.health import DurableState
 from .errors import ConfigurationError, ConnectionLostError
 from .events import RESUMABLE
+from .log import logger
 from .reconnecting import ReconnectingStream
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ State = pb.AlarmConditionState
 
 __all__ = ["AlarmChange", "AlarmView", "synthetic_changes"]
 
-log = logging.getLogger("mxgw.alarms")
+log = logger("mxgw.alarms")
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from ._proto.mxaccess_gateway import v1 as pb
-from .alarms import AlarmView
 from .connection import Connecting, Connection
 from .contract import alarms
 from .contract.bulk_replies import BulkReply
@@ -16,18 +14,20 @@ from .contract.commands import Operator
 from .errors import ConfigurationError, MxGatewayError, protocol_error
 from .events import OurStreams
 from .failures import check_acknowledge, check_protocol
+from .log import logger
 from .session import Session
 
 if TYPE_CHECKING:
     from grpclib.client import Channel
 
+    from .alarms import AlarmView
     from .durable import DurableSession
     from .galaxy import GalaxyRepositoryClient
     from .options import ClientOptions
 
 __all__ = ["Connecting", "GatewayClient"]
 
-log = logging.getLogger("mxgw.session")
+log = logger("mxgw.session")
 
 
 class GatewayClient(Connection):
@@ -196,6 +196,8 @@ class GatewayClient(Connection):
                    ) -> AlarmView:
         """The active alarms kept current, reconnecting after a lost connection; see
         AlarmView."""
+        from .alarms import AlarmView  # with the reconnecting machinery it needs: on first use
+
         return AlarmView(self, filter_prefix, max_reconnect_attempts=max_reconnect_attempts,
                          reconnect_backoff=reconnect_backoff,
                          max_reconnect_delay=max_reconnect_delay)

@@ -7,7 +7,6 @@ once for both GatewayClient and GalaxyRepositoryClient.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Generator
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
@@ -17,6 +16,7 @@ from grpclib.client import Channel
 from . import calls
 from .errors import ConfigurationError, OptionText, UnauthenticatedError
 from .hpack_logging import keep_secrets_out_of_hpack_logs
+from .log import logger
 from .options import KEY_ENV, ApiKey, ClientOptions
 from .transport import channel_for, connect_timed_out, open_connection, request_head
 
@@ -25,7 +25,7 @@ ReplyT = TypeVar("ReplyT")
 
 _DEFAULTS = ClientOptions  # the dataclass defaults are the keyword defaults below
 
-log = logging.getLogger("mxgw.connection")
+log = logger("mxgw.connection")
 
 
 async def _connect_now(channel: Channel, options: ClientOptions) -> None:

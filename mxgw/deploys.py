@@ -15,7 +15,6 @@ the same state is not repeated.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -25,12 +24,13 @@ from .durable.backoff import Backoff
 from .durable.health import DurableState
 from .errors import ConnectionLostError, DeadlineExceededError
 from .events import RESUMABLE
+from .log import logger
 from .reconnecting import ReconnectingStream
 
 if TYPE_CHECKING:
     from .galaxy import GalaxyRepositoryClient
 
-log = logging.getLogger("mxgw.galaxy")
+log = logger("mxgw.galaxy")
 
 RETRIED = (*RESUMABLE, DeadlineExceededError)
 """Failures after which the watch opens a new stream (a gateway that restarts may not

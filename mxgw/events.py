@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -21,11 +20,12 @@ from .errors import (
     ResourceExhaustedError,
     UnavailableError,
 )
+from .log import logger
 
 if TYPE_CHECKING:
     from .client import GatewayClient
 
-log = logging.getLogger("mxgw.events")
+log = logger("mxgw.events")
 
 RESUMABLE = (ConnectionLostError, ConnectError, UnavailableError, ResourceExhaustedError)
 """Failures after which the stream is reopened with `after_worker_sequence`

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -16,13 +15,14 @@ from .contract.commands import Operator, WriteItem
 from .errors import ConfigurationError, MxAccessError
 from .events import EventStream, ResumeCursor
 from .failures import mxaccess_failure, raise_for_mxaccess
+from .log import logger
 
 if TYPE_CHECKING:
     from .client import GatewayClient
 
 K = pb.MxCommandKind
 
-log = logging.getLogger("mxgw.session")
+log = logger("mxgw.session")
 
 
 class Session:

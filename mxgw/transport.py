@@ -10,7 +10,6 @@ grpclib lacks for a connection that must live for months (docs/transport.md):
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import ssl
 import struct
@@ -40,9 +39,10 @@ from .errors import (
     TlsError,
     TransportError,
 )
+from .log import logger
 from .options import MAX_WINDOW, ClientOptions
 
-log = logging.getLogger("mxgw.connection")
+log = logger("mxgw.connection")
 
 GRPC_PERMIT_TIME = 300.0
 """gRPC servers' default `grpc.http2.min_ping_interval_without_data_ms` (A8's

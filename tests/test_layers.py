@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mxgw"
 
 NEUTRAL = ("mxgw._proto", "mxgw.errors", "mxgw.contract", "mxgw.hpack_logging",
-           "mxgw.datapath")
+           "mxgw.datapath", "mxgw.log")
 """What the contract layer and the simulator may import of ours (hpack_logging: the filter
 that keeps keys out of hpack's DEBUG records; datapath: the lean HTTP/2 data path under
-grpclib; the client and the simulator share both)."""
+grpclib; log: the library's loggers; the client and the simulator share them)."""
 
 
 def _module_name(path: Path) -> str:
@@ -105,6 +105,31 @@ def test_the_client_library_and_every_command_load_no_server_code() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     assert out.strip() == "[]"
+
+
+def test_every_module_that_logs_gets_its_logger_from_mxgw_log() -> None:
+    """mxgw.log gives `mxgw` its NullHandler (silent until the application configures
+    logging); a module taking its logger from `logging` directly could log before it."""
+    for path in _modules(""):
+        if path.relative_to(PACKAGE).as_posix() in ("log.py", "cli/logs.py",
+                                                     "hpack_logging.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "getLogger":
+                raise AssertionError(f"{path}: logging.getLogger; use mxgw.log.logger")
+
+
+def test_a_script_making_one_call_loads_no_reconnecting_machinery() -> None:
+    """`from mxgw import GatewayClient` loads what a call needs; durable sessions and the
+    alarm view (with their reconnecting streams) load when first used."""
+    code = ("import sys; from mxgw import GatewayClient; "
+            "print(sorted(m for m in sys.modules if m.startswith('mxgw')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    loaded = set(eval(out))  # a list literal printed just above
+    assert "mxgw.client" in loaded
+    assert not {m for m in loaded if _within(m, ("mxgw.durable", "mxgw.alarms",
+                                                 "mxgw.reconnecting", "mxgw.galaxy"))}
 
 
 def test_importing_the_simulator_loads_no_client_module() -> None:

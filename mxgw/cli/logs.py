@@ -1,8 +1,13 @@
-"""`-v`/`--log-level`: the library's log records on stderr (stdout carries the results)."""
+"""`-v`/`--log-level`: the library's log records on stderr (stdout carries the results).
 
-import logging
+`logging` is imported once logs are asked for: a command line without these flags (such
+as `mxgw version`, which loads no module that logs) does not load it."""
+
 from collections.abc import Callable
-from typing import Optional, TextIO
+from typing import TYPE_CHECKING, Optional, TextIO
+
+if TYPE_CHECKING:
+    import logging
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -10,20 +15,26 @@ FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 def level_of(verbose: int, log_level: Optional[str]) -> Optional[int]:
     """The level asked for: `--log-level` wins; `-v` is INFO, `-vv` DEBUG; None: no logs."""
+    if not log_level and not verbose:
+        return None
+    import logging
+
     if log_level:
         return int(getattr(logging, log_level.upper()))
-    if verbose:
-        return logging.INFO if verbose == 1 else logging.DEBUG
-    return None
+    return logging.INFO if verbose == 1 else logging.DEBUG
 
 
-class _Redacting(logging.Formatter):
-    def __init__(self, redact: Callable[[str], str]) -> None:
-        super().__init__(FORMAT)
-        self._redact = redact
+def _redacting_handler(stream: TextIO, redact: Callable[[str], str]) -> "logging.Handler":
+    """A handler writing `FORMAT` lines on `stream`, each line redacted."""
+    import logging
 
-    def format(self, record: logging.LogRecord) -> str:
-        return self._redact(super().format(record))
+    class Redacting(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redact(super().format(record))
+
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(Redacting(FORMAT))
+    return handler
 
 
 class StderrLog:
@@ -32,22 +43,27 @@ class StderrLog:
     and removed with it."""
 
     def __init__(self, stream: TextIO, redact: Callable[[str], str]) -> None:
-        self._handler = logging.StreamHandler(stream)
-        self._handler.setFormatter(_Redacting(redact))
-        self._logger = logging.getLogger("mxgw")
-        self._saved: Optional[tuple[int, bool]] = None
+        self._stream = stream
+        self._redact = redact
+        self._installed: Optional[tuple[logging.Logger, logging.Handler, int, bool]] = None
+        """The logger, our handler on it, and the level and propagation it had before."""
 
     def set_level(self, level: int) -> None:
-        if self._saved is None:
-            self._saved = (self._logger.level, self._logger.propagate)
-            self._logger.addHandler(self._handler)
+        if self._installed is None:
+            import logging
+
+            logger = logging.getLogger("mxgw")
+            handler = _redacting_handler(self._stream, self._redact)
+            self._installed = (logger, handler, logger.level, logger.propagate)
+            logger.addHandler(handler)
             # Not also through a root handler (the `sim` command configures one).
-            self._logger.propagate = False
-        self._logger.setLevel(level)
+            logger.propagate = False
+        self._installed[0].setLevel(level)
 
     def remove(self) -> None:
-        if self._saved is not None:
-            self._logger.removeHandler(self._handler)
-            self._logger.setLevel(self._saved[0])
-            self._logger.propagate = self._saved[1]
-            self._saved = None
+        if self._installed is not None:
+            logger, handler, level, propagate = self._installed
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+            self._installed = None

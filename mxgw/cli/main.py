@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import difflib
 import math
 import os
 import signal
 import sys
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import MISSING, dataclass, fields, make_dataclass
 from typing import Any, NoReturn
 
@@ -145,9 +143,10 @@ class RootParser:
     flags: importing every command module (the client, the generated code, the simulator)
     and building every parser costs more than most commands take to run. So a named
     subcommand has a parser tree that holds it alone; an unknown name is refused with the
-    closest names before any module loads; no name (`mxgw --help`) gets the listing with
-    every summary, which imports every command module. The trees are kept for the next
-    command line (batch)."""
+    closest names before any module loads; help without a name (`mxgw --help`) gets the
+    listing with every summary, which imports every command module; a line with neither
+    (`mxgw --version`, `mxgw`) gets a tree without commands. The trees are kept for the
+    next command line (batch)."""
 
     def __init__(self) -> None:
         self.trees: dict[str | None, Parser] = {}
@@ -160,7 +159,8 @@ class RootParser:
         return cmd
 
     def tree(self, name: str | None) -> Parser:
-        """The parser tree in which subcommand `name` (None: no subcommand) has its flags."""
+        """The parser tree in which subcommand `name` has its flags (None: every subcommand
+        listed, for help; "": none)."""
         if name not in self.trees:
             self.trees[name] = self.build(name)
         return self.trees[name]
@@ -179,7 +179,7 @@ class RootParser:
             for cmd in load_all().values():
                 commands.add_parser(cmd.name, help=brief(cmd), options_class=NotNamed,
                                     add_help=False)
-        else:
+        elif key:
             cmd = self.command(key)
             commands.add_parser(
                 cmd.name, help=brief(cmd), options_class=flags_class(cmd),
@@ -191,13 +191,15 @@ class RootParser:
         """The namespace of one command line: `command` and every flag of that command."""
         argv = list(argv)
         name = subcommand_name(argv)
-        if name is not None and name not in COMMANDS:  # (before any command module loads)
+        if name and name not in COMMANDS:  # (before any command module loads)
             raise UsageError(unknown_command(name, COMMANDS))
         return self.tree(name).parse_args(argv)
 
 
 def unknown_command(name: str, known: Iterable[str]) -> str:
     """The message for a subcommand that does not exist: the closest names, not all."""
+    import difflib  # only a mistyped name pays for importing it
+
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}?" if close else "see mxgw --help"
     return f"unknown command {name!r}: {hint}"
@@ -209,8 +211,9 @@ def brief(cmd: Command) -> str:
 
 
 def subcommand_name(argv: Sequence[str]) -> str | None:
-    """The first word that is neither a flag nor the value of a global flag (None after
-    `-h`/`--help`: argparse prints the listing before it reaches the name)."""
+    """The first word that is neither a flag nor the value of a global flag; "" when there
+    is none (`mxgw --version`); None after `-h`/`--help` (argparse prints the listing
+    before it reaches the name)."""
     words = iter(argv)
     for word in words:
         if word in ("-h", "--help"):
@@ -219,7 +222,7 @@ def subcommand_name(argv: Sequence[str]) -> str | None:
             next(words, None)
         elif not word.startswith("-"):
             return word
-    return None
+    return ""
 
 
 def build_parser() -> RootParser:
@@ -312,15 +315,17 @@ async def dispatch(ctx: Context, parser: RootParser, argv: Sequence[str], *,
         return EXIT_OK
     except BrokenPipeError:
         raise  # nobody reads our output any more: stop (see main)
-    except asyncio.CancelledError:
-        if ctx.interrupted is None:
-            raise  # cancelled by someone else: not ours to report
+    except Exception as exc:
+        return report(ctx, exc, as_json)
+    except BaseException as exc:
+        import asyncio  # here, not at the top: a command without a loop never loads it
+
+        if not isinstance(exc, asyncio.CancelledError) or ctx.interrupted is None:
+            raise  # not the cancel of our signal handler: not ours to report
         task = asyncio.current_task()
         if task is not None and hasattr(task, "uncancel"):  # Python 3.11+
             task.uncancel()  # the cancel was the signal's, and is handled here
         return report(ctx, Interrupted(ctx.interrupted), as_json)
-    except Exception as exc:
-        return report(ctx, exc, as_json)
 
 
 async def amain(argv: Sequence[str], ctx: Context | None = None) -> int:
@@ -343,6 +348,8 @@ async def amain_until_terminated(argv: Sequence[str]) -> int:
     code is 128 + the signal (130, 143). A second signal during the clean-up has its
     default action: the process ends at once. A SIGINT the process was started with
     ignored (a background job of a shell) stays ignored."""
+    import asyncio  # see main
+
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     ctx = Context()
@@ -383,10 +390,36 @@ async def amain_until_terminated(argv: Sequence[str]) -> int:
     return exit_code(Interrupted(ctx.interrupted)) if ctx.interrupted else code
 
 
+def needs_loop(argv: Sequence[str]) -> bool:
+    """Whether a command line runs a command that waits on the event loop. A usage error,
+    help, `--version` and a command registered with `needs_loop=False` do not."""
+    name = subcommand_name(argv)
+    try:
+        cmd = load(name) if name else None
+    except Exception:  # a command module that fails to import: `dispatch` reports it
+        return True
+    return cmd is not None and cmd.needs_loop
+
+
+def run_without_loop(line: Coroutine[Any, Any, int]) -> int:
+    """What `asyncio.run(line)` returns, for a coroutine that never suspends, without
+    starting an event loop: importing asyncio alone costs a third of `mxgw version`."""
+    try:
+        line.send(None)
+    except StopIteration as done:
+        return int(done.value)
+    line.close()
+    raise RuntimeError("a command registered with needs_loop=False waited on the event loop")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        if not needs_loop(args):
+            return run_without_loop(amain(args))
+        import asyncio  # only a command that waits on the loop pays for importing it
+
         return asyncio.run(amain_until_terminated(args))
     except KeyboardInterrupt:
         return 130

@@ -1,18 +1,21 @@
 """What the generated code declares about each message class, read once per class.
 
-The one module that touches betterproto2's private state: `_betterproto_fields` (class
-metadata), `keep_unknown` / `unknown_of` (the bytes of fields the contract does not
-know) and `constructor` (building a message without the dataclass machinery).
+The one module that touches betterproto2's private state: `_betterproto_fields` (field
+metadata, and class metadata for a map field), `keep_unknown` / `unknown_of` (the bytes
+of fields the contract does not know) and `constructor` (building a message without the
+dataclass machinery).
 betterproto2 is pinned to one minor version; tests/contract/test_codec.py fails if
 what these rely on changes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import betterproto2
 
@@ -44,27 +47,42 @@ class FieldSpec:
 def _betterproto_fields(cls: type[Any]) -> list[FieldSpec]:
     """The fields of a generated class, in declaration order.
 
-    The one place that reads betterproto2's private class metadata (`_betterproto`): it
-    holds the resolved field classes, which the public `dataclasses.fields` metadata
-    does not. betterproto2 is pinned to one minor version; tests/contract/test_codec.py
-    fails if this metadata changes shape.
+    Read from the public dataclass fields: betterproto2 keeps what it declares about a
+    field in `field.metadata["betterproto"]` (its FieldMetadata), and a message or enum
+    field's class is its type hint (the hints of a class are resolved once, here). Not
+    from betterproto2's private class metadata (`_betterproto`): building that resolves
+    every type hint of the class again for each of its fields (`get_type_hints` per
+    field), tens of milliseconds on the first command a process sends. Only a map
+    field reads it, for the entry class betterproto2 makes (none in this contract).
+    betterproto2 is pinned to one minor version; tests/contract/test_codec.py fails if
+    what this reads changes shape.
     """
-    meta = cls._betterproto
+    hints = get_type_hints(cls, vars(sys.modules[cls.__module__]), {})
     specs = []
-    for name, field in meta.meta_by_field_name.items():
+    for field in dataclasses.fields(cls):
+        meta = field.metadata["betterproto"]
         with warnings.catch_warnings():  # deprecated fields warn when their default is made
             warnings.simplefilter("ignore", DeprecationWarning)
-            default = meta.default_gen[name]()
-        wrapped = field.proto_type == "message" and field.unwrap is not None
+            default = field.default_factory()  # type: ignore[operator]  # betterproto2 sets one
+        wrapped = meta.proto_type == "message" and meta.unwrap is not None
         if wrapped:
-            target = field.unwrap()
-        elif field.proto_type in ("message", "enum"):
-            target = meta.cls_by_field[name]
+            target = meta.unwrap()
+        elif meta.proto_type == "map":
+            target = cls._betterproto.cls_by_field[field.name]
+        elif meta.proto_type in ("message", "enum"):
+            target = _class_of(hints[field.name])
         else:
             target = None
-        specs.append(FieldSpec(name, field.number, field.proto_type, bool(field.repeated),
-                               bool(field.optional), field.group, target, wrapped, default))
+        specs.append(FieldSpec(field.name, meta.number, meta.proto_type, bool(meta.repeated),
+                               bool(meta.optional), meta.group, target, wrapped, default))
     return specs
+
+
+def _class_of(hint: Any) -> Any:
+    """The class a field's type hint names: `X` for `X`, `X | None` and `list[X]` (the
+    rule betterproto2 resolves field classes by: the first type argument, if any)."""
+    args = get_args(hint)
+    return args[0] if args else hint
 
 
 def keep_unknown(message: Any, raw: bytes) -> None:

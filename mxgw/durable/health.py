@@ -10,7 +10,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-log = logging.getLogger("mxgw.durable")
+from ..log import logger
+
+log = logger("mxgw.durable")
 
 
 def describe(exc: BaseException) -> str:

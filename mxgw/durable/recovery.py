@@ -25,6 +25,7 @@ from ..errors import (
     WorkerUnavailableError,
 )
 from ..events import EventStream
+from ..log import logger
 from ..session import Session
 from .backoff import Backoff
 from .health import DurableState, Health, describe
@@ -35,7 +36,7 @@ from .replay import readvise, replay
 if TYPE_CHECKING:
     from ..client import GatewayClient
 
-log = logging.getLogger("mxgw.durable")
+log = logger("mxgw.durable")
 
 SESSION_GONE = (NotFoundError, FailedPreconditionError, AbortedError, SessionNotFoundError,
                 SessionNotReadyError, WorkerUnavailableError)

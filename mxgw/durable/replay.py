@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 
 from .._proto.mxaccess_gateway import v1 as pb
 from ..errors import MxAccessError
+from ..log import logger
 from ..session import Session
 from .memory import Advise, Handles, Item, Memory
 
-log = logging.getLogger("mxgw.durable")
+log = logger("mxgw.durable")
 
 
 @dataclass

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..log import logger
 from .alarm_catalog import AlarmCatalog, AlarmDef, split_reference
 from .alarm_feed import AlarmFeed, matches
 from .galaxy import MX_BOOLEAN, MX_INTEGER, GalaxyModel
@@ -31,7 +31,7 @@ from .tag_values import TagStore
 if TYPE_CHECKING:
     from .session import SimSession
 
-log = logging.getLogger("mxgw.sim")
+log = logger("mxgw.sim")
 
 ACTIVE = pb.AlarmConditionState.ACTIVE
 ACTIVE_ACKED = pb.AlarmConditionState.ACTIVE_ACKED

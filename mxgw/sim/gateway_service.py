@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Callable
 
 from grpclib.const import Status
@@ -11,6 +10,7 @@ from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
 from .._proto.mxaccess_gateway.v1.services import MxAccessGatewayBase
+from ..log import logger
 from . import alarm_service
 from .auth import require
 from .closing_streams import ClosingServerStreams
@@ -20,7 +20,7 @@ from .registry import scope_of
 from .runtime import GatewayRuntime
 from .session import SimSession
 
-log = logging.getLogger("mxgw.sim")
+log = logger("mxgw.sim")
 
 GATEWAY_PROTOCOL_VERSION = 3
 WORKER_PROTOCOL_VERSION = 1

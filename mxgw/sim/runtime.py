@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..log import logger
 from .alarms import AlarmMonitor
 from .event_log import EventLimits
 from .faults import FaultConfig
@@ -21,7 +21,7 @@ from .session import SimSession
 from .tag_values import TagStore
 from .users import Users
 
-log = logging.getLogger("mxgw.sim")
+log = logger("mxgw.sim")
 
 LEASE_EXPIRED = "lease-expired"
 DETACH_GRACE_EXPIRED = "detach-grace-expired"

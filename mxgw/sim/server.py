@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from .._proto.galaxy_repository import v1 as gr
 from .._proto.grpc.reflection.v1 import services as v1_services
 from .._proto.grpc.reflection.v1alpha import services as v1alpha_services
 from ..hpack_logging import keep_secrets_out_of_hpack_logs
+from ..log import logger
 from .auth import KeyStore, generate_key, parse_key_spec
 from .connections import TrackingServer
 from .faults import FaultConfig
@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # descriptors cost an import only a simulator asked for them 
     from ..contract.descriptors import Schema
     from .variant import ContractVariant
 
-log = logging.getLogger("mxgw.sim")
+log = logger("mxgw.sim")
 
 
 @dataclass

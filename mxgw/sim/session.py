@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..log import logger
 from .event_log import EventLog
 from .galaxy import Resolved, ResolveError
 from .mx_status import (
@@ -36,7 +36,7 @@ __all__ = ["E_FAIL", "E_INVALIDARG", "MX_E_FAILURE", "USER_LACKS_RIGHTS", "Comma
 if TYPE_CHECKING:
     from .runtime import GatewayRuntime
 
-log = logging.getLogger("mxgw.sim")
+log = logger("mxgw.sim")
 
 E_INVALIDARG = -2147024809  # 0x80070057
 E_FAIL = -2147467259  # 0x80004005

@@ -21,6 +21,10 @@ CLIENT = ("mxgw.client", "mxgw.session", "mxgw.connection", "mxgw.transport", "m
           "mxgw.galaxy", "mxgw.events")
 HEAVY = ("mxgw._proto", "mxgw.sim", *CLIENT, "grpclib", "betterproto2", "h2")
 """What a command that opens no connection has no use for."""
+NO_LOOP = ("asyncio", "importlib.metadata", "logging")
+"""What a command line that never waits (`mxgw version`, a usage error) has no use for: it
+runs without an event loop (importing asyncio alone is a third of `mxgw version`), and
+without `logging` when it asks for no logs and loads no module that logs."""
 
 
 def test_the_index_names_every_registered_command_under_its_module() -> None:
@@ -66,3 +70,11 @@ def test_a_command_imports_its_own_module_only(argv: tuple[str, ...],
     if topic != "sessions":
         assert not {m for m in loaded if _within(m, HEAVY)}
     assert not {m for m in loaded if _within(m, ("mxgw.sim", "grpclib.server"))}
+
+
+@pytest.mark.parametrize("argv", [("version",), ("version", "--json"), ("--version",),
+                                  ("no-such-command",), ("version", "--no-such-flag")])
+def test_a_command_line_that_never_waits_starts_no_event_loop(argv: tuple[str, ...]) -> None:
+    loaded = _modules_loaded_by(*argv)
+    assert not {m for m in loaded if _within(m, NO_LOOP)}
+    assert not {m for m in loaded if _within(m, HEAVY)}

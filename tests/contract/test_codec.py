@@ -196,6 +196,39 @@ def test_the_one_metadata_reader_matches_the_pinned_betterproto2() -> None:
     assert parsed._unknown_fields == b"\xf8\x06\x01"
 
 
+
+GENERATED = ("mxaccess_gateway.v1", "galaxy_repository.v1", "google.protobuf",
+             "descriptor.google.protobuf", "grpc.reflection.v1")
+
+
+def test_every_field_class_is_the_one_betterproto2_resolves() -> None:
+    """The codec resolves a field's class from the class's type hints itself (one pass per
+    class); betterproto2's own metadata must agree for every field of every generated
+    class, or a betterproto2 upgrade changed how field classes are found."""
+    import importlib
+    import inspect
+
+    import betterproto2
+
+    checked = 0
+    for name in GENERATED:
+        module = importlib.import_module(f"mxgw._proto.{name}")
+        for cls in vars(module).values():
+            if not (inspect.isclass(cls) and issubclass(cls, betterproto2.Message)
+                    and cls.__module__ == module.__name__):
+                continue
+            theirs: Any = cls._betterproto  # type: ignore[arg-type]  # a classproperty
+            for spec in codec.fields(cls):
+                meta = theirs.meta_by_field_name[spec.name]
+                assert (spec.number, spec.proto_type, spec.group) == (
+                    meta.number, meta.proto_type, meta.group), (cls, spec.name)
+                if spec.wrapped:
+                    assert spec.target is meta.unwrap(), (cls, spec.name)
+                elif spec.proto_type in ("message", "enum", "map"):
+                    assert spec.target is theirs.cls_by_field[spec.name], (cls, spec.name)
+                checked += 1
+    assert checked > 300, checked
+
 # ---------------------------------------------------------------------- malformed input
 
 def _nest(depth: int) -> bytes:

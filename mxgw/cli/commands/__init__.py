@@ -36,17 +36,21 @@ class Command:
     """Whether it prints as it goes (the action writes its own output)."""
     text: TextRenderer | None = None
     """Readable rendering of the result (default: a generic key/value rendering)."""
+    needs_loop: bool = True
+    """Whether the action waits on the event loop. False: the action never suspends, so
+    `mxgw NAME` runs without starting (or importing) asyncio (see `main.main`)."""
 
 
 REGISTRY: dict[str, Command] = {}
 
 
 def command(name: str, summary: str, example: str, flags: type[Any], *, connects: bool = True,
-            streams: bool = False, text: TextRenderer | None = None
+            streams: bool = False, text: TextRenderer | None = None, needs_loop: bool = True
             ) -> Callable[[Action], Action]:
     """Register the decorated coroutine as subcommand `name`."""
     def register(action: Action) -> Action:
-        REGISTRY[name] = Command(name, summary, example, flags, action, connects, streams, text)
+        REGISTRY[name] = Command(name, summary, example, flags, action, connects, streams, text,
+                                 needs_loop)
         return action
     return register
 

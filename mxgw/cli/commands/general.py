@@ -20,6 +20,6 @@ def _version_text(result: dict[str, str]) -> str:
 
 
 @command("version", "Print the mxgw version.", "mxgw version --json", VersionFlags,
-         connects=False, text=_version_text)
+         connects=False, text=_version_text, needs_loop=False)
 async def version(ctx: Context, conn: ConnectionFlags, flags: VersionFlags) -> Any:
     return {"name": "mxgw", "version": __version__, "python": sys.version.split()[0]}

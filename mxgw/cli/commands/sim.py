@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
+from ...log import logger
 from ..context import Context
 from ..flags import ConnectionFlags
 from ..output import UsageError, dumps
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from ...sim.faults import FaultConfig
     from ...sim.variant import ContractVariant
 
-log = logging.getLogger("mxgw.sim")
+log = logger("mxgw.sim")
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable
 
 from grpclib.const import Status
@@ -12,6 +11,7 @@ from grpclib.exceptions import GRPCError
 
 from ..._proto.galaxy_repository import v1 as gr
 from ..._proto.galaxy_repository.v1.services import GalaxyRepositoryBase
+from ...log import logger
 from ..closing_streams import ClosingServerStreams
 from .encoding import encode_reply
 from .model import GalaxyModel
@@ -25,7 +25,7 @@ from .query import (
     read_token,
 )
 
-log = logging.getLogger("mxgw.sim.galaxy")
+log = logger("mxgw.sim.galaxy")
 
 WATCH_BUFFER = 64
 """Deploy events queued per watcher; beyond that the oldest are dropped (the watcher sees
