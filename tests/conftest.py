@@ -11,9 +11,16 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from mxgw import GatewayClient, pb
 from mxgw.sim import RuntimeConfig, SimConfig, SimServer
+
+# No property test may fail for being slow: Hypothesis's default 200 ms deadline per
+# example is a timing threshold, and on a loaded 2-core machine it failed a correct
+# round trip (test_values.py). Loaded here, before any test module builds its settings.
+settings.register_profile("mxgw", deadline=None)
+settings.load_profile("mxgw")
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_KEY = "mxgw_test_s3cr3tTESTKEYvalue"
