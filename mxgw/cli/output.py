@@ -37,7 +37,7 @@ from ..errors import (
     RpcError,
     TransportError,
 )
-from .redaction import redact_fields
+from .redaction import SECRET_FIELDS, redact_fields
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_GRPC = 0, 1, 2, 3, 4
 EXIT_PROTOCOL, EXIT_MXACCESS, EXIT_DEADLINE, EXIT_REPLAY_GAP = 5, 6, 7, 8
@@ -130,10 +130,25 @@ _PLAIN = (str, int, float, bool, type(None))
 """The types `to_jsonable` returns as they are (exact types: an enum is an int too)."""
 
 
+def _json_line(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+SECRET_KEY_MARKERS = tuple(_json_line(name) + ":" for name in sorted(SECRET_FIELDS))
+"""How each secret field's key is written in a JSON line."""
+
+
 def dumps(value: Any) -> str:
-    """One line of deterministic JSON (secret fields redacted)."""
-    return json.dumps(redact_fields(to_jsonable(value)), separators=(",", ":"),
-                      ensure_ascii=False)
+    """One line of deterministic JSON (secret fields redacted).
+
+    Written once, and again redacted only when the line has a secret field's key in it:
+    a key comes out as `"name":`, so a line without that text has no such field and
+    `redact_fields` would return the data unchanged (a result is walked once, not twice)."""
+    data = to_jsonable(value)
+    line = _json_line(data)
+    if any(marker in line for marker in SECRET_KEY_MARKERS):
+        return _json_line(redact_fields(data))
+    return line
 
 
 def _text_lines(value: Any, indent: str = "") -> Iterable[str]:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from mxgw import pb
 from mxgw.cli.main import build_parser, parse
 from mxgw.cli.output import UsageError, dumps, render
 from mxgw.cli.redaction import Redactor, hide_secret_flags
@@ -65,6 +66,16 @@ def test_secret_fields_are_redacted_in_json_and_text() -> None:
         "authenticateUser": {"userName": "operator", "password": "<redacted>"},
         "count": 1, "empty": {"password": ""}}
     assert "hunter2" not in render(value, as_json=False)
+
+
+def test_a_secret_field_inside_messages_and_lists_is_redacted() -> None:
+    command = pb.MxCommand(authenticate_user_command=pb.AuthenticateUserCommand(
+        user_name="operator", password="hunter2"))
+    line = dumps([{"commands": [command]}, "text with \"password\": in it"])
+    assert "hunter2" not in line
+    assert json.loads(line)[0]["commands"][0]["authenticateUserCommand"]["password"] == "<redacted>"
+    # Without a secret field the line is as json.dumps writes it.
+    assert dumps({"note": '"password": x'}) == '{"note":"\\"password\\": x"}'
 
 
 def test_key_shaped_tokens_are_redacted_and_json_stays_valid() -> None:
