@@ -94,8 +94,7 @@ async def run_one(ctx: Context, parser: RootParser, line: str) -> None:
         report(ctx, exc, as_json=True)
     else:
         await dispatch(ctx, parser, argv, force_json=True)
-    ctx.out.write(EOR + "\n")
-    ctx.out.flush()
+    ctx.write(EOR)  # with the result, in one write
 
 
 async def run_batch(ctx: Context, stream: TextIO) -> None:
