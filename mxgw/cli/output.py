@@ -102,8 +102,12 @@ def exit_code(exc: BaseException) -> int:
 def to_jsonable(value: Any) -> Any:
     """Messages as protobuf-JSON (lowerCamelCase, full enum names, every scalar field, unset
     messages and oneof arms left out); containers recursively; datetimes as RFC 3339."""
-    if type(value) in _PLAIN:
+    cls = type(value)
+    if cls in _PLAIN:
         return value
+    converter = _MESSAGES.get(cls)
+    if converter is not None:
+        return converter(value)
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -120,6 +124,7 @@ def to_jsonable(value: Any) -> Any:
     from ..contract.codec import to_json
 
     if isinstance(value, betterproto2.Message):
+        _MESSAGES[cls] = to_json
         return to_json(value)
     if isinstance(value, betterproto2.Enum):
         return value.proto_name or int(value)
@@ -128,6 +133,8 @@ def to_jsonable(value: Any) -> Any:
 
 _PLAIN = (str, int, float, bool, type(None))
 """The types `to_jsonable` returns as they are (exact types: an enum is an int too)."""
+_MESSAGES: dict[type[Any], Callable[[Any], Any]] = {}
+"""The converter of each message class `to_jsonable` has met (found without the tests)."""
 
 
 def _json_line(data: Any) -> str:
