@@ -254,8 +254,19 @@ class ParsedLine:
         """A fresh instance of a flags dataclass (a list value copied: a command may
         change its flags)."""
         values = self.values
-        return cls(**{f.name: list(v) if isinstance(v := values[f.name], list) else v
-                      for f in fields(cls)})
+        return cls(**{name: list(v) if isinstance(v := values[name], list) else v
+                      for name in field_names(cls)})
+
+
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    """The field names of a flags dataclass (looked up once per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 MAX_REMEMBERED_LINES = 32

@@ -137,8 +137,8 @@ _MESSAGES: dict[type[Any], Callable[[Any], Any]] = {}
 """The converter of each message class `to_jsonable` has met (found without the tests)."""
 
 
-def _json_line(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+_json_line = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""One line of compact JSON (json.dumps with these options builds this encoder per call)."""
 
 
 SECRET_KEY_MARKERS = tuple(_json_line(name) + ":" for name in sorted(SECRET_FIELDS))
