@@ -19,7 +19,7 @@ class ConnectionFlags:
 
     endpoint: Optional[str] = field(default=None, metadata={
         "help": f"gateway HOST:PORT (default: ${ENDPOINT_ENV})"})
-    api_key: Optional[str] = field(default=None, metadata={
+    api_key: Optional[str] = field(default=None, repr=False, metadata={
         "help": "API key (prefer --api-key-env: a key on the command line is visible to ps)"})
     api_key_env: Optional[str] = field(default=None, metadata={
         "help": "name of an environment variable holding the API key (without a key "

@@ -13,7 +13,7 @@ import sys
 import textwrap
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import MISSING, dataclass, fields, make_dataclass
+from dataclasses import MISSING, dataclass, field, fields, make_dataclass
 from typing import Any, NoReturn
 
 import argparse_dataclass
@@ -247,8 +247,8 @@ class ParsedLine:
     put back) and the log level the global flags ask for (None: no logging)."""
 
     cmd: Command
-    values: dict[str, Any]
-    log_level: int | None
+    values: dict[str, Any] = field(repr=False)  # the secret flags' values among them
+    log_level: int | None = None
 
     def build(self, cls: type[Any]) -> Any:
         """A fresh instance of a flags dataclass (a list value copied: a command may

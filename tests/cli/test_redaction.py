@@ -59,6 +59,16 @@ def test_a_usage_error_shows_no_secret_flag_value(argv: list[str]) -> None:
     assert "<redacted>" in str(caught.value)
 
 
+def test_parsed_flags_show_no_secret_in_their_repr() -> None:
+    parser = build_parser()
+    line = ["authenticate-user", "--session-id", "s", "--server-handle", "1", "--user-name",
+            "u", "--password", "pass-secret", "--api-key", "key-secret"]
+    _, conn, flags = parse(parser, line)
+    assert (conn.api_key, flags.password) == ("key-secret", "pass-secret")
+    shown = repr(conn) + repr(flags) + repr(list(parser.remembered.values()))
+    assert "secret" not in shown
+
+
 def test_secret_fields_are_redacted_in_json_and_text() -> None:
     value = {"authenticateUser": {"userName": "operator", "password": "hunter2"},
              "count": 1, "empty": {"password": ""}}
