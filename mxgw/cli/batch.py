@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import stat
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
 from .context import Context
-from .main import RootParser, build_parser, dispatch, report
+from .main import (
+    MAX_REMEMBERED_LENGTH,
+    MAX_REMEMBERED_LINES,
+    RootParser,
+    build_parser,
+    dispatch,
+    report,
+)
 from .output import UsageError
 from .shellwords import split
 
@@ -72,9 +80,15 @@ def input_lines(stream: TextIO) -> AsyncIterator[str]:
     return _pipe_lines(stream)
 
 
-def command_line(line: str) -> list[str]:
+def command_line(line: str) -> Sequence[str]:
     """A stdin line as argv (shell quoting as `shlex.split` reads it, in linear time; a
-    leading `mxgw`/`mxgw-py` is dropped)."""
+    leading `mxgw`/`mxgw-py` is dropped). A short line seen lately is not split again."""
+    if len(line) > MAX_REMEMBERED_LENGTH:
+        return _command_line(line)
+    return _remembered_command_line(line)
+
+
+def _command_line(line: str) -> tuple[str, ...]:
     try:
         argv = split(line)
     except ValueError as exc:
@@ -83,7 +97,10 @@ def command_line(line: str) -> list[str]:
         argv = argv[1:]
     if argv and argv[0] in NOT_IN_BATCH:
         raise UsageError(f"{argv[0]} cannot run inside batch")
-    return argv
+    return tuple(argv)
+
+
+_remembered_command_line = functools.lru_cache(maxsize=MAX_REMEMBERED_LINES)(_command_line)
 
 
 async def run_one(ctx: Context, parser: RootParser, line: str) -> None:
@@ -94,8 +111,7 @@ async def run_one(ctx: Context, parser: RootParser, line: str) -> None:
         report(ctx, exc, as_json=True)
     else:
         await dispatch(ctx, parser, argv, force_json=True)
-    ctx.out.write(EOR + "\n")
-    ctx.out.flush()
+    ctx.write(EOR)  # with the result, in one write
 
 
 async def run_batch(ctx: Context, stream: TextIO) -> None:

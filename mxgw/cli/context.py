@@ -48,6 +48,8 @@ class Context:
         # while a long --json array goes to a slow pipe): `write` then writes every byte.
         self._unbuffered: Optional[io.RawIOBase] = raw if isinstance(raw, io.RawIOBase) \
             else None
+        self._held = ""
+        """Unbuffered stdout: the line written with flush=False, not written yet."""
         self.err = err or sys.stderr
         self.in_batch = False
         self.received: Optional[Received] = None
@@ -122,15 +124,28 @@ class Context:
         flushes a command's result with its end-of-record marker, in one write)."""
         line = self.redact(text) + "\n"
         raw = self._unbuffered
-        if raw is not None:
-            self.out.flush()
-            data = memoryview(line.encode(self.out.encoding, self.out.errors or "strict"))
-            while data:
-                data = data[raw.write(data) or 0:]
+        if raw is None:
+            self.out.write(line)
+            if flush:
+                self.out.flush()
             return
-        self.out.write(line)
-        if flush:
-            self.out.flush()
+        line, self._held = self._held + line, ""
+        if not flush:  # as a buffered stdout would: written with the next line, or flush()
+            self._held = line
+            return
+        self._write_unbuffered(raw, line)
+
+    def _write_unbuffered(self, raw: io.RawIOBase, text: str) -> None:
+        self.out.flush()
+        data = memoryview(text.encode(self.out.encoding, self.out.errors or "strict"))
+        while data:
+            data = data[raw.write(data) or 0:]
+
+    def flush(self) -> None:
+        """Write out the line `write(..., flush=False)` held back (unbuffered stdout)."""
+        held, self._held = self._held, ""
+        if held and self._unbuffered is not None:
+            self._write_unbuffered(self._unbuffered, held)
 
     def note(self, text: str) -> None:
         """Print a line (redacted) on stderr."""
@@ -139,6 +154,7 @@ class Context:
 
     async def aclose(self) -> None:
         try:
+            self.flush()
             try:
                 while self._connections:
                     await self._connections.popitem()[1].close()

@@ -4,6 +4,7 @@ No `from __future__ import annotations` here: argparse-dataclass reads field typ
 """
 
 
+import operator
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
@@ -18,7 +19,7 @@ class ConnectionFlags:
 
     endpoint: Optional[str] = field(default=None, metadata={
         "help": f"gateway HOST:PORT (default: ${ENDPOINT_ENV})"})
-    api_key: Optional[str] = field(default=None, metadata={
+    api_key: Optional[str] = field(default=None, repr=False, metadata={
         "help": "API key (prefer --api-key-env: a key on the command line is visible to ps)"})
     api_key_env: Optional[str] = field(default=None, metadata={
         "help": "name of an environment variable holding the API key (without a key "
@@ -44,8 +45,7 @@ class ConnectionFlags:
 
     def connection_key(self) -> tuple[Any, ...]:
         """What distinguishes one connection from another (output and deadline excluded)."""
-        return tuple(getattr(self, f.name) for f in fields(self)
-                     if f.name not in ("json", "timeout"))
+        return _connection_key(self)
 
     def check(self) -> None:
         """Refuse contradicting flags."""
@@ -77,6 +77,10 @@ class ConnectionFlags:
             endpoint=endpoint, api_key=self.api_key, api_key_env=self.api_key_env,
             client_key=self.client_key, connect_timeout=connect_timeout,
             **{name: value for name, value in tls.items() if value is not None})
+
+
+_connection_key = operator.attrgetter(
+    *(f.name for f in fields(ConnectionFlags) if f.name not in ("json", "timeout")))
 
 
 @dataclass

@@ -9,8 +9,9 @@ import os
 import signal
 import sys
 import textwrap
+from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
-from dataclasses import MISSING, dataclass, fields, make_dataclass
+from dataclasses import MISSING, dataclass, field, fields, make_dataclass
 from typing import Any, NoReturn
 
 import argparse_dataclass
@@ -150,6 +151,13 @@ class RootParser:
 
     def __init__(self) -> None:
         self.trees: dict[str | None, Parser] = {}
+        self.remembered: OrderedDict[tuple[str, ...], ParsedLine] = OrderedDict()
+        """Lines parsed before (see parse_line), least recently used first."""
+
+    def remember(self, argv: tuple[str, ...], parsed: ParsedLine) -> None:
+        self.remembered[argv] = parsed
+        while len(self.remembered) > MAX_REMEMBERED_LINES:
+            self.remembered.popitem(last=False)
 
     def command(self, name: str) -> Command:
         """Subcommand `name` (its module imported)."""
@@ -236,9 +244,63 @@ def parse(parser: RootParser, argv: Sequence[str]) -> tuple[Command, ConnectionF
     return cmd, conn, flags
 
 
+@dataclass(frozen=True)
+class ParsedLine:
+    """What parsing one command line yields: the command, every flag's value (the secrets
+    put back) and the log level the global flags ask for (None: no logging)."""
+
+    cmd: Command
+    values: dict[str, Any] = field(repr=False)  # the secret flags' values among them
+    log_level: int | None = None
+
+    def build(self, cls: type[Any]) -> Any:
+        """A fresh instance of a flags dataclass (a list value copied: a command may
+        change its flags)."""
+        values = self.values
+        return cls(**{name: list(v) if isinstance(v := values[name], list) else v
+                      for name in field_names(cls)})
+
+
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    """The field names of a flags dataclass (looked up once per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+MAX_REMEMBERED_LINES = 32
+"""Parsed command lines a RootParser keeps, for a batch that repeats a line (a poller)."""
+MAX_REMEMBERED_LENGTH = 4096
+"""Characters of the longest command line remembered (a long line is rarely repeated)."""
+
+
 def parse_line(parser: RootParser,
                argv: Sequence[str]) -> tuple[Command, ConnectionFlags, Any, int | None]:
     """`parse`, and the log level the global flags ask for (None: no logging).
+
+    A command line parsed before is not parsed again: parsing depends on nothing but the
+    words (the types of the flags are pure functions of their text), so its values are
+    remembered (recently used lines only; a failure is not remembered)."""
+    key = tuple(argv)
+    parsed = parser.remembered.get(key)
+    if parsed is None:
+        parsed = parse_words(parser, argv)
+        if sum(map(len, key)) <= MAX_REMEMBERED_LENGTH:
+            parser.remember(key, parsed)
+    else:
+        parser.remembered.move_to_end(key)
+    cmd = parsed.cmd
+    conn = parsed.build(ConnectionFlags) if cmd.connects else ConnectionFlags(
+        json=parsed.values.get("json") is True)
+    return cmd, conn, parsed.build(cmd.flags), parsed.log_level
+
+
+def parse_words(parser: RootParser, argv: Sequence[str]) -> ParsedLine:
+    """One command line parsed by argparse.
 
     argparse sees the secret flags' values as `<redacted>` (so that a usage error, which
     echoes words of the command line, cannot show them); the parsed flags get the real
@@ -249,14 +311,8 @@ def parse_line(parser: RootParser,
         raise UsageError("give a subcommand; see mxgw --help")
     cmd = parser.command(namespace.command)
     # The command's flags dataclass, as argparse merged it in, with the secrets put back.
-    values = hidden.reveal(vars(namespace))
-
-    def build(cls: type[Any]) -> Any:
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
-
-    conn = build(ConnectionFlags) if cmd.connects else ConnectionFlags(
-        json=values.get("json") is True)
-    return cmd, conn, build(cmd.flags), level_of(namespace.verbose, namespace.log_level)
+    return ParsedLine(cmd, hidden.reveal(vars(namespace)),
+                      level_of(namespace.verbose, namespace.log_level))
 
 
 async def run(ctx: Context, cmd: Command, conn: ConnectionFlags, flags: Any) -> int:

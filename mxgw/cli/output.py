@@ -37,7 +37,7 @@ from ..errors import (
     RpcError,
     TransportError,
 )
-from .redaction import redact_fields
+from .redaction import SECRET_FIELDS, redact_fields
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_TRANSPORT, EXIT_GRPC = 0, 1, 2, 3, 4
 EXIT_PROTOCOL, EXIT_MXACCESS, EXIT_DEADLINE, EXIT_REPLAY_GAP = 5, 6, 7, 8
@@ -102,8 +102,12 @@ def exit_code(exc: BaseException) -> int:
 def to_jsonable(value: Any) -> Any:
     """Messages as protobuf-JSON (lowerCamelCase, full enum names, every scalar field, unset
     messages and oneof arms left out); containers recursively; datetimes as RFC 3339."""
-    if type(value) in _PLAIN:
+    cls = type(value)
+    if cls in _PLAIN:
         return value
+    converter = _MESSAGES.get(cls)
+    if converter is not None:
+        return converter(value)
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)) or (  # and any other sequence (BulkResults)
@@ -121,6 +125,7 @@ def to_jsonable(value: Any) -> Any:
     from ..contract.codec import to_json
 
     if isinstance(value, betterproto2.Message):
+        _MESSAGES[cls] = to_json
         return to_json(value)
     if isinstance(value, betterproto2.Enum):
         return value.proto_name or int(value)
@@ -129,12 +134,29 @@ def to_jsonable(value: Any) -> Any:
 
 _PLAIN = (str, int, float, bool, type(None))
 """The types `to_jsonable` returns as they are (exact types: an enum is an int too)."""
+_MESSAGES: dict[type[Any], Callable[[Any], Any]] = {}
+"""The converter of each message class `to_jsonable` has met (found without the tests)."""
+
+
+_json_line = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""One line of compact JSON (json.dumps with these options builds this encoder per call)."""
+
+
+SECRET_KEY_MARKERS = tuple(_json_line(name) + ":" for name in sorted(SECRET_FIELDS))
+"""How each secret field's key is written in a JSON line."""
 
 
 def dumps(value: Any) -> str:
-    """One line of deterministic JSON (secret fields redacted)."""
-    return json.dumps(redact_fields(to_jsonable(value)), separators=(",", ":"),
-                      ensure_ascii=False)
+    """One line of deterministic JSON (secret fields redacted).
+
+    Written once, and again redacted only when the line has a secret field's key in it:
+    a key comes out as `"name":`, so a line without that text has no such field and
+    `redact_fields` would return the data unchanged (a result is walked once, not twice)."""
+    data = to_jsonable(value)
+    line = _json_line(data)
+    if any(marker in line for marker in SECRET_KEY_MARKERS):
+        return _json_line(redact_fields(data))
+    return line
 
 
 def _text_lines(value: Any, indent: str = "") -> Iterable[str]:

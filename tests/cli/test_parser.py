@@ -30,6 +30,21 @@ def test_a_command_line_parses_into_its_flags_dataclasses() -> None:
     assert (flags.value, flags.type_name) == ("3", "int32")
 
 
+def test_a_repeated_command_line_gets_fresh_flags_and_the_same_failures() -> None:
+    parser = build_parser()
+    line = ["read-bulk", "--session-id", "s", "--server-handle", "1", "--items", "A.X,B.Y",
+            "--api-key", "secret-1", "--json"]
+    _, conn, flags = parse(parser, line)
+    conn.json = False
+    flags.items.append("C.Z")  # a command may change its flags: the next line's are its own
+    _, again_conn, again = parse(parser, line)
+    assert (again_conn.json, again_conn.api_key, again.items) == (True, "secret-1",
+                                                                  ["A.X", "B.Y"])
+    for _ in range(2):
+        with pytest.raises(UsageError, match="invalid int value"):
+            parse(parser, [*WRITE[:4], "x"])
+
+
 @pytest.mark.parametrize(("argv", "prog", "message"), [
     (["write", "--bogus"], "mxgw write", "the following arguments are required"),
     ([*WRITE, "--server-handle", "x"], "mxgw write", "argument --server-handle: invalid int"),

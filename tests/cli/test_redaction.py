@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from mxgw import pb
 from mxgw.cli.main import build_parser, parse
 from mxgw.cli.output import UsageError, dumps, render
 from mxgw.cli.redaction import Redactor, hide_secret_flags
@@ -58,6 +59,16 @@ def test_a_usage_error_shows_no_secret_flag_value(argv: list[str]) -> None:
     assert "<redacted>" in str(caught.value)
 
 
+def test_parsed_flags_show_no_secret_in_their_repr() -> None:
+    parser = build_parser()
+    line = ["authenticate-user", "--session-id", "s", "--server-handle", "1", "--user-name",
+            "u", "--password", "pass-secret", "--api-key", "key-secret"]
+    _, conn, flags = parse(parser, line)
+    assert (conn.api_key, flags.password) == ("key-secret", "pass-secret")
+    shown = repr(conn) + repr(flags) + repr(list(parser.remembered.values()))
+    assert "secret" not in shown
+
+
 def test_secret_fields_are_redacted_in_json_and_text() -> None:
     value = {"authenticateUser": {"userName": "operator", "password": "hunter2"},
              "count": 1, "empty": {"password": ""}}
@@ -65,6 +76,16 @@ def test_secret_fields_are_redacted_in_json_and_text() -> None:
         "authenticateUser": {"userName": "operator", "password": "<redacted>"},
         "count": 1, "empty": {"password": ""}}
     assert "hunter2" not in render(value, as_json=False)
+
+
+def test_a_secret_field_inside_messages_and_lists_is_redacted() -> None:
+    command = pb.MxCommand(authenticate_user_command=pb.AuthenticateUserCommand(
+        user_name="operator", password="hunter2"))
+    line = dumps([{"commands": [command]}, "text with \"password\": in it"])
+    assert "hunter2" not in line
+    assert json.loads(line)[0]["commands"][0]["authenticateUserCommand"]["password"] == "<redacted>"
+    # Without a secret field the line is as json.dumps writes it.
+    assert dumps({"note": '"password": x'}) == '{"note":"\\"password\\": x"}'
 
 
 def test_key_shaped_tokens_are_redacted_and_json_stays_valid() -> None:

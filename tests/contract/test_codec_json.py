@@ -45,6 +45,18 @@ def test_values_of_every_type() -> None:
         same(to_mx_value(value, type_name))
 
 
+def test_timestamps_in_any_time_zone() -> None:
+    east = dt.timezone(dt.timedelta(hours=2))
+    for when in [dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+                 dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=east),
+                 dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=east),
+                 dt.datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=dt.timezone.utc),
+                 dt.datetime(1, 1, 1, 0, 0, 0, tzinfo=dt.timezone.utc)]:
+        same(pb.BulkReadResult(tag_address="A.B", source_timestamp=when))
+    with pytest.raises(ValueError, match="timezone aware"):  # as betterproto2's to_dict
+        message_json(pb.BulkReadResult(source_timestamp=dt.datetime(2026, 1, 2)))
+
+
 def test_requests_with_wrappers_and_optionals() -> None:
     same(gr.DiscoverHierarchyRequest(max_depth=0, include_attributes=False,
                                      category_ids=[1, 10], root_tag_name="X"))

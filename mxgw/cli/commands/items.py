@@ -130,7 +130,7 @@ async def set_buffered_update_interval(ctx: Context, conn: ConnectionFlags,
 class AuthenticateFlags(ServerHandleFlags):
     user_name: str = field(metadata={"args": ["--user-name", "--user"],
                                      "help": "user name (DOMAIN\\user allowed)"})
-    password: Optional[str] = field(default=None, metadata={
+    password: Optional[str] = field(default=None, repr=False, metadata={
         "help": "password (prefer --password-env: a password on the command line is visible "
                 "to ps)"})
     password_env: Optional[str] = field(default=None, metadata={
