@@ -32,43 +32,30 @@ from typing import Any
 
 import hpack
 from google.protobuf.timestamp_pb2 import Timestamp
+from h2wire import (
+    ACK,
+    CONTINUATION,
+    DATA,
+    END_HEADERS,
+    END_STREAM,
+    GOAWAY,
+    HEADERS,
+    MAX_WINDOW,
+    PADDED,
+    PING,
+    PREFACE,
+    PRIORITY_FLAG,
+    RST_STREAM,
+    SETTINGS,
+    WINDOW_UPDATE,
+    frame,
+    grpc_message,
+    literal,
+)
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, \
-    CONTINUATION = range(10)
-END_STREAM = ACK = 0x1
-END_HEADERS = 0x4
-PADDED = 0x8
-PRIORITY_FLAG = 0x20
-MAX_WINDOW = 2**31 - 1
 FIRST_SEQUENCE = 2**21
 """Every worker_sequence from here to 2**28 - 1 is a 4-byte varint."""
 SERVICE = b"/mxaccess_gateway.v1.MxAccessGateway/"
-
-
-def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
-    return (len(payload).to_bytes(3, "big") + bytes((kind, flags))
-            + stream_id.to_bytes(4, "big") + payload)
-
-
-def _hpack_int(value: int, prefix_bits: int, first: int) -> bytes:
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes((first | value,))
-    out = [first | limit]
-    value -= limit
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def literal(name: bytes, value: bytes) -> bytes:
-    """A header as an HPACK literal without indexing, new name, no Huffman: our side keeps
-    no dynamic table, so every block can be built once."""
-    return (b"\x00" + _hpack_int(len(name), 7, 0) + name + _hpack_int(len(value), 7, 0)
-            + value)
 
 
 STATUS_200 = b"\x88"  # static table entry 8
@@ -80,10 +67,6 @@ TRAILERS_OK = literal(b"grpc-status", b"0")
 def trailers_only(status: int, message: str) -> bytes:
     return (RESPONSE_HEADERS + literal(b"grpc-status", str(status).encode())
             + literal(b"grpc-message", message.encode()))
-
-
-def grpc_message(data: bytes) -> bytes:
-    return b"\x00" + len(data).to_bytes(4, "big") + data
 
 
 def varint4(value: int) -> bytes:
