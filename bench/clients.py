@@ -198,6 +198,8 @@ SERVER_PID: int | None = None
 
 PROFILE: str | None = None
 """A folder: each measured workload is run under cProfile, its stats saved there."""
+SAMPLE = False
+"""Sample each measured workload's user CPU by layer (bench/layers.py) into its result."""
 
 
 async def measured(work: Callable[[], Awaitable[int]], label: str = "") -> dict[str, Any]:
@@ -207,10 +209,18 @@ async def measured(work: Callable[[], Awaitable[int]], label: str = "") -> dict[
 
         profile = cProfile.Profile()
         profile.enable()
+    sampler = None
+    if SAMPLE:
+        from layers import LayerSampler
+
+        sampler = LayerSampler()
+        sampler.start()
     server, cpu, wall = process_cpu(SERVER_PID), time.process_time(), time.perf_counter()
     ops = await work()
     result = {"seconds": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
               **server_since(server), "ops": ops}
+    if sampler is not None:
+        result["layers"] = sampler.stop()
     if profile is not None:
         profile.disable()
         assert PROFILE is not None
@@ -297,10 +307,24 @@ async def run_workload(driver: Driver, work: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown workload {name!r}")
 
 
+def driver_for(spec: dict[str, Any]) -> Any:
+    """The driver of `spec["stack"]`: mxgw, grpcio, or bench/floor.py's minimal client
+    ("floor": with our codec, "floor-raw": with none)."""
+    stack = spec["stack"]
+    if stack == "mxgw":
+        return MxgwDriver(spec)
+    if stack == "grpcio":
+        return GrpcioDriver(spec)
+    from floor import FloorDriver
+
+    return FloorDriver(spec, codec=stack == "floor")
+
+
 async def main(spec: dict[str, Any]) -> None:
-    global PROFILE, SERVER_PID
+    global PROFILE, SAMPLE, SERVER_PID
     SERVER_PID, PROFILE = spec.get("server_pid"), spec.get("profile")
-    driver: Driver = MxgwDriver(spec) if spec["stack"] == "mxgw" else GrpcioDriver(spec)
+    SAMPLE = bool(spec.get("sample"))
+    driver: Driver = driver_for(spec)
     await driver.connect()
     try:
         for work in spec["workloads"]:
