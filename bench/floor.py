@@ -2,7 +2,7 @@
 
     python bench/floor.py [--rounds N] [--calls N] [--events N] [--no-pinned]
 
-`Http2Client` is an HTTP/2 gRPC client in ~250 lines on an asyncio Protocol, with no h2,
+`Http2Client` is an HTTP/2 gRPC client in ~300 lines on an asyncio Protocol, with no h2,
 hpack, hyperframe or grpclib: frames parsed with `int.from_bytes`, a pre-encoded HPACK
 header block per method (literals without indexing, only `grpc-timeout` encoded per
 call), the peer told `SETTINGS_HEADER_TABLE_SIZE = 0` so its header blocks can be
@@ -68,6 +68,8 @@ STREAM_WINDOW = 65535
 CONNECTION_WINDOW = 8 * 1024 * 1024
 """Our connection receive window (about mxgw's)."""
 USER_AGENT = "mxgw-floor/0"
+TIMEOUT = 30.0
+"""Seconds: as bench/clients.py, every stack sends grpc-timeout on unary calls."""
 CANCEL = (8).to_bytes(4, "big")
 STATIC_NAMES = (
     b":authority :method :method :path :path :scheme :scheme :status :status :status :status "
@@ -532,8 +534,6 @@ class FloorDriver:
     async def close(self) -> None:
         self.client.close()
 
-
-TIMEOUT = 30.0  # as bench/clients.py: every stack sends grpc-timeout on unary calls
 
 
 # ---------------------------------------------------------------------- the run
