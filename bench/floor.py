@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -572,22 +573,32 @@ def measure(stacks: Sequence[str], rounds: int, calls: int, events: int, pinned:
         modes["pinned"] = ({cpus[0]}, {cpus[1]})
     samples: Samples = {}
     pb2_dir = Path(tempfile.mkdtemp(prefix="mxgw-bench-pb2-"))
-    run.generate_pb2(pb2_dir)
-    with run.servers(pb2_dir, False) as (neutral, _, _):
-        for r in range(rounds):
-            for mode, (server_cpus, client_cpus) in modes.items():
-                run.pin(neutral.pid, server_cpus)
-                order = [*stacks[r % len(stacks):], *stacks[:r % len(stacks)]]
-                for stack in order:
-                    spec = {"stack": stack, "endpoint": f"127.0.0.1:{int(neutral.hello)}",
-                            "key": run.KEY, "pb2_dir": str(pb2_dir), "session": "bench",
-                            "server": 1, "item": 7, "server_pid": neutral.pid,
-                            "sample": stack != "grpcio", "workloads": workloads(calls, events)}
-                    samples.setdefault((mode, stack), []).append(
-                        run.run_client(spec, client_cpus))
-                print(f"  round {r + 1}/{rounds} {mode} done "
-                      f"(load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+    try:
+        run.generate_pb2(pb2_dir)
+        with run.servers(pb2_dir, False) as (neutral, _, _):
+            run_rounds(stacks, rounds, calls, events, modes, neutral, pb2_dir, samples)
+    finally:
+        shutil.rmtree(pb2_dir, ignore_errors=True)
     return samples, list(modes)
+
+
+def run_rounds(stacks: Sequence[str], rounds: int, calls: int, events: int,
+               modes: dict[str, tuple[set[int] | None, set[int] | None]], neutral: Any,
+               pb2_dir: Path, samples: Samples) -> None:
+    """Each stack once per round and mode, its results into `samples`; the order rotates."""
+    import run
+
+    for r in range(rounds):
+        for mode, (server_cpus, client_cpus) in modes.items():
+            run.pin(neutral.pid, server_cpus)
+            for stack in [*stacks[r % len(stacks):], *stacks[:r % len(stacks)]]:
+                spec = {"stack": stack, "endpoint": f"127.0.0.1:{int(neutral.hello)}",
+                        "key": run.KEY, "pb2_dir": str(pb2_dir), "session": "bench",
+                        "server": 1, "item": 7, "server_pid": neutral.pid,
+                        "sample": stack != "grpcio", "workloads": workloads(calls, events)}
+                samples.setdefault((mode, stack), []).append(run.run_client(spec, client_cpus))
+            print(f"  round {r + 1}/{rounds} {mode} done (load {os.getloadavg()[0]:.2f})",
+                  file=sys.stderr, flush=True)
 
 
 def per_op(result: dict[str, Any], scale: float) -> float:
