@@ -481,21 +481,39 @@ class FloorDriver:
             await self.client.unary(INVOKE, self.write_head + uuid.uuid4().hex.encode()
                                     + self.write_tail, TIMEOUT)
 
+    async def invoke_bulk(self, command: Any, timeout: float | None = None) -> Any:
+        """A bulk chunk with mxgw's checks (its `Session._invoke_for_bulk`): the results
+        left as bytes until read (`BulkReply`), as mxgw leaves them."""
+        from mxgw import pb
+        from mxgw.contract import codec
+        from mxgw.contract.bulk_replies import BulkReply
+        from mxgw.failures import check_protocol, mxaccess_failure
+
+        request = pb.MxCommandRequest(session_id=self.spec["session"], command=command,
+                                      client_correlation_id=uuid.uuid4().hex)
+        data = await self.client.unary(INVOKE, codec.encode(request), timeout or TIMEOUT)
+        reply = BulkReply.parse(data)
+        check_protocol(reply.reply)
+        failure = mxaccess_failure(reply.reply)
+        if failure is not None:
+            raise failure
+        return reply
+
     async def write_bulk(self, items: list[tuple[int, int]]) -> int:
-        from mxgw import bulk
+        from mxgw import bulk, pb
         from mxgw.contract import codec, commands
         from mxgw.options import ClientOptions
 
         options = ClientOptions(self.spec["endpoint"])  # mxgw's default chunking
-        if self.codec:
-            command = commands.write_bulk(self.spec["server"], items, type_name="int32")
-            results = await bulk.run(self.invoke, command, max_entries=options.max_bulk_entries,
-                                     max_bytes=options.bulk_byte_budget, timeout=TIMEOUT)
+        if self.codec:  # as mxgw's Session.write_bulk: entries encoded straight to bytes
+            write = commands.encoded_write_bulk(pb.MxCommandKind.WRITE_BULK,
+                                                self.spec["server"], items, type_name="int32")
+            results = await bulk.run_encoded(self.invoke_bulk, write,
+                                             max_entries=options.max_bulk_entries,
+                                             max_bytes=options.bulk_byte_budget)
             return len(results)
         requests = self._bulk.get(len(items))
         if requests is None:  # built once: the raw floor measures the transport alone
-            from mxgw import pb
-
             command = commands.write_bulk(self.spec["server"], items, type_name="int32")
             requests = self._bulk[len(items)] = [
                 codec.encode(pb.MxCommandRequest(session_id=self.spec["session"],
