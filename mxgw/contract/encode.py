@@ -4,15 +4,19 @@ Field order, default skipping, packing, wrapped types and unknown fields as bett
 writes them, from one plan per class read from the generated code's metadata. Each class
 gets a straight-line writer compiled from its plan on first use (`_compile`): 1.6x faster
 than one loop over the plan on a 10,000-entry WriteBulk, 1.7-2x on a single write request.
+A datetime goes straight to its Timestamp bytes (`timestamp`), without the Timestamp
+message betterproto2 builds for it (an event carries three).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._proto.google.protobuf import Timestamp
 from .fields import VARINT_TYPES, FieldSpec, fields, unknown_of
 
 _FIXED = {"double": (1, struct.Struct("<d")), "float": (5, struct.Struct("<f"))}
@@ -38,7 +42,9 @@ def _kind(spec: FieldSpec) -> str | None:
     if proto_type == "bytes":
         return "b"
     if proto_type == "message":
-        return "w" if spec.wrapped else "m"
+        if spec.wrapped:
+            return "t" if spec.target is Timestamp else "w"
+        return "m"
     return None  # maps, zig-zag and fixed-width integers: the generated code handles them
 
 
@@ -85,7 +91,35 @@ def varint(value: int) -> bytes:
         return _ONE_BYTE[value]
     if 0 < value < 0x4000:
         return bytes((value & 0x7F | 0x80, value >> 7))
+    if 0 < value < 0x8_0000_0000:  # up to five bytes: a timestamp's seconds and nanos
+        if value < 0x20_0000:
+            return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))
+        if value < 0x1000_0000:
+            return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80,
+                          value >> 14 & 0x7F | 0x80, value >> 21))
+        return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14 & 0x7F | 0x80,
+                      value >> 21 & 0x7F | 0x80, value >> 28))
     return _varint(value)
+
+
+_UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
+
+
+def timestamp(value: dt.datetime) -> bytes:
+    """The body of the `google.protobuf.Timestamp` a datetime travels as: the bytes of
+    `bytes(Timestamp.from_datetime(value))`, without building the message."""
+    if not value.tzinfo:
+        raise ValueError("datetime must be timezone aware")
+    if value.tzinfo is not _UTC:
+        value = value.astimezone(_UTC)
+    offset = value - _EPOCH
+    seconds, micros = divmod((offset.days * 86_400 + offset.seconds) * 1_000_000
+                             + offset.microseconds, 1_000_000)
+    if not micros:
+        return b"\x08" + varint(seconds) if seconds else b""
+    nanos = varint(micros * 1000)
+    return b"\x08" + varint(seconds) + b"\x10" + nanos if seconds else b"\x10" + nanos
 
 
 Writer = Callable[[Any, bytearray], None]
@@ -127,6 +161,7 @@ def _compile(cls: type[Any], plan: list[_Write]) -> Writer:
     (no per-field loop, unpacking or dispatch), generated from the class's metadata.
     Field order, default skipping and packing are betterproto2's; unknown fields last."""
     env: dict[str, Any] = {"varint": varint, "ONE": _ONE_BYTE, "writer": _writer,
+                           "timestamp": timestamp,
                            "WRITERS": _WRITERS, "unknown_of": unknown_of}
     lines = ["def write(message, out):", "    d = message.__dict__"]
     for i, w in enumerate(plan):
@@ -162,6 +197,9 @@ def _one(kind: str, key: str, extra: str, value: str) -> list[str]:
         data = f"{value}.encode('utf-8')"
     elif kind == "b":
         data = value
+    elif kind == "t":
+        return [f"out += {key}", f"b = timestamp({value})", "out += varint(len(b))",
+                "out += b"]
     else:
         unwrapped = f"{extra}.from_wrapped({value})" if kind == "w" else value
         target = f"{extra}" if kind == "w" else f"type({value})"
