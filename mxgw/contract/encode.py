@@ -11,6 +11,7 @@ message betterproto2 builds for it (an event carries three).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,9 +72,15 @@ def _write_plan(cls: type[Any]) -> list[_Write] | None:
     return plan
 
 
+@functools.lru_cache(maxsize=256)
+def _negative(value: int) -> bytes:
+    """Ten bytes, the same few values (success -1, the usual HRESULTs): computed once."""
+    return _varint(value + (1 << 64))
+
+
 def _varint(value: int) -> bytes:
     if value < 0:
-        value += 1 << 64
+        return _negative(value)
     out = bytearray()
     while value > 0x7F:
         out.append(0x80 | (value & 0x7F))
@@ -109,17 +116,27 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 def timestamp(value: dt.datetime) -> bytes:
     """The body of the `google.protobuf.Timestamp` a datetime travels as: the bytes of
     `bytes(Timestamp.from_datetime(value))`, without building the message."""
+    global _last_timestamp
+    last = _last_timestamp
+    if value is last[0]:  # an event's worker and receive times are one object
+        return last[1]
     if not value.tzinfo:
         raise ValueError("datetime must be timezone aware")
-    if value.tzinfo is not _UTC:
-        value = value.astimezone(_UTC)
-    offset = value - _EPOCH
+    utc = value if value.tzinfo is _UTC else value.astimezone(_UTC)
+    offset = utc - _EPOCH
     seconds, micros = divmod((offset.days * 86_400 + offset.seconds) * 1_000_000
                              + offset.microseconds, 1_000_000)
     if not micros:
-        return b"\x08" + varint(seconds) if seconds else b""
-    nanos = varint(micros * 1000)
-    return b"\x08" + varint(seconds) + b"\x10" + nanos if seconds else b"\x10" + nanos
+        data = b"\x08" + varint(seconds) if seconds else b""
+    else:
+        nanos = b"\x10" + varint(micros * 1000)
+        data = b"\x08" + varint(seconds) + nanos if seconds else nanos
+    _last_timestamp = (value, data)  # held, so no other datetime can take its identity
+    return data
+
+
+_last_timestamp: tuple[Any, bytes] = (None, b"")
+"""The datetime encoded last (held, so its identity is not reused) and its bytes."""
 
 
 Writer = Callable[[Any, bytearray], None]
@@ -198,15 +215,18 @@ def _one(kind: str, key: str, extra: str, value: str) -> list[str]:
     elif kind == "b":
         data = value
     elif kind == "t":
-        return [f"out += {key}", f"b = timestamp({value})", "out += varint(len(b))",
-                "out += b"]
+        return [f"out += {key}", f"b = timestamp({value})", *_LENGTH, "out += b"]
     else:
         unwrapped = f"{extra}.from_wrapped({value})" if kind == "w" else value
         target = f"{extra}" if kind == "w" else f"type({value})"
         return [f"out += {key}", "b = bytearray()",
                 f"(WRITERS.get({target}) or writer({target}))({unwrapped}, b)",
-                "out += varint(len(b))", "out += b"]
-    return [f"out += {key}", f"b = {data}", "out += varint(len(b))", "out += b"]
+                *_LENGTH, "out += b"]
+    return [f"out += {key}", f"b = {data}", *_LENGTH, "out += b"]
+
+
+_LENGTH = ["n = len(b)", "out += ONE[n] if n < 0x80 else varint(n)"]
+"""The lines that write the length of `b` (most are one byte: no call for those)."""
 
 
 def encode(message: Any) -> bytes:
