@@ -14,6 +14,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from .._proto.mxaccess_gateway import v1 as pb
+from ..contract import codec
 from .event_log import EventLog
 from .galaxy import Resolved, ResolveError
 from .mx_status import (
@@ -93,7 +94,8 @@ class SimSession:
         self.state = pb.SessionState.READY
         self.reason = ""
         """Why the session faulted or closed."""
-        self.events = EventLog(self.id, runtime.config.events)
+        self.events = EventLog(self.id, runtime.config.events,
+                               codec.encode if runtime.encode_events else None)
         self.registrations: dict[int, str] = {}
         self.items: dict[int, Item] = {}
         self._next_server_handle = 1
