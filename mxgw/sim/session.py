@@ -244,10 +244,9 @@ class SimSession:
 
     def current(self, item: Item) -> tuple[pb.MxValue, int, dt.datetime, list[pb.MxStatusProxy]]:
         """The item's value, quality, timestamp and statuses as a data change reports them."""
-        now = dt.datetime.now(dt.timezone.utc)
         if item.resolved is None or item.state is None:
             detail = item.error.detail if item.error else INVALID_REFERENCE
-            return (null_value(), QUALITY_BAD, now,
+            return (null_value(), QUALITY_BAD, dt.datetime.now(dt.timezone.utc),
                     [status(CAT_CONFIGURATION, SRC_RESPONDING_LMX, detail,
                             str(item.error) if item.error else "unresolved")])
         state = self.runtime.tags.refresh(item.state)
@@ -255,7 +254,7 @@ class SimSession:
         value: Any = state.value
         if item.resolved.index is not None:
             if item.resolved.index > len(state.value):
-                return (null_value(), QUALITY_BAD, now,
+                return (null_value(), QUALITY_BAD, dt.datetime.now(dt.timezone.utc),
                         [status(CAT_CONFIGURATION, SRC_RESPONDING_AO, INDEX_OUT_OF_RANGE,
                                 f"{item.reference}: the array has {len(state.value)} "
                                 "elements")])
