@@ -227,6 +227,7 @@ class SimSession:
         if item.timer is not None:
             item.timer.cancel()
             item.timer = None
+
     def unadvise(self, item: Item) -> None:
         self._stop_advise(item)
         item.supervisory = False
@@ -292,8 +293,8 @@ class SimSession:
                       statuses=statuses or [status()]))
 
     # An advised item is a chain of loop callbacks, not a task: a task waiting on an event
-    # with a timeout costs a task, a future and a timer per change (a third of the CPU of
-    # each event of 1,000 changing tags).
+    # with a timeout costs a task, a future and a timer per change (about a fifth of the
+    # simulator's CPU in cProfile while it streamed 1,000 changing tags).
 
     def _first_value(self, item: Item) -> None:
         """The first data change, first_value_delay after the advise."""
