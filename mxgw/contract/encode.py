@@ -4,15 +4,20 @@ Field order, default skipping, packing, wrapped types and unknown fields as bett
 writes them, from one plan per class read from the generated code's metadata. Each class
 gets a straight-line writer compiled from its plan on first use (`_compile`): 1.6x faster
 than one loop over the plan on a 10,000-entry WriteBulk, 1.7-2x on a single write request.
+A datetime goes straight to its Timestamp bytes (`timestamp`), without the Timestamp
+message betterproto2 builds for it (an event carries three).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._proto.google.protobuf import Timestamp
 from .fields import VARINT_TYPES, FieldSpec, fields, unknown_of
 
 _FIXED = {"double": (1, struct.Struct("<d")), "float": (5, struct.Struct("<f"))}
@@ -38,7 +43,9 @@ def _kind(spec: FieldSpec) -> str | None:
     if proto_type == "bytes":
         return "b"
     if proto_type == "message":
-        return "w" if spec.wrapped else "m"
+        if spec.wrapped:
+            return "t" if spec.target is Timestamp else "w"
+        return "m"
     return None  # maps, zig-zag and fixed-width integers: the generated code handles them
 
 
@@ -65,9 +72,15 @@ def _write_plan(cls: type[Any]) -> list[_Write] | None:
     return plan
 
 
+@functools.lru_cache(maxsize=256)
+def _negative(value: int) -> bytes:
+    """Ten bytes, the same few values (success -1, the usual HRESULTs): computed once."""
+    return _varint(value + (1 << 64))
+
+
 def _varint(value: int) -> bytes:
     if value < 0:
-        value += 1 << 64
+        return _negative(value)
     out = bytearray()
     while value > 0x7F:
         out.append(0x80 | (value & 0x7F))
@@ -85,7 +98,45 @@ def varint(value: int) -> bytes:
         return _ONE_BYTE[value]
     if 0 < value < 0x4000:
         return bytes((value & 0x7F | 0x80, value >> 7))
+    if 0 < value < 0x8_0000_0000:  # up to five bytes: a timestamp's seconds and nanos
+        if value < 0x20_0000:
+            return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))
+        if value < 0x1000_0000:
+            return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80,
+                          value >> 14 & 0x7F | 0x80, value >> 21))
+        return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14 & 0x7F | 0x80,
+                      value >> 21 & 0x7F | 0x80, value >> 28))
     return _varint(value)
+
+
+_UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
+
+
+def timestamp(value: dt.datetime) -> bytes:
+    """The body of the `google.protobuf.Timestamp` a datetime travels as: the bytes of
+    `bytes(Timestamp.from_datetime(value))`, without building the message."""
+    global _last_timestamp
+    last = _last_timestamp
+    if value is last[0]:  # an event's worker and receive times are one object
+        return last[1]
+    if not value.tzinfo:
+        raise ValueError("datetime must be timezone aware")
+    utc = value if value.tzinfo is _UTC else value.astimezone(_UTC)
+    offset = utc - _EPOCH
+    seconds, micros = divmod((offset.days * 86_400 + offset.seconds) * 1_000_000
+                             + offset.microseconds, 1_000_000)
+    if not micros:
+        data = b"\x08" + varint(seconds) if seconds else b""
+    else:
+        nanos = b"\x10" + varint(micros * 1000)
+        data = b"\x08" + varint(seconds) + nanos if seconds else nanos
+    _last_timestamp = (value, data)  # held, so no other datetime can take its identity
+    return data
+
+
+_last_timestamp: tuple[Any, bytes] = (None, b"")
+"""The datetime encoded last (held, so its identity is not reused) and its bytes."""
 
 
 Writer = Callable[[Any, bytearray], None]
@@ -127,6 +178,7 @@ def _compile(cls: type[Any], plan: list[_Write]) -> Writer:
     (no per-field loop, unpacking or dispatch), generated from the class's metadata.
     Field order, default skipping and packing are betterproto2's; unknown fields last."""
     env: dict[str, Any] = {"varint": varint, "ONE": _ONE_BYTE, "writer": _writer,
+                           "timestamp": timestamp,
                            "WRITERS": _WRITERS, "unknown_of": unknown_of}
     lines = ["def write(message, out):", "    d = message.__dict__"]
     for i, w in enumerate(plan):
@@ -162,13 +214,19 @@ def _one(kind: str, key: str, extra: str, value: str) -> list[str]:
         data = f"{value}.encode('utf-8')"
     elif kind == "b":
         data = value
+    elif kind == "t":
+        return [f"out += {key}", f"b = timestamp({value})", *_LENGTH, "out += b"]
     else:
         unwrapped = f"{extra}.from_wrapped({value})" if kind == "w" else value
         target = f"{extra}" if kind == "w" else f"type({value})"
         return [f"out += {key}", "b = bytearray()",
                 f"(WRITERS.get({target}) or writer({target}))({unwrapped}, b)",
-                "out += varint(len(b))", "out += b"]
-    return [f"out += {key}", f"b = {data}", "out += varint(len(b))", "out += b"]
+                *_LENGTH, "out += b"]
+    return [f"out += {key}", f"b = {data}", *_LENGTH, "out += b"]
+
+
+_LENGTH = ["n = len(b)", "out += ONE[n] if n < 0x80 else varint(n)"]
+"""The lines that write the length of `b` (most are one byte: no call for those)."""
 
 
 def encode(message: Any) -> bytes:

@@ -31,6 +31,11 @@ current_peer: contextvars.ContextVar[PeerAddress] = contextvars.ContextVar(
 """The remote address of the connection the current request arrived on."""
 
 
+FLUSH_EVERY = 8
+"""Messages of a stream written into a connection at most before its liveness check
+writes them out (see `TrackingServer.liveness`)."""
+
+
 Parts = Callable[[H2Protocol], "tuple[Transport | None, Any]"]
 """A connection's TCP transport (None once closing) and its h2 connection."""
 
@@ -82,22 +87,27 @@ class TrackingServer(Server):
 
     def liveness(self, peer: PeerAddress) -> Callable[[], bool]:
         """Whether `peer`'s connection is still open, as a check cheap enough to make after
-        every message (the connection is looked up once, here)."""
-        found = next((p for p in self.live()
+        every message (the connection is looked up once, here).
+
+        A reset connection is noticed by a failed write (or by the loop reading the
+        reset): the check writes what is held every `FLUSH_EVERY` messages, so a stream
+        sending a backlog in one pass of the loop stops within that many messages of the
+        first failed write, while the messages in between still leave in one write."""
+        found = next((t for p in self.live()
                       if (t := self._parts(p)[0]) is not None
                       and t.get_extra_info("peername") == peer), None)
         if found is None:
             return lambda: False
-        ref = weakref.ref(found)
+        transport = found
+        unflushed = 0
 
         def alive() -> bool:
-            protocol = ref()
-            transport = None if protocol is None else self._parts(protocol)[0]
-            if isinstance(transport, CoalescingTransport):
-                # Write what is held now: a write into a reset connection fails and
-                # closes the transport, so the stream stops at its first failed write.
-                transport.flush()
-            return protocol is not None and self._parts(protocol)[0] is not None
+            nonlocal unflushed
+            unflushed += 1
+            if unflushed >= FLUSH_EVERY and isinstance(transport, CoalescingTransport):
+                unflushed = 0
+                transport.flush()  # a write into a reset connection closes the transport
+            return not transport.is_closing()
         return alive
 
     def live(self) -> list[H2Protocol]:

@@ -83,7 +83,8 @@ class GatewayService(ClosingServerStreams, MxAccessGatewayBase):
         return f"no session {session_id}"
 
     async def invoke(self, message: pb.MxCommandRequest) -> pb.MxCommandReply:
-        kind = message.command.kind if message.command else pb.MxCommandKind.UNSPECIFIED
+        command = message.command  # `is not None`: a message's truth tests every field
+        kind = command.kind if command is not None else pb.MxCommandKind.UNSPECIFIED
         require(scope_of(kind))
         session = self.runtime.find(message.session_id)
         if session is None:

@@ -36,11 +36,13 @@ def reply_for(session_id: str, request: pb.MxCommandRequest, kind: pb.MxCommandK
 
 async def execute(session: SimSession, request: pb.MxCommandRequest) -> pb.MxCommandReply:
     """Run one command; MXAccess failures come back as data, never as exceptions."""
-    command = request.command or pb.MxCommand()
+    command = request.command if request.command is not None else pb.MxCommand()
     kind = command.kind
     entry = HANDLERS.get(kind)
-    arm, payload = betterproto2.which_one_of(command, "payload")
-    if entry is None or arm != entry.arm.name or payload is None:
+    # One oneof arm is set at most (a parse keeps the last): the kind's own arm is enough.
+    payload = getattr(command, entry.arm.name) if entry is not None else None
+    if entry is None or payload is None:
+        arm, _ = betterproto2.which_one_of(command, "payload")
         expected = entry.arm.name if entry else "a supported command kind"
         return reply_for(session.id, request, kind, pb.ProtocolStatusCode.INVALID_REQUEST,
                          f"kind {kind.proto_name if kind else kind} needs payload {expected}, "

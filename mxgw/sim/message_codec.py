@@ -31,7 +31,7 @@ class SizeLimitedCodec(CodecBase):
     def encode(self, message: Any, message_type: Any) -> bytes:
         if not isinstance(message, message_type):
             raise TypeError(f"message must be {message_type.__name__}, not {type(message)}")
-        if type(message) is not message_type:  # pre-encoded Galaxy pages bring their bytes
+        if type(message) is not message_type:  # pre-encoded (Galaxy pages, events): bytes
             data = bytes(message)
             if self.extras:  # appended bytes are fields of the whole page
                 data += self.extras.by_class.get(message_type, b"")

@@ -92,6 +92,9 @@ class GatewayRuntime:
         self.closed: OrderedDict[str, tuple[pb.SessionState, str]] = OrderedDict()
         """Recently closed sessions: id -> (final state, reason)."""
         self._timers: set[asyncio.TimerHandle] = set()
+        self.encode_events: bool = True
+        """Keep each session's events encoded (False: as messages, for a variant
+        contract, whose extra fields are added as they are sent)."""
 
     # ------------------------------------------------------------------ sessions
 

@@ -116,6 +116,7 @@ class SimServer:
             from .variant import Extras
 
             extras = Extras(self.config.contract.extras)
+            self.runtime.encode_events = False  # the extras are added as they are sent
         self._server = TrackingServer(
             services, codec=SizeLimitedCodec(self.config.runtime.max_message_bytes, extras))
         if self.config.no_auth:

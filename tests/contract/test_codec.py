@@ -107,6 +107,23 @@ def test_events_parse_and_encode_the_same(event: pb.MxEvent) -> None:
     assert bytes(fast) == bytes(reference) == data
 
 
+@given(st.datetimes(min_value=dt.datetime(1601, 1, 2), max_value=dt.datetime(9998, 1, 1),
+                   timezones=st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=5,
+                                              minutes=30)), dt.timezone(-dt.timedelta(hours=8))])))
+def test_a_datetime_of_any_time_zone_encodes_as_the_generated_code_does(when: dt.datetime
+                                                                        ) -> None:
+    event = pb.MxEvent(worker_timestamp=when)
+    assert encode(event) == bytes(event)
+
+
+def test_a_naive_datetime_is_refused_as_the_generated_code_refuses_it() -> None:
+    event = pb.MxEvent(worker_timestamp=dt.datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="timezone aware"):
+        bytes(event)
+    with pytest.raises(ValueError, match="timezone aware"):
+        encode(event)
+
+
 @given(REQUESTS)
 def test_requests_encode_the_same(request: pb.MxCommandRequest) -> None:
     assert encode(request) == bytes(request)
