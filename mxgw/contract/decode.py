@@ -258,9 +258,14 @@ def _timestamp(data: bytes, pos: int, stop: int, name: str) -> dt.datetime:
     microseconds, UTC."""
     seconds, nanos = _seconds_nanos(data, pos, stop)
     if 0 <= nanos < 1_000_000_000:
-        fields = _SECONDS.get(seconds)
-        if fields is not None:
-            return _DATETIME(*fields, nanos // 1000, _UTC)
+        second = _SECONDS.get(seconds)
+        if second is not None:
+            return _DATETIME(*second, nanos // 1000, _UTC)
+    return _utc(seconds, nanos, pos, name)
+
+
+def _utc(seconds: int, nanos: int, pos: int, name: str) -> dt.datetime:
+    """`_timestamp` of a second not seen lately (which it remembers)."""
     try:
         value = _EPOCH + dt.timedelta(0, seconds, nanos // 1000)  # positional: 2x faster
     except (OverflowError, ValueError, ArithmeticError) as exc:
@@ -386,37 +391,53 @@ _VARINT_VALUE = {
     BOOL: ["value = raw != 0"],
 }
 
-_VARINT_LINES = [
-    # Two to four bytes inline, unrolled (when ten bytes are there, so that no byte needs
-    # a bounds check: whether the varint ends before `end` is checked once); longer ones,
-    # and those near the end, by `varint`.
-    "if end - pos >= 10:",
-    "    raw = byte & 0x7F",
-    "    byte = data[pos + 1]",
-    "    if byte < 0x80:",
-    "        raw |= byte << 7",
-    "        at = pos + 2",
-    "    else:",
-    "        raw |= (byte & 0x7F) << 7",
-    "        byte = data[pos + 2]",
-    "        if byte < 0x80:",
-    "            raw |= byte << 14",
-    "            at = pos + 3",
-    "        else:",
-    "            raw |= (byte & 0x7F) << 14",
-    "            byte = data[pos + 3]",
-    "            if byte < 0x80:",
-    "                raw |= byte << 21",
-    "                at = pos + 4",
-    "            else:",
-    "                raw, at = varint(data, pos, end)",
-    "    if at > end:",
-    "        raise Malformed(pos, 'truncated varint')",
-    "    pos = at",
-    "else:",
-    "    raw, pos = varint(data, pos, end)",
-]
-"""Read the varint at `pos` whose first byte, `byte`, is 0x80 or more, into `raw`."""
+def _varint_lines(end: str) -> list[str]:
+    """Lines that read the varint at `pos` (before `end`) whose first byte, `byte`, is 0x80
+    or more, into `raw`: up to five bytes inline, unrolled when ten bytes are there (so
+    that no byte needs a bounds check: whether the varint ends before `end` is checked
+    once); longer ones, and those near the end of the buffer, by `varint`."""
+    lines = ["if len(data) - pos >= 10:", "    raw = byte & 0x7F"]
+    for n in range(1, 5):
+        indent = "    " * n
+        lines += [f"{indent}byte = data[pos + {n}]",
+                  f"{indent}if byte < 0x80:",
+                  f"{indent}    raw |= byte << {7 * n}",
+                  f"{indent}    at = pos + {n + 1}",
+                  f"{indent}else:"]
+        lines += [f"{indent}    raw |= (byte & 0x7F) << {7 * n}"] if n < 4 else \
+            [f"{indent}    raw, at = varint(data, pos, {end})"]
+    return [*lines,
+            f"    if at > {end}:",
+            "        raise Malformed(pos, 'truncated varint')",
+            "    pos = at",
+            "else:",
+            f"    raw, pos = varint(data, pos, {end})"]
+
+
+def _timestamp_lines(name: str) -> list[str]:
+    """Lines that read the Timestamp body at data[pos:stop] into `value`: its canonical
+    form (seconds, then nanos, each left out when 0) inline, anything else by
+    `seconds_nanos`; the datetime from the fields of its second when they are known."""
+    lines = ["body = pos", "seconds = nanos = 0"]
+    for key, into, convert in ((8, "seconds", _VARINT_VALUE[INT64]),
+                               (16, "nanos", _VARINT_VALUE[INT32])):
+        lines += [f"if pos < stop and data[pos] == {key}:",
+                  "    pos += 1",
+                  "    byte = data[pos] if pos < stop else 0x80",
+                  "    if byte < 0x80:",
+                  "        pos += 1",
+                  f"        {into} = byte",
+                  "    else:",
+                  *[f"        {line}" for line in _varint_lines("stop") + convert],
+                  f"        {into} = value"]
+    return [*lines,
+            "if pos != stop:",
+            "    seconds, nanos = seconds_nanos(data, body, stop)",
+            "second = SECONDS.get(seconds) if 0 <= nanos < 1000000000 else None",
+            "if second is not None:",
+            "    value = DATETIME(*second, nanos // 1000, UTC)",
+            "else:",
+            f"    value = utc(seconds, nanos, body, {name!r})"]
 
 
 def _compile(cls: type[Any], plan: _Plan) -> Reader:
@@ -432,7 +453,8 @@ def _compile(cls: type[Any], plan: _Plan) -> Reader:
     env: dict[str, Any] = {
         "Malformed": _Malformed, "varint": _varint, "MAX_DEPTH": MAX_DEPTH,
         "READERS": _READERS, "reader": _reader, "merge": _merge_span, "packed": _packed,
-        "unknown_end": _unknown, "timestamp": _timestamp,
+        "unknown_end": _unknown, "seconds_nanos": _seconds_nanos, "utc": _utc,
+        "SECONDS": _SECONDS, "DATETIME": _DATETIME, "UTC": _UTC,
         "delimited": _length_delimited, "UNKNOWN": UNKNOWN_ATTRIBUTE, "BUILD": plan.build,
         "NEW": object.__new__, "CLS": cls, "DOUBLE": _DOUBLE, "FLOAT": _FLOAT}
     lines = [
@@ -471,13 +493,16 @@ def _compile(cls: type[Any], plan: _Plan) -> Reader:
             env[f"T{i}_MEMBERS"] = target[1]
         elif how == MESSAGE and target not in _COMPILING:  # else: a message it is in
             env[f"R{i}"] = _reader(target)
+            if _is_leaf(target):
+                env[f"C{i}"] = _LEAF_STATES.setdefault(target, {})
         lines.append(f"        {'if' if first else 'elif'} key == {key}:  # {name}")
         first = False
         others = [local[arm] for arm, spec in specs.items()
                   if group is not None and spec.group == group and arm != name]
         lines += [f"            {line}"
                   for line in _field(how, name, f"T{i}", repeated, local[name], others,
-                                     f"R{i}" if f"R{i}" in env else None)]
+                                     f"R{i}" if f"R{i}" in env else None,
+                                     f"C{i}" if f"C{i}" in env else None)]
     lines += [
         "        " + ("else:" if not first else "if True:"),
         "            pos = unknown_end(data, start, pos, end, key)",
@@ -503,6 +528,45 @@ def _compile(cls: type[Any], plan: _Plan) -> Reader:
     return reader
 
 
+_LEAF_STATES: dict[type[Any], dict[bytes, dict[str, Any]]] = {}
+"""The instance dicts of recently read leaf messages, by class and encoding (see
+`_is_leaf`); each emptied when it holds MAX_LEAF_STATES."""
+MAX_LEAF_STATES = 1024
+MAX_LEAF_BYTES = 64
+"""Leaf messages longer than this are read, not looked up."""
+
+
+def _is_leaf(cls: type[Any]) -> bool:
+    """Whether a message holds only immutable values (no message, list or map), so that a
+    copy of the instance dict of one read before from the same bytes is a message equal
+    to it and shares nothing with it. Such messages (a status, mostly) repeat from event
+    to event: looking their bytes up is several times cheaper than reading them."""
+    if instance_layout(cls) is None:
+        return False
+    return all(not spec.repeated and spec.proto_type != "map"
+               and (spec.proto_type != "message" or spec.wrapped) for spec in fields(cls))
+
+
+def _read_lines(read: str, target: str, leaf: str | None) -> list[str]:
+    """Lines that read a message field's value at data[pos:stop] into `value` (with
+    `read`, or as a copy of a leaf message read before from the same bytes)."""
+    if leaf is None:
+        return [f"value = {read}"]
+    return [f"if stop - pos <= {MAX_LEAF_BYTES}:",
+            "    chunk = data[pos:stop]",
+            f"    state = {leaf}.get(chunk)",
+            "    if state is None:",
+            f"        value = {read}",
+            f"        if len({leaf}) >= {MAX_LEAF_STATES}:",
+            f"            {leaf}.clear()",
+            f"        {leaf}[chunk] = value.__dict__.copy()",
+            "    else:",
+            f"        value = NEW({target})",
+            "        value.__dict__ = state.copy()",
+            "else:",
+            f"    value = {read}"]
+
+
 def _final(name: str, spec: FieldSpec) -> str:
     """A field's value as the message holds it: a repeated field never seen is []."""
     if spec.repeated:
@@ -513,10 +577,11 @@ def _final(name: str, spec: FieldSpec) -> str:
 
 
 def _field(how: int, name: str, target: str, repeated: bool, into: str, others: list[str],
-           child: str | None) -> list[str]:
+           child: str | None, leaf: str | None) -> list[str]:
     """The lines that read one field (its tag already read) into the local `into`;
     `others`: the locals of the other arms of its oneof, reset (the last arm wins);
-    `child`: the compiled reader of a message field, when known at compile time."""
+    `child`: the compiled reader of a message field, when known at compile time; `leaf`:
+    the cache of the instance dicts of a leaf message field (`_LEAF_STATES`)."""
     if how < STRING:  # a varint: one byte needs no masking (nor sign), longer ones do
         convert = _VARINT_VALUE[INT64 if how == ENUM else how]
         lines = ["byte = data[pos] if pos < end else 0x80",
@@ -524,7 +589,7 @@ def _field(how: int, name: str, target: str, repeated: bool, into: str, others: 
                  "    pos += 1",
                  "    value = byte != 0" if how == BOOL else "    value = byte",
                  "else:",
-                 *[f"    {line}" for line in _VARINT_LINES + convert]]
+                 *[f"    {line}" for line in _varint_lines("end") + convert]]
         if how == ENUM:
             lines += [f"member = {target}_MEMBERS.get(value)",
                       f"value = member if member is not None else {target}[0](value)"]
@@ -562,11 +627,11 @@ def _field(how: int, name: str, target: str, repeated: bool, into: str, others: 
                       f"    value, s{into} = merge({target}, s{into}, data, pos, stop, depth)",
                       "else:",
                       f"    s{into} = (data, pos, stop)",
-                      f"    value = {read}"]
+                      *[f"    {line}" for line in _read_lines(read, target, leaf)]]
         elif how == MESSAGE:
-            lines += [f"value = {read}"]
+            lines += _read_lines(read, target, leaf)
         elif how == TIMESTAMP:
-            lines += [f"value = timestamp(data, pos, stop, {name!r})"]
+            lines += _timestamp_lines(name)
         else:  # Duration, a wrapped type
             lines += [f"value = delimited({how}, {name!r}, {target}, data, pos, stop, depth)"]
         lines += ["pos = stop"]
@@ -607,6 +672,8 @@ def wire_fields(data: bytes) -> list[tuple[int, int, int | bytes]]:
 def parse(cls: type[MessageT], data: bytes) -> MessageT:
     """`cls.parse(data)`, faster and strict: MalformedMessageError (with the offset where
     decoding stopped) for anything that is not valid protobuf of `cls`."""
+    if type(data) is not bytes:  # a bytearray or memoryview: read (and sliced) as bytes
+        data = bytes(data)
     try:
         result: MessageT = _message(cls, data, 0, len(data), 0)
     except _Malformed as exc:

@@ -306,3 +306,22 @@ def test_timestamps_convert_as_betterproto2_does_whatever_came_before(
         assert fast.worker_timestamp is not None
         assert fast.worker_timestamp.tzinfo is dt.timezone.utc
         assert bytes(fast) == bytes(reference)
+
+
+@given(STATUSES, UNKNOWN)
+def test_a_status_read_again_from_the_same_bytes_is_equal_and_its_own(
+    status: pb.MxStatusProxy, extra: bytes
+) -> None:
+    """Statuses (all immutable values) repeat from event to event and are copied from the
+    last one read from the same bytes: each event gets its own, equal to betterproto2's,
+    unknown fields kept, and changing one changes no other."""
+    body = bytes(status) + extra
+    data = bytes(pb.OnDataChangeEvent(quality=1)) + _field(4, 2, codec.varint(len(body)) + body)
+    first, second = parse(pb.OnDataChangeEvent, data), parse(pb.OnDataChangeEvent, data)
+    reference = pb.OnDataChangeEvent.parse(data)
+    assert first == second == reference and vars(first.statuses[0]) == vars(
+        reference.statuses[0])
+    assert bytes(second) == bytes(reference) == data
+    first.statuses[0].detail = 12345
+    assert second.statuses[0] == reference.statuses[0]
+    assert parse(pb.OnDataChangeEvent, data) == reference
