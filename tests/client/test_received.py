@@ -13,6 +13,7 @@ from grpclib.protocol import AckedData
 
 import mxgw
 from mxgw import GatewayClient, pb
+from mxgw.connection import Connecting
 
 from ..conftest import TEST_KEY
 from .peers import packed_stream
@@ -31,7 +32,7 @@ def event(sequence: int) -> pb.MxEvent:
 EVENTS = [event(n) for n in range(1, 1201)]  # ~70 bytes each: 200 to a 16 KiB frame
 
 
-def client_of(endpoint: str) -> GatewayClient:
+def client_of(endpoint: str) -> Connecting[GatewayClient]:
     return GatewayClient.connect(endpoint, api_key=TEST_KEY, plaintext=True, timeout=30)
 
 
