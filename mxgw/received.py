@@ -22,7 +22,7 @@ ReplyT = TypeVar("ReplyT")
 def received(stream: Any, reply_type: type[ReplyT]) -> Iterator[ReplyT]:
     """The messages of `stream` (a grpclib client Stream) whose bytes are all in its
     buffer's acknowledged part, in order, each decoded (by the stream's codec) when the
-    one before was taken; stops at the first that is not all there, or is compressed
+    one before was taken; up to the first that is not all there, or is compressed
     (`recv_message` reads and refuses that one).
 
     The one function reading grpclib's private stream state (`Stream._stream.buffer`, the
@@ -31,19 +31,26 @@ def received(stream: Any, reply_type: type[ReplyT]) -> Iterator[ReplyT]:
     what this relies on changes."""
     buffer = stream._stream.buffer
     acked = buffer._acked
-    codec = stream._codec
-    while len(acked) == 1:  # the rest of one frame (more: left to recv_message)
-        view, size = acked[0]
-        if size < 5 or view[0]:
-            return
-        length = int.from_bytes(view[1:5], "big")
-        end = 5 + length
+    if len(acked) != 1:  # the rest of one frame, or nothing
+        return
+    view, size = acked[0]
+    taken: list[bytes] = []
+    at = 0
+    while size - at >= 5 and not view[at]:
+        end = at + 5 + int.from_bytes(view[at + 1:at + 5], "big")
         if end > size:
-            return
-        data = view[5:end].tobytes()
-        if end == size:
-            acked.popleft()
-        else:
-            acked[0] = AckedData(view[end:], size - end)
-        buffer._acked_size -= end
+            break
+        taken.append(view[at + 5:end].tobytes())
+        at = end
+    if not at:
+        return
+    # The buffer is left as if recv_message had read them all (before the first is
+    # decoded: a malformed one ends the stream, as from recv_message).
+    if at == size:
+        acked.popleft()
+    else:
+        acked[0] = AckedData(view[at:], size - at)
+    buffer._acked_size -= at
+    codec = stream._codec
+    for data in taken:
         yield codec.decode(data, reply_type)
