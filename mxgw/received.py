@@ -27,8 +27,8 @@ def received(stream: Any, reply_type: type[ReplyT]) -> Iterator[ReplyT]:
 
     The one function reading grpclib's private stream state (`Stream._stream.buffer`, the
     buffer's `_acked` and `_acked_size`, `Stream._codec`): there is no public way to take
-    several messages per read. grpclib 0.4.8 and 0.4.9 have it; tests/client/test_received.py fails if
-    what this relies on changes."""
+    several messages per read. grpclib 0.4.8 and 0.4.9 (the range allowed) have it;
+    tests/client/test_received.py fails if what this relies on changes."""
     buffer = stream._stream.buffer
     acked = buffer._acked
     if len(acked) != 1:  # the rest of one frame, or nothing
