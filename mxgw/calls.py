@@ -27,6 +27,7 @@ from .errors import (
     RpcError,
     TlsError,
 )
+from .received import received
 from .transport import RequestHead, failure_of
 from .unary import call as unary_call
 
@@ -194,6 +195,10 @@ async def server_stream(
                 if message is None:
                     break
                 yield message
+                for message in received(stream, reply_type):  # the rest of its DATA frame
+                    if trailers.done() and trailers.exception() is not None:
+                        raise trailers.exception()  # type: ignore[misc]
+                    yield message
             await trailers
     except _TRANSLATED as exc:
         raise call_failure(exc, method, endpoint) from None

@@ -105,18 +105,19 @@ class StreamReader:
         self._cancelling = 0
         """The reader's cancel requests before our interrupt: grpclib cancels a reading
         task when its connection is lost and never withdraws that request."""
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._left: asyncio.Event | None = None
+        """Set when the reader leaves; made only by an interrupt (not per event)."""
 
     def enter(self) -> None:
         if self.task is not None:
             raise RuntimeError("this EventStream is already being read by another task")
         self.task = asyncio.current_task()
-        self._idle.clear()
 
     def leave(self) -> None:
         self.task = None
-        self._idle.set()
+        left, self._left = self._left, None
+        if left is not None:
+            left.set()
 
     async def interrupt(self) -> None:
         """Cancel another task's wait for the next event (which resets the HTTP/2 stream
@@ -127,7 +128,9 @@ class StreamReader:
             cancelling = getattr(task, "cancelling", None)  # Python 3.11+
             self._cancelling = cancelling() if cancelling is not None else 0
             task.cancel()
-            await self._idle.wait()
+            if self._left is None:
+                self._left = asyncio.Event()
+            await self._left.wait()
 
     def own_cancel(self) -> bool:
         """After CancelledError: True if it was our interrupt alone (withdrawn now)."""
@@ -211,6 +214,8 @@ class EventStream:
         self._received = False
         """True once the gateway sent this stream an event."""
         self._reader = StreamReader()
+        self._previous_checked = False
+        """True once the first read closed the stream this one replaces."""
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -273,7 +278,11 @@ class EventStream:
         return stream  # type: ignore[return-value]
 
     async def _next(self) -> pb.MxEvent:
-        await self._close_previous()
+        if not self._previous_checked:
+            # once, not per event: what it finds out matters only to an ALREADY_EXISTS,
+            # which comes before the first event (and every reopen is marked stale anyway)
+            self._previous_checked = True
+            await self._close_previous()
         cursor = self._cursor
         attempts = 0
         while True:

@@ -3,10 +3,11 @@
 One plan per class, keyed by the full tag (field number and wire type), read once from
 the generated code's metadata, and compiled on first use into a straight-line reader of
 that class (`_compile`: one test per known tag, each field read inline with its type's
-conversion); offsets into the received buffer (no slicing but for strings and bytes),
-one-byte varints inline and longer ones unrolled, enums from a dict, Timestamp and
-Duration converted in place, messages built without the dataclass machinery
-(`fields.constructor`).
+conversion into a local, the readers of the messages it holds bound in); offsets into
+the received buffer (no slicing but for strings and bytes), varints of up to four bytes
+inline and longer ones unrolled, enums from a dict, Timestamp (from the fields of recent
+seconds) and Duration converted in place, messages built without the dataclass
+machinery (their instance dict one literal: `fields.instance_layout`).
 
 - Fields this contract does not know, or knows with another wire type (our numbers are
   reconstructed), are kept as they came, so `bytes(message)` gives back the bytes
@@ -28,7 +29,7 @@ from typing import Any, TypeVar
 import betterproto2
 
 from ..errors import MalformedMessageError
-from .fields import FieldSpec, constructor, fields, keep_unknown
+from .fields import UNKNOWN_ATTRIBUTE, FieldSpec, constructor, fields, instance_layout
 
 MessageT = TypeVar("MessageT", bound=betterproto2.Message)
 
@@ -42,7 +43,9 @@ DOUBLE, FLOAT, PACKED = 12, 13, 14
 
 _VARINT_CODES = {"int32": INT32, "int64": INT64, "uint32": UINT32, "uint64": UINT64,
                  "bool": BOOL, "enum": ENUM}
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
+_DATETIME = dt.datetime
 _DOUBLE, _FLOAT = struct.Struct("<d"), struct.Struct("<f")
 
 Read = tuple[int, str, Any, bool, "str | None"]
@@ -118,8 +121,8 @@ def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
     if len(data) - pos < 10:
         return _varint_near_end(data, pos, end)
     # Unrolled, with no bounds check per byte (10 bytes are there; whether the varint ends
-    # before `end` is checked once). Timestamps, sequences and negative numbers make most
-    # of a message's varints longer than one byte.
+    # before `end` is checked once). Timestamps (five bytes of seconds, four of nanos),
+    # sequences and negative numbers make most of a message's varints longer than one byte.
     b = data[pos]
     if b < 0x80:
         result, at = b, pos + 1
@@ -135,21 +138,35 @@ def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
                 result, at = result | b << 14, pos + 3
             else:
                 result |= (b & 0x7F) << 14
-                shift, at = 21, pos + 3
-                while True:
-                    if at == pos + 10:
-                        if at > end:
-                            raise _Malformed(pos, "truncated varint")
-                        raise _Malformed(pos, "varint longer than 10 bytes")
-                    b = data[at]
-                    at += 1
-                    result |= (b & 0x7F) << shift
+                b = data[pos + 3]
+                if b < 0x80:
+                    result, at = result | b << 21, pos + 4
+                else:
+                    result |= (b & 0x7F) << 21
+                    b = data[pos + 4]
                     if b < 0x80:
-                        break
-                    shift += 7
+                        result, at = result | b << 28, pos + 5
+                    else:
+                        result, at = _varint_tail(data, pos, end, result | (b & 0x7F) << 28)
     if at > end:
         raise _Malformed(pos, "truncated varint")
     return result, at
+
+
+def _varint_tail(data: bytes, pos: int, end: int, result: int) -> tuple[int, int]:
+    """`_varint` past its fifth byte (ten bytes are there)."""
+    shift, at = 35, pos + 5
+    while True:
+        if at == pos + 10:
+            if at > end:
+                raise _Malformed(pos, "truncated varint")
+            raise _Malformed(pos, "varint longer than 10 bytes")
+        b = data[at]
+        at += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, at
+        shift += 7
 
 
 def _varint_near_end(data: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -229,6 +246,38 @@ def _seconds_nanos(data: bytes, pos: int, end: int) -> tuple[int, int]:
     return seconds, nanos
 
 
+_SECONDS: dict[int, tuple[int, int, int, int, int, int]] = {}
+"""(year, month, day, hour, minute, second) of the whole seconds of recent timestamps: the
+events of a stream share their seconds, and a datetime made from its fields takes half the
+time of the epoch plus a timedelta. Emptied when it holds MAX_SECONDS."""
+MAX_SECONDS = 4096
+
+
+def _timestamp(data: bytes, pos: int, stop: int, name: str) -> dt.datetime:
+    """A Timestamp body as betterproto2's Timestamp.to_datetime gives it: whole
+    microseconds, UTC."""
+    seconds, nanos = _seconds_nanos(data, pos, stop)
+    if 0 <= nanos < 1_000_000_000:
+        second = _SECONDS.get(seconds)
+        if second is not None:
+            return _DATETIME(*second, nanos // 1000, _UTC)
+    return _utc(seconds, nanos, pos, name)
+
+
+def _utc(seconds: int, nanos: int, pos: int, name: str) -> dt.datetime:
+    """`_timestamp` of a second not seen lately (which it remembers)."""
+    try:
+        value = _EPOCH + dt.timedelta(0, seconds, nanos // 1000)  # positional: 2x faster
+    except (OverflowError, ValueError, ArithmeticError) as exc:
+        raise _Malformed(pos, f"{name}: {exc}") from None
+    if 0 <= nanos < 1_000_000_000:  # (nanos out of range carry into the seconds)
+        if len(_SECONDS) >= MAX_SECONDS:
+            _SECONDS.clear()
+        _SECONDS[seconds] = (value.year, value.month, value.day, value.hour, value.minute,
+                             value.second)
+    return value
+
+
 def _length_delimited(how: int, name: str, target: Any, data: bytes, pos: int, stop: int,
                       depth: int) -> Any:
     if how == STRING:
@@ -242,9 +291,7 @@ def _length_delimited(how: int, name: str, target: Any, data: bytes, pos: int, s
         return _message(target, data, pos, stop, depth + 1)
     try:
         if how == TIMESTAMP:
-            seconds, nanos = _seconds_nanos(data, pos, stop)
-            # as betterproto2's Timestamp.to_datetime: whole microseconds, UTC
-            return _EPOCH + dt.timedelta(0, seconds, nanos // 1000)  # positional: 2x faster
+            return _timestamp(data, pos, stop, name)
         if how == DURATION:
             seconds, nanos = _seconds_nanos(data, pos, stop)
             return dt.timedelta(0, seconds, nanos / 1e3)
@@ -287,9 +334,19 @@ def _reader(cls: type[Any]) -> Reader:
     reader = _READERS.get(cls)
     if reader is None:
         plan = _plan(cls)
-        reader = _READERS[cls] = (lambda *a: _generated(cls, *a)) if plan is None \
-            else _compile(cls, plan)
+        if plan is None:
+            reader = _READERS[cls] = lambda *a: _generated(cls, *a)
+            return reader
+        _COMPILING.add(cls)  # the classes it holds are compiled first, but for those it is in
+        try:
+            reader = _READERS[cls] = _compile(cls, plan)
+        finally:
+            _COMPILING.discard(cls)
     return reader
+
+
+_COMPILING: set[type[Any]] = set()
+"""The classes whose readers are being compiled (a message may hold itself, in the end)."""
 
 
 def _generated(cls: type[Any], data: bytes, pos: int, end: int, depth: int) -> Any:
@@ -315,14 +372,14 @@ def _unknown(data: bytes, start: int, pos: int, end: int, key: int) -> int:
     return _skip(data, pos, end, wire_type)
 
 
-def _merge(target: type[Any], spans: dict[str, tuple[bytes, int, int]], name: str,
-           data: bytes, pos: int, stop: int, depth: int) -> Any:
-    """A singular message seen again merges into the first: protobuf's merge is the parse
-    of both encodings, one after the other."""
-    buffer, first, last = spans[name]
+def _merge_span(target: type[Any], span: tuple[bytes, int, int], data: bytes, pos: int,
+                stop: int, depth: int) -> tuple[Any, tuple[bytes, int, int]]:
+    """A singular message seen again merges into the first (read from `span`): protobuf's
+    merge is the parse of both encodings, one after the other. Returns the merged message
+    and where its encoding now is."""
+    buffer, first, last = span
     joined = buffer[first:last] + data[pos:stop]
-    spans[name] = (joined, 0, len(joined))
-    return _message(target, joined, 0, len(joined), depth + 1)
+    return _message(target, joined, 0, len(joined), depth + 1), (joined, 0, len(joined))
 
 
 _VARINT_VALUE = {
@@ -334,24 +391,89 @@ _VARINT_VALUE = {
     BOOL: ["value = raw != 0"],
 }
 
+def _varint_lines(end: str) -> list[str]:
+    """Lines that read the varint at `pos` (before `end`) whose first byte, `byte`, is 0x80
+    or more, into `raw`: up to five bytes inline, unrolled when ten bytes are there (so
+    that no byte needs a bounds check: whether the varint ends before `end` is checked
+    once); longer ones, and those near the end of the buffer, by `varint`."""
+    lines = ["if len(data) - pos >= 10:", "    raw = byte & 0x7F"]
+    for n in range(1, 5):
+        indent = "    " * n
+        lines += [f"{indent}byte = data[pos + {n}]",
+                  f"{indent}if byte < 0x80:",
+                  f"{indent}    raw |= byte << {7 * n}",
+                  f"{indent}    at = pos + {n + 1}",
+                  f"{indent}else:"]
+        lines += [f"{indent}    raw |= (byte & 0x7F) << {7 * n}"] if n < 4 else \
+            [f"{indent}    raw, at = varint(data, pos, {end})"]
+    return [*lines,
+            f"    if at > {end}:",
+            "        raise Malformed(pos, 'truncated varint')",
+            "    pos = at",
+            "else:",
+            f"    raw, pos = varint(data, pos, {end})"]
+
+
+def _timestamp_lines(name: str) -> list[str]:
+    """Lines that read the Timestamp body at data[pos:stop] into `value`: its canonical
+    form (seconds, then nanos, each left out when 0) inline, anything else by
+    `seconds_nanos`; the datetime from the fields of its second when they are known."""
+    lines = ["body = pos", "seconds = nanos = 0"]
+    for key, into, convert in ((8, "seconds", _VARINT_VALUE[INT64]),
+                               (16, "nanos", _VARINT_VALUE[INT32])):
+        lines += [f"if pos < stop and data[pos] == {key}:",
+                  "    pos += 1",
+                  "    byte = data[pos] if pos < stop else 0x80",
+                  "    if byte < 0x80:",
+                  "        pos += 1",
+                  f"        {into} = byte",
+                  "    else:",
+                  *[f"        {line}" for line in _varint_lines("stop") + convert],
+                  f"        {into} = value"]
+    return [*lines,
+            "if pos != stop:",
+            "    seconds, nanos = seconds_nanos(data, body, stop)",
+            "second = SECONDS.get(seconds) if 0 <= nanos < 1000000000 else None",
+            "if second is not None:",
+            "    value = DATETIME(*second, nanos // 1000, UTC)",
+            "else:",
+            f"    value = utc(seconds, nanos, body, {name!r})"]
+
 
 def _compile(cls: type[Any], plan: _Plan) -> Reader:
     """A straight-line reader for one class, generated from its plan: one test per known
     tag (in field-number order, the order encoders write), each reading its field inline
-    with its type's conversion; anything else (an unknown field, a field of another wire
-    type) is kept as it came. The rules are `_message`'s module docstring's."""
+    with its type's conversion into a local variable; anything else (an unknown field, a
+    field of another wire type) is kept as it came. The message is built at the end from
+    those locals, its instance dict one literal (`fields.instance_layout`), without the
+    dataclass machinery. The rules are the module docstring's."""
+    layout = instance_layout(cls)
+    specs = {spec.name: spec for spec in fields(cls)}
+    local = {name: f"f{i}" for i, name in enumerate(specs)}
     env: dict[str, Any] = {
         "Malformed": _Malformed, "varint": _varint, "MAX_DEPTH": MAX_DEPTH,
-        "READERS": _READERS, "reader": _reader, "merge": _merge, "packed": _packed,
-        "unknown_end": _unknown,
-        "delimited": _length_delimited, "keep_unknown": keep_unknown, "BUILD": plan.build,
-        "DOUBLE": _DOUBLE, "FLOAT": _FLOAT}
+        "READERS": _READERS, "reader": _reader, "merge": _merge_span, "packed": _packed,
+        "unknown_end": _unknown, "seconds_nanos": _seconds_nanos, "utc": _utc,
+        "SECONDS": _SECONDS, "DATETIME": _DATETIME, "UTC": _UTC,
+        "delimited": _length_delimited, "UNKNOWN": UNKNOWN_ATTRIBUTE, "BUILD": plan.build,
+        "NEW": object.__new__, "CLS": cls, "DOUBLE": _DOUBLE, "FLOAT": _FLOAT}
     lines = [
         "def read(data, pos, end, depth):",
         "    if depth > MAX_DEPTH:",
         "        raise Malformed(pos, f'messages nested more than {MAX_DEPTH} deep')",
-        "    values = {}",
-        "    groups = spans = unknown = None",
+        "    unknown = None",
+    ]
+    for name, spec in specs.items():
+        if spec.repeated or spec.proto_type == "map":
+            lines.append(f"    {local[name]} = None  # {name}: a list once seen")
+        else:
+            env[f"D_{local[name]}"] = spec.default
+            lines.append(f"    {local[name]} = D_{local[name]}  # {name}")
+        if spec.proto_type == "message" and not spec.wrapped and not spec.repeated:
+            if spec.default is not None:  # the merge test below relies on it
+                raise TypeError(f"{cls.__name__}.{name}: a message field not None by default")
+            lines.append(f"    s{local[name]} = None  # where {name} was read")
+    lines += [
         "    while pos < end:",
         "        start = pos",
         "        key = data[pos]",
@@ -369,27 +491,97 @@ def _compile(cls: type[Any], plan: _Plan) -> Reader:
         env[f"T{i}"] = target
         if how == ENUM:
             env[f"T{i}_MEMBERS"] = target[1]
+        elif how == MESSAGE and target not in _COMPILING:  # else: a message it is in
+            env[f"R{i}"] = _reader(target)
+            if _is_leaf(target):
+                env[f"C{i}"] = _LEAF_STATES.setdefault(target, {})
         lines.append(f"        {'if' if first else 'elif'} key == {key}:  # {name}")
         first = False
-        lines += [f"            {line}" for line in _field(how, name, f"T{i}", repeated, group)]
+        others = [local[arm] for arm, spec in specs.items()
+                  if group is not None and spec.group == group and arm != name]
+        lines += [f"            {line}"
+                  for line in _field(how, name, f"T{i}", repeated, local[name], others,
+                                     f"R{i}" if f"R{i}" in env else None,
+                                     f"C{i}" if f"C{i}" in env else None)]
     lines += [
         "        " + ("else:" if not first else "if True:"),
         "            pos = unknown_end(data, start, pos, end, key)",
         "            if unknown is None:",
         "                unknown = bytearray()",
         "            unknown += data[start:pos]",
-        "    built = BUILD(values)",
-        "    if unknown:",
-        "        keep_unknown(built, bytes(unknown))",
-        "    return built",
     ]
+    kept = "bytes(unknown) if unknown else b''"
+    if layout is None:  # a class with its own __post_init__: built by its __init__
+        values = ", ".join(f"{name!r}: {_final(local[name], specs[name])}" for name in specs)
+        lines += ["    built = BUILD({" + values + "})",
+                  "    if unknown:",
+                  "        setattr(built, UNKNOWN, bytes(unknown))",
+                  "    return built"]
+    else:
+        state = ", ".join(f"{name!r}: {_final(local[name], specs[name])}"
+                          if name in specs else f"{name!r}: {kept}" for name, _, _ in layout)
+        lines += ["    built = NEW(CLS)",
+                  "    built.__dict__ = {" + state + "}",
+                  "    return built"]
     exec(compile("\n".join(lines), f"<mxgw reader of {cls.__qualname__}>", "exec"), env)
     reader: Reader = env["read"]
     return reader
 
 
-def _field(how: int, name: str, target: str, repeated: bool, group: str | None) -> list[str]:
-    """The lines that read one field (its tag already read) into `values`."""
+_LEAF_STATES: dict[type[Any], dict[bytes, dict[str, Any]]] = {}
+"""The instance dicts of recently read leaf messages, by class and encoding (see
+`_is_leaf`); each emptied when it holds MAX_LEAF_STATES."""
+MAX_LEAF_STATES = 1024
+MAX_LEAF_BYTES = 64
+"""Leaf messages longer than this are read, not looked up."""
+
+
+def _is_leaf(cls: type[Any]) -> bool:
+    """Whether a message holds only immutable values (no message, list or map), so that a
+    copy of the instance dict of one read before from the same bytes is a message equal
+    to it and shares nothing with it. Such messages (a status, mostly) repeat from event
+    to event: looking their bytes up is several times cheaper than reading them."""
+    if instance_layout(cls) is None:
+        return False
+    return all(not spec.repeated and spec.proto_type != "map"
+               and (spec.proto_type != "message" or spec.wrapped) for spec in fields(cls))
+
+
+def _read_lines(read: str, target: str, leaf: str | None) -> list[str]:
+    """Lines that read a message field's value at data[pos:stop] into `value` (with
+    `read`, or as a copy of a leaf message read before from the same bytes)."""
+    if leaf is None:
+        return [f"value = {read}"]
+    return [f"if stop - pos <= {MAX_LEAF_BYTES}:",
+            "    chunk = data[pos:stop]",
+            f"    state = {leaf}.get(chunk)",
+            "    if state is None:",
+            f"        value = {read}",
+            f"        if len({leaf}) >= {MAX_LEAF_STATES}:",
+            f"            {leaf}.clear()",
+            f"        {leaf}[chunk] = value.__dict__.copy()",
+            "    else:",
+            f"        value = NEW({target})",
+            "        value.__dict__ = state.copy()",
+            "else:",
+            f"    value = {read}"]
+
+
+def _final(name: str, spec: FieldSpec) -> str:
+    """A field's value as the message holds it: a repeated field never seen is []."""
+    if spec.repeated:
+        return f"{name} if {name} is not None else []"
+    if spec.proto_type == "map":
+        return f"{name} if {name} is not None else {{}}"
+    return name
+
+
+def _field(how: int, name: str, target: str, repeated: bool, into: str, others: list[str],
+           child: str | None, leaf: str | None) -> list[str]:
+    """The lines that read one field (its tag already read) into the local `into`;
+    `others`: the locals of the other arms of its oneof, reset (the last arm wins);
+    `child`: the compiled reader of a message field, when known at compile time; `leaf`:
+    the cache of the instance dicts of a leaf message field (`_LEAF_STATES`)."""
     if how < STRING:  # a varint: one byte needs no masking (nor sign), longer ones do
         convert = _VARINT_VALUE[INT64 if how == ENUM else how]
         lines = ["byte = data[pos] if pos < end else 0x80",
@@ -397,8 +589,7 @@ def _field(how: int, name: str, target: str, repeated: bool, group: str | None) 
                  "    pos += 1",
                  "    value = byte != 0" if how == BOOL else "    value = byte",
                  "else:",
-                 "    raw, pos = varint(data, pos, end)",
-                 *[f"    {line}" for line in convert]]
+                 *[f"    {line}" for line in _varint_lines("end") + convert]]
         if how == ENUM:
             lines += [f"member = {target}_MEMBERS.get(value)",
                       f"value = member if member is not None else {target}[0](value)"]
@@ -419,8 +610,10 @@ def _field(how: int, name: str, target: str, repeated: bool, group: str | None) 
                  f"    raise Malformed(pos, f'{name}: {{length}} bytes announced, "
                  f"{{end - pos}} left')"]
         if how == PACKED:
-            return [*lines, f"values.setdefault({name!r}, []).extend(packed({target}, data, "
-                            "pos, stop))", "pos = stop"]
+            return [*lines, f"if {into} is None:", f"    {into} = []",
+                    f"{into}.extend(packed({target}, data, pos, stop))", "pos = stop"]
+        read = (f"{child}(data, pos, stop, depth + 1)" if child is not None else
+                f"(READERS.get({target}) or reader({target}))(data, pos, stop, depth + 1)")
         if how == STRING:
             lines += ["try:",
                       "    value = data[pos:stop].decode('utf-8')",
@@ -430,30 +623,23 @@ def _field(how: int, name: str, target: str, repeated: bool, group: str | None) 
         elif how == BYTES:
             lines += ["value = data[pos:stop]"]
         elif how == MESSAGE and not repeated:
-            lines += ["if spans is None:",
-                      "    spans = {}",
-                      f"if {name!r} in values:",
-                      f"    value = merge({target}, spans, {name!r}, data, pos, stop, depth)",
+            lines += [f"if {into} is not None:",
+                      f"    value, s{into} = merge({target}, s{into}, data, pos, stop, depth)",
                       "else:",
-                      f"    spans[{name!r}] = (data, pos, stop)",
-                      f"    value = (READERS.get({target}) or reader({target}))(data, pos, "
-                      "stop, depth + 1)"]
+                      f"    s{into} = (data, pos, stop)",
+                      *[f"    {line}" for line in _read_lines(read, target, leaf)]]
         elif how == MESSAGE:
-            lines += [f"value = (READERS.get({target}) or reader({target}))(data, pos, stop, "
-                      "depth + 1)"]
-        else:  # Timestamp, Duration, a wrapped type
+            lines += _read_lines(read, target, leaf)
+        elif how == TIMESTAMP:
+            lines += _timestamp_lines(name)
+        else:  # Duration, a wrapped type
             lines += [f"value = delimited({how}, {name!r}, {target}, data, pos, stop, depth)"]
         lines += ["pos = stop"]
     if repeated:
-        return [*lines, f"values.setdefault({name!r}, []).append(value)"]
-    if group is not None:
-        lines += ["if groups is None:",
-                  "    groups = {}",
-                  f"previous = groups.get({group!r})",
-                  f"if previous is not None and previous != {name!r}:",
-                  "    del values[previous]  # the last arm of a oneof wins",
-                  f"groups[{group!r}] = {name!r}"]
-    return [*lines, f"values[{name!r}] = value"]
+        return [*lines, f"if {into} is None:", f"    {into} = [value]", "else:",
+                f"    {into}.append(value)"]
+    return [*lines, *[f"{other} = D_{other}  # the last arm of a oneof wins" for other in others],
+            f"{into} = value"]
 
 
 def wire_fields(data: bytes) -> list[tuple[int, int, int | bytes]]:
@@ -486,6 +672,8 @@ def wire_fields(data: bytes) -> list[tuple[int, int, int | bytes]]:
 def parse(cls: type[MessageT], data: bytes) -> MessageT:
     """`cls.parse(data)`, faster and strict: MalformedMessageError (with the offset where
     decoding stopped) for anything that is not valid protobuf of `cls`."""
+    if type(data) is not bytes:  # a bytearray or memoryview: read (and sliced) as bytes
+        data = bytes(data)
     try:
         result: MessageT = _message(cls, data, 0, len(data), 0)
     except _Malformed as exc:

@@ -85,15 +85,19 @@ def _class_of(hint: Any) -> Any:
     return args[0] if args else hint
 
 
+UNKNOWN_ATTRIBUTE = "_unknown_fields"
+"""The instance attribute betterproto2 keeps unknown fields' bytes in (`keep_unknown`)."""
+
+
 def keep_unknown(message: Any, raw: bytes) -> None:
     """Attach the bytes of fields this contract does not know, as betterproto2's own parser
     does (`bytes(message)` writes them back after the known fields)."""
-    message._unknown_fields = raw
+    setattr(message, UNKNOWN_ATTRIBUTE, raw)
 
 
 def unknown_of(message: Any) -> bytes:
     """The bytes of the fields of `message` this contract does not know."""
-    return message._unknown_fields  # type: ignore[no-any-return]
+    return getattr(message, UNKNOWN_ATTRIBUTE)  # type: ignore[no-any-return]
 
 
 _FIELDS: dict[type[Any], list[FieldSpec]] = {}
@@ -112,20 +116,34 @@ def oneof_arms(cls: type[Any], group: str) -> list[FieldSpec]:
     return [spec for spec in fields(cls) if spec.group == group]
 
 
+def instance_layout(cls: type[Any]) -> list[tuple[str, Any, bool]] | None:
+    """What the instance dict of a generated class holds after its dataclass `__init__`
+    and betterproto2's `__post_init__`, in order: (name, default, fresh), `fresh` for a
+    repeated field or map (a new empty list or dict each time, `default` its factory);
+    UNKNOWN_ATTRIBUTE first, with b"". None for classes that add their own
+    `__post_init__` or `__slots__`: those must be built with `cls(**values)`."""
+    if "__slots__" in vars(cls) or cls.__post_init__ is not betterproto2.Message.__post_init__:
+        return None
+    layout: list[tuple[str, Any, bool]] = [(UNKNOWN_ATTRIBUTE, b"", False)]
+    for spec in fields(cls):
+        if spec.repeated or spec.proto_type == "map":
+            layout.append((spec.name, list if spec.repeated else dict, True))
+        else:
+            layout.append((spec.name, spec.default, False))
+    return layout
+
+
 def constructor(cls: type[Any]) -> Callable[[dict[str, Any]], Any]:
     """A fast `cls(**values)` for a generated class: its instance dict is filled in one
     step (defaults, then `values`, and no unknown fields) instead of running the
     dataclass `__init__` and betterproto2's `__post_init__` (a third of a parse's cost).
-    Classes that add their own `__post_init__` or `__slots__` get `cls(**values)`."""
-    if "__slots__" in vars(cls) or cls.__post_init__ is not betterproto2.Message.__post_init__:
+    Classes that add their own `__post_init__` or `__slots__` get `cls(**values)`.
+    (decode.py's compiled readers build the same dict as a literal: `instance_layout`.)"""
+    layout = instance_layout(cls)
+    if layout is None:
         return lambda values: cls(**values)
-    constant = {"_unknown_fields": b""}
-    fresh: list[tuple[str, Callable[[], Any]]] = []
-    for spec in fields(cls):
-        if spec.repeated or spec.proto_type == "map":
-            fresh.append((spec.name, list if spec.repeated else dict))
-        else:
-            constant[spec.name] = spec.default
+    constant = {name: default for name, default, fresh in layout if not fresh}
+    fresh = [(name, factory) for name, factory, is_fresh in layout if is_fresh]
     new = object.__new__
 
     def build(values: dict[str, Any]) -> Any:

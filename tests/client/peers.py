@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
+from h2.events import RequestReceived
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 BANNER = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + bytes(range(256)) * 4
@@ -146,6 +147,54 @@ async def listener(mode: str) -> AsyncIterator[str]:
                 return
             while await reader.read(65536):
                 pass
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        for writer in writers:
+            writer.close()
+        await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def packed_stream(messages: list[bytes], status: int = 0) -> AsyncIterator[str]:
+    """An HTTP/2 server that answers any call with `messages` (encoded protobuf) as one
+    run of gRPC frames cut into DATA frames of the largest size allowed (most DATA frames
+    hold several messages, some messages span two), then trailers with grpc-status
+    `status`, as gRPC servers that coalesce their writes do; yields `127.0.0.1:PORT`."""
+    body = b"".join(b"\x00" + len(m).to_bytes(4, "big") + m for m in messages)
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        h2 = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
+        h2.initiate_connection()
+        writer.write(h2.data_to_send())
+        sending: dict[int, int] = {}  # stream id -> bytes of `body` sent
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(65536):
+                for event in h2.receive_data(data):
+                    if isinstance(event, RequestReceived):
+                        h2.send_headers(event.stream_id, [
+                            (":status", "200"), ("content-type", "application/grpc")])
+                        sending[event.stream_id] = 0
+                for stream_id, sent in list(sending.items()):
+                    while sent < len(body):
+                        size = min(len(body) - sent, h2.local_flow_control_window(stream_id),
+                                   h2.max_outbound_frame_size)
+                        if size <= 0:
+                            break
+                        h2.send_data(stream_id, body[sent:sent + size])
+                        sent += size
+                    sending[stream_id] = sent
+                    if sent == len(body):
+                        h2.send_headers(stream_id, [("grpc-status", str(status))],
+                                        end_stream=True)
+                        del sending[stream_id]
+                writer.write(h2.data_to_send())
+        writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     try:

@@ -104,6 +104,8 @@ def test_events_parse_and_encode_the_same(event: pb.MxEvent) -> None:
     assert encode(event) == data
     fast, reference = parse(pb.MxEvent, data), pb.MxEvent.parse(data)
     assert fast == reference
+    assert vars(fast) == vars(reference)  # the same attributes, unknown fields' bytes too
+    assert repr(fast) == repr(reference) and fast.to_dict() == reference.to_dict()
     assert bytes(fast) == bytes(reference) == data
 
 
@@ -324,3 +326,52 @@ def test_the_fast_constructor_builds_what_the_dataclass_init_builds() -> None:
     one, two = constructor(pb.MxArray)({}), constructor(pb.MxArray)({})
     one.int32_values.append(1)
     assert two.int32_values == []  # repeated fields get their own list
+
+
+def _timestamp_field(number: int, seconds: int, nanos: int) -> bytes:
+    body = _field(1, 0, codec.varint(seconds & 2**64 - 1)) + _field(2, 0, codec.varint(
+        nanos & 2**64 - 1))
+    return _field(number, 2, codec.varint(len(body)) + body)
+
+
+@given(st.lists(st.tuples(st.integers(-62135596800, 253402300799 - 2),
+                          st.integers(-(2**31), 2**31 - 1)), min_size=1, max_size=6))
+def test_timestamps_convert_as_betterproto2_does_whatever_came_before(
+    stamps: list[tuple[int, int]]
+) -> None:
+    """Timestamps as they travel (nanos not whole microseconds, negative, past a second):
+    the same datetime as betterproto2's, however many of the same second were read before
+    (the decoder remembers recent seconds)."""
+    for seconds, nanos in stamps + [(s, n % 10**9) for s, n in stamps]:
+        data = _timestamp_field(6, seconds, nanos) + _timestamp_field(11, seconds, 0)
+        try:
+            reference = pb.MxEvent.parse(data)
+        except (OverflowError, ValueError):
+            with pytest.raises(MalformedMessageError, match="timestamp"):
+                parse(pb.MxEvent, data)
+            continue
+        fast = parse(pb.MxEvent, data)
+        assert fast == reference
+        assert fast.worker_timestamp == reference.worker_timestamp
+        assert fast.worker_timestamp is not None
+        assert fast.worker_timestamp.tzinfo is dt.timezone.utc
+        assert bytes(fast) == bytes(reference)
+
+
+@given(STATUSES, UNKNOWN)
+def test_a_status_read_again_from_the_same_bytes_is_equal_and_its_own(
+    status: pb.MxStatusProxy, extra: bytes
+) -> None:
+    """Statuses (all immutable values) repeat from event to event and are copied from the
+    last one read from the same bytes: each event gets its own, equal to betterproto2's,
+    unknown fields kept, and changing one changes no other."""
+    body = bytes(status) + extra
+    data = bytes(pb.OnDataChangeEvent(quality=1)) + _field(4, 2, codec.varint(len(body)) + body)
+    first, second = parse(pb.OnDataChangeEvent, data), parse(pb.OnDataChangeEvent, data)
+    reference = pb.OnDataChangeEvent.parse(data)
+    assert first == second == reference and vars(first.statuses[0]) == vars(
+        reference.statuses[0])
+    assert bytes(second) == bytes(reference) == data
+    first.statuses[0].detail = 12345
+    assert second.statuses[0] == reference.statuses[0]
+    assert parse(pb.OnDataChangeEvent, data) == reference
