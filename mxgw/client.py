@@ -83,11 +83,7 @@ class GatewayClient(Connection):
     ) -> pb.MxCommandReply:
         """Invoke one command. Raises for gRPC and protocol-status failures only; an
         MXAccess failure (hresult, statuses, MXACCESS_FAILURE) is left in the reply."""
-        request = pb.MxCommandRequest(
-            session_id=session_id,
-            command=command,
-            client_correlation_id=correlation_id or uuid.uuid4().hex,
-        )
+        request = _invoke_request(session_id, command, correlation_id)
         reply: pb.MxCommandReply = await self._unary(
             "Invoke", request, pb.MxCommandReply, timeout
         )
@@ -99,8 +95,7 @@ class GatewayClient(Connection):
     ) -> BulkReply:
         """`invoke_raw` for a bulk command: the reply's results are read lazily
         (`BulkReply`); the reply goes out whole with a protocol failure."""
-        request = pb.MxCommandRequest(session_id=session_id, command=command,
-                                      client_correlation_id=uuid.uuid4().hex)
+        request = _invoke_request(session_id, command)
         reply: BulkReply = await self._unary("Invoke", request, BulkReply, timeout)
         try:
             check_protocol(reply.reply)
@@ -201,3 +196,11 @@ class GatewayClient(Connection):
         return AlarmView(self, filter_prefix, max_reconnect_attempts=max_reconnect_attempts,
                          reconnect_backoff=reconnect_backoff,
                          max_reconnect_delay=max_reconnect_delay)
+
+
+def _invoke_request(session_id: str, command: pb.MxCommand,
+                    correlation_id: str | None = None) -> pb.MxCommandRequest:
+    """An Invoke request; without a correlation id of the caller's, a fresh one (the
+    gateway echoes it, and the logs of both sides can be matched by it)."""
+    return pb.MxCommandRequest(session_id=session_id, command=command,
+                               client_correlation_id=correlation_id or uuid.uuid4().hex)
