@@ -5,7 +5,9 @@ server that never answers a stream."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 
 from h2.config import H2Configuration
@@ -159,12 +161,17 @@ async def listener(mode: str) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def packed_stream(messages: list[bytes], status: int = 0) -> AsyncIterator[str]:
+async def packed_stream(messages: list[bytes], status: int = 0, *,
+                        frame_each: bool = False) -> AsyncIterator[str]:
     """An HTTP/2 server that answers any call with `messages` (encoded protobuf) as one
     run of gRPC frames cut into DATA frames of the largest size allowed (most DATA frames
-    hold several messages, some messages span two), then trailers with grpc-status
-    `status`, as gRPC servers that coalesce their writes do; yields `127.0.0.1:PORT`."""
-    body = b"".join(b"\x00" + len(m).to_bytes(4, "big") + m for m in messages)
+    hold several messages, some messages span two), as gRPC servers that coalesce their
+    writes do, or with `frame_each` one message to a DATA frame (as many as the window
+    allows to one socket write), then trailers with grpc-status `status`; yields
+    `127.0.0.1:PORT`."""
+    grpc_frames = [b"\x00" + len(m).to_bytes(4, "big") + m for m in messages]
+    body = b"".join(grpc_frames)
+    ends = list(itertools.accumulate(len(f) for f in grpc_frames))  # message ends in body
     writers: list[asyncio.StreamWriter] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -184,6 +191,9 @@ async def packed_stream(messages: list[bytes], status: int = 0) -> AsyncIterator
                     while sent < len(body):
                         size = min(len(body) - sent, h2.local_flow_control_window(stream_id),
                                    h2.max_outbound_frame_size)
+                        if frame_each:  # up to the end of this message, if the window allows
+                            end = ends[bisect.bisect_right(ends, sent)]
+                            size = end - sent if end - sent <= size else 0
                         if size <= 0:
                             break
                         h2.send_data(stream_id, body[sent:sent + size])

@@ -5,12 +5,13 @@ from grpclib's private buffer state, and this fails if the pinned grpclib change
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import datetime as dt
 
 import grpclib
 import pytest
-from grpclib.protocol import AckedData, Buffer
+from grpclib.protocol import AckedData, Buffer, UnackedData
 
 import mxgw
 from mxgw import GatewayClient, pb
@@ -41,8 +42,15 @@ def test_the_grpclib_state_read_is_the_pinned_one() -> None:
     """grpclib 0.4.8 and 0.4.9 (the range pyproject allows) have the same Buffer."""
     assert grpclib.__version__ in ("0.4.8", "0.4.9"), "check mxgw/received.py against it"
     assert AckedData._fields == ("data", "data_size")
-    buffer = Buffer(lambda size: None)
+    assert UnackedData._fields == ("data", "data_size", "ack_size")
+    acks: list[int] = []
+    buffer = Buffer(acks.append)
     assert isinstance(buffer._acked, collections.deque) and buffer._acked_size == 0
+    assert isinstance(buffer._unacked, asyncio.Queue) and buffer._ack_callback == acks.append
+    buffer.add(b"frame", 9)  # a frame's data and the window it took (padding included)
+    buffer.eof()
+    assert buffer._unacked.get_nowait() == UnackedData(b"frame", 5, 9)
+    assert buffer._unacked.get_nowait().ack_size == 0  # the end of the stream, last
 
 
 async def test_messages_packed_in_frames_arrive_whole_in_order_once() -> None:
@@ -62,3 +70,24 @@ async def test_a_failure_status_after_packed_messages_is_raised() -> None:
             async for e in client.stream_events_raw("s"):
                 got.append(e)
     assert got == EVENTS[:len(got)]  # in order, none twice, none skipped
+
+
+async def test_messages_one_to_a_frame_arrive_whole_in_order_once() -> None:
+    """A server that sends each message in a DATA frame of its own (many to one socket
+    read): the frames already received are taken without a wait each, and their windows
+    given back as they are taken, so a stream longer than the window goes on to its end."""
+    long_stream = EVENTS * 4  # ~330 KB: five times the default 64 KiB stream window
+    async with packed_stream([bytes(e) for e in long_stream], frame_each=True) as endpoint, \
+            client_of(endpoint) as client:
+        got = [e async for e in client.stream_events_raw("s")]
+    assert [bytes(e) for e in got] == [bytes(e) for e in long_stream]
+
+
+async def test_a_failure_status_after_messages_one_to_a_frame_is_raised() -> None:
+    async with packed_stream([bytes(e) for e in EVENTS], status=14, frame_each=True) \
+            as endpoint, client_of(endpoint) as client:
+        got: list[pb.MxEvent] = []
+        with pytest.raises(mxgw.UnavailableError):
+            async for e in client.stream_events_raw("s"):
+                got.append(e)
+    assert got == EVENTS[:len(got)]
