@@ -98,3 +98,31 @@ def test_key_shaped_tokens_are_redacted_and_json_stays_valid() -> None:
     # Short secrets are never remembered: nothing else changes.
     assert redact('{"sessionId":"session-1e","workerProtocolVersion":1}') == (
         '{"sessionId":"session-1e","workerProtocolVersion":1}')
+
+
+@pytest.mark.parametrize("argv", [
+    # A command without the flag: argparse echoes `--pass VALUE` as unrecognized, as it
+    # would `--password VALUE` (hidden), or `--pass=VALUE` (hidden).
+    ["version", "--pass", "not-key-shaped-secret"],
+    ["write", "--session-id", "s", "--server-handle", "1", "--item-handle", "2", "--value",
+     "3", "--pass", "not-key-shaped-secret"],
+])
+def test_an_abbreviated_secret_flag_with_its_value_apart_is_not_echoed(argv: list[str]) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(build_parser(), argv)
+    assert "not-key-shaped-secret" not in str(caught.value)
+
+
+def test_an_abbreviation_of_another_flag_keeps_its_value() -> None:
+    """`--pa=JSON` is invoke's `--payload` (invoke has no --password): its value must not
+    be swapped for a placeholder that is never put back."""
+    _, _, flags = parse(build_parser(), ["invoke", "--session-id", "s", "--kind", "REGISTER",
+                                         '--pa={"clientName": "x"}'])
+    assert flags.payload == '{"clientName": "x"}'
+
+
+def test_the_words_after_a_secret_flags_value_keep_their_own_values() -> None:
+    """`watch --api-key KEY TAG...`: the tags are watch's positionals, not more keys
+    (they became `<redacted-2>`... and were watched under those names)."""
+    _, conn, flags = parse(build_parser(), ["watch", "--api-key", "k", "A.B", "C.D"])
+    assert (conn.api_key, flags.tags) == ("k", ["A.B", "C.D"])
