@@ -22,8 +22,15 @@ def test_secret_flag_values_are_hidden_from_the_parser_and_put_back() -> None:
                            "<redacted-2>", "--user-name", "1", "--pass=<redacted-3>",
                            "--api-key"]
     assert hidden.reveal({"api_key": "<redacted>", "password": "<redacted-2>",
-                          "user_name": "<redacted>"}) == {
-        "api_key": "first-secret", "password": "1", "user_name": "<redacted>"}
+                          "user_name": "1"}) == {
+        "api_key": "first-secret", "password": "1", "user_name": "1"}
+
+
+def test_a_placeholder_typed_on_the_line_stays_as_typed() -> None:
+    _, conn, flags = parse(build_parser(), [
+        "authenticate-user", "--session-id", "s", "--server-handle", "1",
+        "--user-name", "<redacted>", "--password", "p", "--api-key=k"])
+    assert (flags.user_name, flags.password, conn.api_key) == ("<redacted>", "p", "k")
 
 
 def test_every_value_of_the_simulators_key_list_is_hidden_and_put_back() -> None:
