@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -247,7 +247,9 @@ async def test_a_streamed_array_leaves_with_its_end_of_record_marker_in_one_writ
     """The reader is woken once per command: a streaming command's --json array too (it
     was written, and flushed, before the marker)."""
     raw = _Writes()
-    ctx = Context(out=io.TextIOWrapper(raw, encoding="utf-8", write_through=True))
+    # (typeshed wants the buffer protocol of a file; a RawIOBase is what -u gives too)
+    out = io.TextIOWrapper(cast(Any, raw), encoding="utf-8", write_through=True)
+    ctx = Context(out=out)
     ctx.in_batch = True
     try:
         await run_one(ctx, build_parser(), "galaxy-discover --sim --max-depth 0 "
