@@ -133,3 +133,11 @@ def test_the_words_after_a_secret_flags_value_keep_their_own_values() -> None:
     (they became `<redacted-2>`... and were watched under those names)."""
     _, conn, flags = parse(build_parser(), ["watch", "--api-key", "k", "A.B", "C.D"])
     assert (conn.api_key, flags.tags) == ("k", ["A.B", "C.D"])
+
+
+def test_an_abbreviation_that_is_another_number_flag_parses() -> None:
+    """galaxy-discover's `--pa` is `--page-size` (it has no --password): its value is a
+    number, which a placeholder is not."""
+    for argv in (["--pa", "5"], ["--pa=5"]):
+        _, _, flags = parse(build_parser(), ["galaxy-discover", "--sim", *argv])
+        assert flags.page_size == 5
