@@ -306,8 +306,20 @@ def parse_words(parser: RootParser, argv: Sequence[str]) -> ParsedLine:
     argparse sees the secret flags' values as `<redacted>` (so that a usage error, which
     echoes words of the command line, cannot show them); the parsed flags get the real
     values back."""
-    hidden = hide_secret_flags(argv)
-    namespace = parser.parse_args(hidden.argv)
+    hidden = hide_secret_flags(argv, abbreviated=False)
+    try:
+        namespace = parser.parse_args(hidden.argv)
+    except UsageError as exc:
+        # argparse echoes an abbreviated secret flag (`--pass VALUE`) whole when it is
+        # ambiguous or unknown: the error is the one of the line with those hidden too.
+        again = hide_secret_flags(argv)
+        if again.values == hidden.values:
+            raise
+        try:
+            parser.parse_args(again.argv)
+        except UsageError as shown:
+            raise shown from None
+        raise UsageError("invalid command line", exc.prog) from None  # (not seen so far)
     if namespace.command is None:
         raise UsageError("give a subcommand; see mxgw --help")
     cmd = parser.command(namespace.command)

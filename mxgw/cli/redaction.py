@@ -38,11 +38,11 @@ def _taken_as_value(word: str) -> bool:
             or bool(_NEGATIVE_NUMBER.match(word)))
 
 
-def _secret_flag(word: str) -> bool:
-    """Whether argparse may take `word` for a secret flag: the flag, or an abbreviation
-    of it (`--pass`). An abbreviation is ambiguous where the command has the flag
-    (`--password` is a prefix of `--password-env`, `--api-key` of `--api-key-env`), and
-    unrecognized where it has not: either way argparse echoes it, with its value."""
+def _secret_flag(word: str, abbreviated: bool) -> bool:
+    """Whether `word` is a secret flag, or (`abbreviated`) an abbreviation argparse may
+    take for one (`--pass`)."""
+    if not abbreviated:
+        return word in SECRET_FLAGS
     return len(word) > 2 and word.startswith("--") and any(
         secret.startswith(word) for secret in SECRET_FLAGS)
 
@@ -74,9 +74,8 @@ class HiddenSecrets:
 
     def reveal(self, parsed: Mapping[str, Any]) -> dict[str, Any]:
         """The parsed flags with the hidden values put back wherever argparse put them
-        (the words after a secret flag's value may be positionals, `watch --api-key KEY
-        TAG...`, and an abbreviation may be another flag's, invoke's `--pa=` for
-        `--payload`)."""
+        (the words after a secret flag's value may be positionals: `watch --api-key KEY
+        TAG...`)."""
         if not self.values:
             return dict(parsed)
         values = self.values
@@ -90,24 +89,25 @@ class HiddenSecrets:
         return restored
 
 
-def hide_secret_flags(argv: Sequence[str]) -> HiddenSecrets:
+def hide_secret_flags(argv: Sequence[str], abbreviated: bool = True) -> HiddenSecrets:
     """`argv` with the values of each `--api-key`/`--password` (`--flag value...` or
-    `--flag=value`, the flag abbreviated or not) replaced by placeholders, for parsing
-    without echoing them.
+    `--flag=value`) replaced by placeholders, for parsing without echoing them.
 
     After the flag, every word argparse would take as a value is hidden (one for most
     commands, several for `mxgw sim --api-key`; the others are positionals, put back by
-    `reveal` too). An abbreviation is hidden as the flag is: argparse echoes it, whole,
-    when it is ambiguous or unrecognized (see `_secret_flag`).
+    `reveal` too). `abbreviated`: an abbreviation of a secret flag (`--pass`, `--api=`)
+    too, for the error of a line that failed: argparse echoes it whole, with its value,
+    when it is ambiguous or unrecognized. (Not for a line that parses: an abbreviation
+    may be another flag's, such as invoke's `--pa` for `--payload`, its value typed.)
     """
     hidden = HiddenSecrets(list(argv))
     words = hidden.argv
     index = 0
     while index < len(words):
         flag, eq, value = words[index].partition("=")
-        if eq and _secret_flag(flag):
+        if eq and _secret_flag(flag, abbreviated):
             words[index] = f"{flag}={hidden.hide(value)}"
-        elif _secret_flag(words[index]):
+        elif _secret_flag(words[index], abbreviated):
             while index + 1 < len(words) and _taken_as_value(words[index + 1]):
                 index += 1
                 words[index] = hidden.hide(words[index])
