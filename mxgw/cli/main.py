@@ -226,7 +226,7 @@ def subcommand_name(argv: Sequence[str]) -> str | None:
     for word in words:
         if word in ("-h", "--help"):
             return None
-        if word == "--log-level":
+        if len(word) > 2 and "--log-level".startswith(word):  # argparse takes `--log` too
             next(words, None)
         elif not word.startswith("-"):
             return word
@@ -275,7 +275,8 @@ def field_names(cls: type[Any]) -> tuple[str, ...]:
 MAX_REMEMBERED_LINES = 32
 """Parsed command lines a RootParser keeps, for a batch that repeats a line (a poller)."""
 MAX_REMEMBERED_LENGTH = 4096
-"""Characters of the longest command line remembered (a long line is rarely repeated)."""
+"""Characters of the longest command line remembered, a separator per word counted (a
+long line is rarely repeated; a line of many empty words `''` is long too)."""
 
 
 def parse_line(parser: RootParser,
@@ -289,7 +290,7 @@ def parse_line(parser: RootParser,
     parsed = parser.remembered.get(key)
     if parsed is None:
         parsed = parse_words(parser, argv)
-        if sum(map(len, key)) <= MAX_REMEMBERED_LENGTH:
+        if sum(map(len, key)) + len(key) <= MAX_REMEMBERED_LENGTH:
             parser.remember(key, parsed)
     else:
         parser.remembered.move_to_end(key)
@@ -305,8 +306,20 @@ def parse_words(parser: RootParser, argv: Sequence[str]) -> ParsedLine:
     argparse sees the secret flags' values as `<redacted>` (so that a usage error, which
     echoes words of the command line, cannot show them); the parsed flags get the real
     values back."""
-    hidden = hide_secret_flags(argv)
-    namespace = parser.parse_args(hidden.argv)
+    hidden = hide_secret_flags(argv, abbreviated=False)
+    try:
+        namespace = parser.parse_args(hidden.argv)
+    except UsageError as exc:
+        # argparse echoes an abbreviated secret flag (`--pass VALUE`) whole when it is
+        # ambiguous or unknown: the error is the one of the line with those hidden too.
+        again = hide_secret_flags(argv)
+        if again.values == hidden.values:
+            raise
+        try:
+            parser.parse_args(again.argv)
+        except UsageError as shown:
+            raise shown from None
+        raise UsageError("invalid command line", exc.prog) from None  # (not seen so far)
     if namespace.command is None:
         raise UsageError("give a subcommand; see mxgw --help")
     cmd = parser.command(namespace.command)

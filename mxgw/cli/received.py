@@ -111,8 +111,8 @@ class Received:
         if self.ended:
             return
         self.end_progress()
-        if self.mode == ARRAY:
-            self.ctx.write("[" + ",".join(self.items) + "]")
+        if self.mode == ARRAY:  # in batch, flushed with the end-of-record marker
+            self.ctx.write("[" + ",".join(self.items) + "]", flush=not self.ctx.in_batch)
             self.items = []
 
     def incomplete(self, envelope: dict[str, Any]) -> str:

@@ -38,6 +38,15 @@ def _taken_as_value(word: str) -> bool:
             or bool(_NEGATIVE_NUMBER.match(word)))
 
 
+def _secret_flag(word: str, abbreviated: bool) -> bool:
+    """Whether `word` is a secret flag, or (`abbreviated`) an abbreviation argparse may
+    take for one (`--pass`)."""
+    if not abbreviated:
+        return word in SECRET_FLAGS
+    return len(word) > 2 and word.startswith("--") and any(
+        secret.startswith(word) for secret in SECRET_FLAGS)
+
+
 @dataclass
 class HiddenSecrets:
     """A command line with the secret flags' values replaced by placeholders."""
@@ -45,47 +54,60 @@ class HiddenSecrets:
     argv: list[str]
     values: dict[str, str] = field(default_factory=dict)
     """The real value behind each placeholder."""
+    typed: frozenset[str] = frozenset()
+    """The words of the line and their values after `=`: no placeholder is one of them."""
 
     def hide(self, value: str) -> str:
         """A placeholder for `value`: `<redacted>`, then `<redacted-2>`... (each distinct,
-        so that a value can be put back wherever argparse put it)."""
-        placeholder = REDACTED if not self.values else f"<redacted-{len(self.values) + 1}>"
+        and none typed on the line, so that a value can be put back wherever argparse put
+        it and nothing typed is mistaken for one)."""
+        if not self.values:
+            self.typed = frozenset(self.argv).union(w.partition("=")[2] for w in self.argv)
+        number = len(self.values) + 1
+        while True:
+            placeholder = REDACTED if number == 1 else f"<redacted-{number}>"
+            if placeholder not in self.typed and placeholder not in self.values:
+                break
+            number += 1
         self.values[placeholder] = value
         return placeholder
 
     def reveal(self, parsed: Mapping[str, Any]) -> dict[str, Any]:
-        """The parsed flags with the hidden values put back (into the secret flags'
-        fields only: a placeholder typed as another flag's value stays as typed)."""
-        restored = dict(parsed)
-        for dest in SECRET_FLAGS.values():
-            value = restored.get(dest)
+        """The parsed flags with the hidden values put back wherever argparse put them
+        (the words after a secret flag's value may be positionals: `watch --api-key KEY
+        TAG...`)."""
+        if not self.values:
+            return dict(parsed)
+        values = self.values
+        restored: dict[str, Any] = {}
+        for dest, value in parsed.items():
             if isinstance(value, str):
-                restored[dest] = self.values.get(value, value)
-            elif isinstance(value, list):  # `mxgw sim --api-key KEY KEY...`
-                restored[dest] = [self.values.get(v, v) if isinstance(v, str) else v
-                                  for v in value]
+                value = values.get(value, value)
+            elif isinstance(value, list):
+                value = [values.get(v, v) if isinstance(v, str) else v for v in value]
+            restored[dest] = value
         return restored
 
 
-def hide_secret_flags(argv: Sequence[str]) -> HiddenSecrets:
+def hide_secret_flags(argv: Sequence[str], abbreviated: bool = True) -> HiddenSecrets:
     """`argv` with the values of each `--api-key`/`--password` (`--flag value...` or
     `--flag=value`) replaced by placeholders, for parsing without echoing them.
 
-    After `--flag`, every word argparse would take as a value is hidden (one for most
-    commands, several for `mxgw sim --api-key`). An abbreviated secret flag with `=`
-    (`--pass=x`) is hidden too: argparse echoes the whole word when it is ambiguous,
-    which every abbreviation of these flags is (`--password` is a prefix of
-    `--password-env`, `--api-key` of `--api-key-env`).
+    After the flag, every word argparse would take as a value is hidden (one for most
+    commands, several for `mxgw sim --api-key`; the others are positionals, put back by
+    `reveal` too). `abbreviated`: an abbreviation of a secret flag (`--pass`, `--api=`)
+    too, for the error of a line that failed: argparse echoes it whole, with its value,
+    when it is ambiguous or unrecognized. (Not for a line that parses: an abbreviation
+    may be another flag's, such as invoke's `--pa` for `--payload`, its value typed.)
     """
     hidden = HiddenSecrets(list(argv))
     words = hidden.argv
     index = 0
     while index < len(words):
         flag, eq, value = words[index].partition("=")
-        if eq and flag.startswith("--") and len(flag) > 2 and any(
-                secret.startswith(flag) for secret in SECRET_FLAGS):
+        if eq and _secret_flag(flag, abbreviated):
             words[index] = f"{flag}={hidden.hide(value)}"
-        elif words[index] in SECRET_FLAGS:
+        elif _secret_flag(words[index], abbreviated):
             while index + 1 < len(words) and _taken_as_value(words[index + 1]):
                 index += 1
                 words[index] = hidden.hide(words[index])

@@ -4,17 +4,20 @@ result and the end-of-record marker out, one process and one connection througho
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from mxgw.cli.context import MAX_CONNECTIONS
+from mxgw.cli.batch import run_one
+from mxgw.cli.context import MAX_CONNECTIONS, Context
+from mxgw.cli.main import build_parser
 from mxgw.sim import SimConfig, SimServer
 
 from ..conftest import ROOT, TEST_KEY, eventually
@@ -224,3 +227,35 @@ async def test_one_batch_keeps_a_bounded_number_of_connections(batch: Batch) -> 
         code, _, err = await batch.end()
         assert code == 0, err
         await eventually(lambda: sim.connection_count == 0)
+
+
+class _Writes(io.RawIOBase):
+    """An unbuffered stdout (PYTHONUNBUFFERED=1) that keeps each write(2) it was given."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+
+async def test_a_streamed_array_leaves_with_its_end_of_record_marker_in_one_write() -> None:
+    """The reader is woken once per command: a streaming command's --json array too (it
+    was written, and flushed, before the marker)."""
+    raw = _Writes()
+    # (typeshed wants the buffer protocol of a file; a RawIOBase is what -u gives too)
+    out = io.TextIOWrapper(cast(Any, raw), encoding="utf-8", write_through=True)
+    ctx = Context(out=out)
+    ctx.in_batch = True
+    try:
+        await run_one(ctx, build_parser(), "galaxy-discover --sim --max-depth 0 "
+                                           "--no-attributes\n")
+    finally:
+        await ctx.aclose()
+    assert len(raw.chunks) == 1, raw.chunks
+    text = raw.chunks[0].decode()
+    assert text.endswith(f"\n{EOR}\n") and json.loads(text.splitlines()[0])

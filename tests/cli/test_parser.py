@@ -114,3 +114,20 @@ def test_the_cli_uses_only_argparse_public_api() -> None:
     for path in sorted(cli.rglob("*.py")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             assert not PRIVATE.search(line), f"{path.name}:{number}: {line.strip()}"
+
+
+def test_a_line_of_many_empty_words_is_not_remembered() -> None:
+    """The remembered lines are bounded by size: `''` is a word of no characters, so a
+    line of a million of them (a few MB, which batch takes) must count as long, not as
+    a line of 5 characters kept with its million-entry argv and values."""
+    parser = build_parser()
+    parse(parser, ["watch", *[""] * 5000, "--sim"])
+    assert not parser.remembered
+
+
+def test_an_abbreviated_log_level_takes_its_value_as_argparse_does(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse takes `--log DEBUG` for `--log-level DEBUG`: the word after it is the
+    level, not the subcommand (it was refused as `unknown command 'WARNING'`)."""
+    assert main.main(["--log", "WARNING", "version", "--json"]) == 0
+    assert '"name":"mxgw"' in capsys.readouterr().out

@@ -22,8 +22,15 @@ def test_secret_flag_values_are_hidden_from_the_parser_and_put_back() -> None:
                            "<redacted-2>", "--user-name", "1", "--pass=<redacted-3>",
                            "--api-key"]
     assert hidden.reveal({"api_key": "<redacted>", "password": "<redacted-2>",
-                          "user_name": "<redacted>"}) == {
-        "api_key": "first-secret", "password": "1", "user_name": "<redacted>"}
+                          "user_name": "1"}) == {
+        "api_key": "first-secret", "password": "1", "user_name": "1"}
+
+
+def test_a_placeholder_typed_on_the_line_stays_as_typed() -> None:
+    _, conn, flags = parse(build_parser(), [
+        "authenticate-user", "--session-id", "s", "--server-handle", "1",
+        "--user-name", "<redacted>", "--password", "p", "--api-key=k"])
+    assert (flags.user_name, flags.password, conn.api_key) == ("<redacted>", "p", "k")
 
 
 def test_every_value_of_the_simulators_key_list_is_hidden_and_put_back() -> None:
@@ -98,3 +105,39 @@ def test_key_shaped_tokens_are_redacted_and_json_stays_valid() -> None:
     # Short secrets are never remembered: nothing else changes.
     assert redact('{"sessionId":"session-1e","workerProtocolVersion":1}') == (
         '{"sessionId":"session-1e","workerProtocolVersion":1}')
+
+
+@pytest.mark.parametrize("argv", [
+    # A command without the flag: argparse echoes `--pass VALUE` as unrecognized, as it
+    # would `--password VALUE` (hidden), or `--pass=VALUE` (hidden).
+    ["version", "--pass", "not-key-shaped-secret"],
+    ["write", "--session-id", "s", "--server-handle", "1", "--item-handle", "2", "--value",
+     "3", "--pass", "not-key-shaped-secret"],
+])
+def test_an_abbreviated_secret_flag_with_its_value_apart_is_not_echoed(argv: list[str]) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(build_parser(), argv)
+    assert "not-key-shaped-secret" not in str(caught.value)
+
+
+def test_an_abbreviation_of_another_flag_keeps_its_value() -> None:
+    """`--pa=JSON` is invoke's `--payload` (invoke has no --password): its value must not
+    be swapped for a placeholder that is never put back."""
+    _, _, flags = parse(build_parser(), ["invoke", "--session-id", "s", "--kind", "REGISTER",
+                                         '--pa={"clientName": "x"}'])
+    assert flags.payload == '{"clientName": "x"}'
+
+
+def test_the_words_after_a_secret_flags_value_keep_their_own_values() -> None:
+    """`watch --api-key KEY TAG...`: the tags are watch's positionals, not more keys
+    (they became `<redacted-2>`... and were watched under those names)."""
+    _, conn, flags = parse(build_parser(), ["watch", "--api-key", "k", "A.B", "C.D"])
+    assert (conn.api_key, flags.tags) == ("k", ["A.B", "C.D"])
+
+
+def test_an_abbreviation_that_is_another_number_flag_parses() -> None:
+    """galaxy-discover's `--pa` is `--page-size` (it has no --password): its value is a
+    number, which a placeholder is not."""
+    for argv in (["--pa", "5"], ["--pa=5"]):
+        _, _, flags = parse(build_parser(), ["galaxy-discover", "--sim", *argv])
+        assert flags.page_size == 5
