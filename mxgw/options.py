@@ -33,8 +33,11 @@ class ApiKey:
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
-        if not value or any(c.isspace() for c in value):
-            raise ConfigurationError("an API key must be a non-empty string without spaces")
+        # It travels in an HTTP/2 header (`authorization: Bearer KEY`), where gRPC allows
+        # printable ASCII only: a gateway refuses (or fails on) anything else.
+        if not value or not all("!" <= c <= "~" for c in value):
+            raise ConfigurationError("an API key must be a non-empty string of printable "
+                                     "ASCII characters, without spaces")
         self._value = value
 
     def reveal(self) -> str:

@@ -170,6 +170,11 @@ def test_a_bad_key_is_refused_without_echoing_it() -> None:
     with pytest.raises(mxgw.ConfigurationError) as caught:
         ClientOptions("gw:1", api_key="mxgw_has a space")
     assert "has a space" not in str(caught.value)
+    for bad in ("mxgw_clé_secrète", "mxgw_tab\tkey", "mxgw_nul\x00key"):
+        # before anything is sent: a non-ASCII key broke the gateway's header decoding
+        with pytest.raises(mxgw.ConfigurationError, match="printable ASCII") as caught:
+            ClientOptions("gw:1", api_key=bad)
+        assert bad not in str(caught.value) and "secr" not in str(caught.value)
     with pytest.raises(TypeError):
         pickle.dumps(mxgw.ApiKey(TEST_KEY))
 
