@@ -166,6 +166,12 @@ async def _send(invoke: Invoke, chunk: pb.MxCommand, arm: commands.Arm, sent: in
     results.extend(chunk_results)
 
 
+def no_results(kind: pb.MxCommandKind) -> BulkResults[Any]:
+    """The results of a bulk command of `kind` with no entries (nothing is sent): empty, of
+    the kind's result type (so that `failures()` reads as for any other)."""
+    return BulkResults(_result_type(commands.arm(kind)))
+
+
 def _result_type(arm: commands.Arm) -> type[Any]:
     """The message type of one result of a bulk kind (its reply arm's repeated field)."""
     reply_arm = next(spec for spec in codec.fields(pb.MxCommandReply) if spec.name == arm.result)

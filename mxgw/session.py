@@ -262,7 +262,7 @@ class Session:
         if arm.entries is None:
             raise ConfigurationError(f"{cmd.kind.proto_name} is not a bulk command")
         if not getattr(getattr(cmd, arm.name), arm.entries):
-            return BulkResults(object)
+            return bulk.no_results(cmd.kind)
         return await bulk.run(self._invoke_for_bulk, cmd, max_entries=options.max_bulk_entries,
                               max_bytes=options.bulk_byte_budget, timeout=timeout)
 
@@ -270,7 +270,7 @@ class Session:
         """A bulk write built straight to bytes (the same checks and bytes as its command
         builder's, without a message per entry), split as `bulk` splits."""
         if not write.entries:
-            return BulkResults(object)
+            return bulk.no_results(write.kind)
         options = self.client.options
         return await bulk.run_encoded(self._invoke_for_bulk, write,
                                       max_entries=options.max_bulk_entries,

@@ -251,6 +251,8 @@ class BulkReply:
     @classmethod
     def parse(cls, data: bytes) -> BulkReply:
         """`parse(MxCommandReply, data)`, the bulk arm's results left as bytes."""
+        if type(data) is not bytes:  # a bytearray or memoryview: as `parse` reads it
+            data = bytes(data)
         try:
             return cls._parse(data)
         except (_Malformed, MalformedMessageError) as exc:

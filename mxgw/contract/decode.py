@@ -225,6 +225,7 @@ def _seconds_nanos(data: bytes, pos: int, end: int) -> tuple[int, int]:
     """The (seconds, nanos) of a Timestamp or Duration body (other fields skipped)."""
     seconds = nanos = 0
     while pos < end:
+        start = pos
         key = data[pos]
         if key < 0x80:
             pos += 1
@@ -238,11 +239,8 @@ def _seconds_nanos(data: bytes, pos: int, end: int) -> tuple[int, int]:
             raw, pos = _varint(data, pos, end)
             raw &= 0xFFFFFFFF
             nanos = raw - 0x100000000 if raw & 0x80000000 else raw
-        else:
-            wire_type = key & 7
-            if wire_type not in (0, 1, 2, 5):
-                raise _Malformed(pos, f"wire type {wire_type}")
-            pos = _skip(data, pos, end, wire_type)
+        else:  # refused as in any other message: field number 0, groups...
+            pos = _unknown(data, start, pos, end, key)
     return seconds, nanos
 
 

@@ -11,6 +11,7 @@ costs about twice the compiled form).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import keyword
 import math
 from collections.abc import Callable
@@ -52,11 +53,13 @@ def _element(spec: FieldSpec, i: int, env: dict[str, Any]) -> str:
         wrapped = f"T{i}.from_wrapped(x).to_dict(include_default_values=True)"
         if spec.target.__name__ == "Timestamp":
             # Timestamp.to_dict is timestamp_to_json(self.to_datetime()), and to_datetime
-            # gives back the aware datetime from_wrapped took (in UTC; both keep whole
-            # microseconds), which timestamp_to_json turns to UTC itself: the same text
-            # without the round trip (two thirds of a read result's cost). A naive
-            # datetime goes the long way, to fail as from_wrapped fails.
-            return f"T{i}.timestamp_to_json(x) if x.tzinfo is not None else {wrapped}"
+            # gives back the datetime from_wrapped took, in UTC (both keep whole
+            # microseconds): for a UTC datetime (every one decoded) the same text without
+            # the round trip (two thirds of a read result's cost). Any other goes the long
+            # way: timestamp_to_json takes the fraction before it turns to UTC (wrong in a
+            # zone off by a fraction of a second), and a naive one fails as from_wrapped.
+            env["UTC"] = dt.timezone.utc
+            return f"T{i}.timestamp_to_json(x) if x.tzinfo is UTC else {wrapped}"
         return wrapped
     if proto_type == "enum":
         env[f"T{i}"] = spec.target

@@ -90,6 +90,19 @@ async def test_an_empty_bulk_sends_nothing(unreachable: Session) -> None:
         await unreachable.read_bulk(0, [])
 
 
+async def test_an_empty_bulk_gives_results_of_its_type_with_no_failures(
+    unreachable: Session,
+) -> None:
+    """The documented `for failed in results.failures()` holds for an empty list too (a
+    filtered batch that came out empty), and the results say what they would hold."""
+    written = await unreachable.write_bulk(1, [])
+    assert written.failures() == [] and written.result_type is pb.BulkWriteResult
+    read = await unreachable.read_bulk(1, [])
+    assert read.failures() == [] and read.result_type is pb.BulkReadResult
+    added = await unreachable.add_item_bulk(1, [])
+    assert added.failures() == [] and added.result_type is pb.SubscribeResult
+
+
 # ------------------------------------------------------------------ against the simulator
 
 async def test_subscribe_family_returns_one_result_per_entry_in_order(

@@ -205,6 +205,19 @@ def test_results_are_a_typed_sequence_decoded_once() -> None:
     assert BulkResults(pb.BulkWriteResult) == []
 
 
+def test_a_reply_in_a_bytearray_or_memoryview_reads_as_from_bytes() -> None:
+    """`parse` reads a bytearray or memoryview as bytes; so does the bulk reply, whose
+    results must still be decoded when read, not handed out as slices of the buffer."""
+    entries = [bytes(pb.BulkWriteResult(item_handle=h, was_successful=h != 2)) for h in (1, 2)]
+    data = _bulk_arm(27, entries, b"")
+    expected = [pb.BulkWriteResult.parse(e) for e in entries]
+    for received in (bytearray(data), memoryview(data)):
+        reply = BulkReply.parse(received)  # type: ignore[arg-type]  # as grpclib could pass
+        assert [r.item_handle for r in reply.results.failures()] == [2]
+        assert list(reply.results) == expected
+        assert reply.complete() == parse(pb.MxCommandReply, data)
+
+
 @pytest.mark.parametrize("data", [
     _message_field(27, _field(1, 0, b"\x05")),                   # a result as a varint
     _field(27, 0, b"\x05") + _bulk_arm(27, [b"\x08\x01"], b""),  # the arm as a varint first

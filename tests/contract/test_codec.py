@@ -289,6 +289,23 @@ def test_a_timestamp_out_of_range_is_malformed_not_an_overflow() -> None:
         parse(pb.MxEvent, data)
 
 
+@pytest.mark.parametrize("body", [
+    b"\x00\x00",                              # field number 0, a varint
+    codec.varint(2**29 << 3) + b"\x00",        # field number 2**29: past 2**29 - 1
+    b"\x08\x01\x00\x00",                      # the same after a canonical seconds field
+])
+@pytest.mark.parametrize(("cls", "number"), [(pb.MxEvent, 6),    # worker_timestamp
+                                             (pb.MxValue, 16)])  # elapsed_value (Duration)
+def test_a_timestamp_or_duration_with_an_invalid_field_number_is_malformed(
+    body: bytes, cls: type[Any], number: int
+) -> None:
+    """Field numbers 0 and past 2**29 - 1 are not protobuf (Google's runtime refuses
+    them), inside a Timestamp or Duration as in any other message."""
+    data = _field(number, 2, codec.varint(len(body)) + body)
+    with pytest.raises(MalformedMessageError, match="field number"):
+        parse(cls, data)
+
+
 def test_a_known_field_with_another_wire_type_is_kept_as_unknown() -> None:
     """Our numbers are reconstructed: a field the gateway sends with another type than we
     guessed is kept as it came (as Google's runtime does), not an error."""

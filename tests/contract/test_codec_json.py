@@ -57,6 +57,15 @@ def test_timestamps_in_any_time_zone() -> None:
         message_json(pb.BulkReadResult(source_timestamp=dt.datetime(2026, 1, 2)))
 
 
+def test_a_timestamp_in_a_zone_of_sub_second_offset_prints_its_utc_instant() -> None:
+    """Python time zones may be off UTC by a fraction of a second: the fraction printed is
+    the UTC instant's, as betterproto2's to_dict prints it."""
+    odd = dt.timezone(dt.timedelta(microseconds=500_000))
+    result = pb.BulkReadResult(source_timestamp=dt.datetime(2026, 1, 2, tzinfo=odd))
+    assert message_json(result)["sourceTimestamp"] == "2026-01-01T23:59:59.500Z"
+    same(result)
+
+
 def test_requests_with_wrappers_and_optionals() -> None:
     same(gr.DiscoverHierarchyRequest(max_depth=0, include_attributes=False,
                                      category_ids=[1, 10], root_tag_name="X"))
