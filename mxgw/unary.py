@@ -221,6 +221,8 @@ async def _reply(stream: _UnaryStream, head: RequestHead, reply_type: type[Reply
             if arrivals.size:
                 raise MalformedMessageError(reply_type.__name__, -1,
                                             "gRPC frame shorter than its length prefix")
+            if stream.trailers is not None:
+                _check_status(stream.trailers)  # a failure status and no message
             return None
         _ack(stream)  # the rest of the message may need the window
         await arrivals.wait()
