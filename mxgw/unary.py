@@ -229,6 +229,9 @@ async def _reply(stream: _UnaryStream, head: RequestHead, reply_type: type[Reply
     if trailers_only or stream.connection.is_closing():
         return reply  # grpclib does not wait for trailers on a closing connection
     while stream.trailers is None:
+        if arrivals.ended:  # trailers come before END_STREAM, or in its HEADERS
+            raise GRPCError(Status.INTERNAL, "server closed the stream without sending "
+                                             "trailers")
         await arrivals.wait()
     _check_status(stream.trailers)
     return reply
