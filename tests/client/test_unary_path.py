@@ -119,6 +119,39 @@ async def test_a_failure_status_in_trailers_after_headers_and_no_reply_is_raised
         assert (await client.open_session_raw("big:3")).session_id == "xxx"
 
 
+@pytest.mark.skipif(not hasattr(asyncio.Task, "cancelling"),
+                    reason="tasks count cancel requests from Python 3.11")
+async def test_a_call_failing_in_a_cancelled_tasks_cleanup_keeps_its_cancel(
+    gateway: tuple[_Gateway, str],
+) -> None:
+    """A task being cancelled that makes a call in its `except CancelledError` cleanup,
+    and the call fails with the gateway's status: the cancel request is the task's
+    canceller's, not grpclib's wake-up, and stays counted (asyncio.timeout, TaskGroup
+    and asyncio.run read the count)."""
+    _, endpoint = gateway
+    counts: list[int] = []
+    async with GatewayClient.connect(endpoint, api_key=TEST_KEY, plaintext=True) as client:
+
+        async def worker(started: asyncio.Event) -> None:
+            try:
+                started.set()
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                with contextlib.suppress(NotFoundError):
+                    await client.open_session_raw("then-fail")
+                task: Any = asyncio.current_task()
+                counts.append(task.cancelling())
+                raise
+
+        started = asyncio.Event()
+        task = asyncio.create_task(worker(started))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert counts == [1]
+
+
 @contextlib.asynccontextmanager
 async def h2_peer(
     answer: Callable[[h2.connection.H2Connection, h2.events.Event], None],
