@@ -85,6 +85,10 @@ def call_failure(exc: BaseException, method: str, endpoint: str) -> MxGatewayErr
     return translate(exc, method, endpoint)
 
 
+_WAKE_UP_ERRORS = (StreamTerminatedError, asyncio.TimeoutError)
+"""What grpclib's `Wrapper.cancel` is given: a lost stream, a local deadline."""
+
+
 def withdraw_wakeup(exc: BaseException) -> None:
     """Withdraw the cancel request grpclib made to wake this task, if `exc` is its doing.
 
@@ -95,8 +99,13 @@ def withdraw_wakeup(exc: BaseException) -> None:
     the rest of its life: a TaskGroup in it turns a child's failure into a CancelledError,
     and asyncio.run takes Ctrl-C for someone else's cancel. The sign of grpclib's doing is
     the CancelledError it replaced, the error's `__context__`.
-    tests/client/test_task_state.py fails if grpclib changes this."""
-    if not isinstance(exc.__context__, asyncio.CancelledError):
+    tests/client/test_task_state.py fails if grpclib changes this.
+
+    Only the errors grpclib wakes a task with count: any other (a failure status) raised
+    while the task handles a CancelledError of its own (a cleanup call in `except
+    CancelledError`) has that one as its context, and that request is not grpclib's."""
+    if not isinstance(exc, _WAKE_UP_ERRORS) or not isinstance(exc.__context__,
+                                                              asyncio.CancelledError):
         return
     task = asyncio.current_task()
     cancelling = getattr(task, "cancelling", None)  # Python 3.11+; 3.10 does not count

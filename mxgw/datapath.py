@@ -178,9 +178,12 @@ class CachedHeaderDecoder(hpack.Decoder):
 
     def _now(self) -> tuple[Any, ...]:
         entries = self.header_table.dynamic_entries
-        # A new entry goes in first: the same first entry (held here, so not another
-        # object at its address) and length mean no entry came or went.
-        return (len(entries), entries[0] if entries else None, self.header_table_size,
+        # A new entry goes in first, a tuple of its own: the same first object and
+        # length mean no entry came or went. By identity (`id`; the object is held in
+        # the state too, so no other one takes its address): an entry evicted and added
+        # again equals the one it replaced while the entries behind it may differ.
+        first = entries[0] if entries else None
+        return (len(entries), id(first), first, self.header_table_size,
                 self.max_allowed_table_size, self.max_header_list_size)
 
     def decode(self, data: bytes, raw: bool = False) -> Any:

@@ -176,11 +176,14 @@ async def _open(stream: _UnaryStream, processor: Any, fields: list[tuple[bytes, 
 
 async def _send(stream: _UnaryStream, frame: bytes) -> None:
     """Send the request message (with the HEADERS h2 holds, in one write while the
-    peer's window has room for it), ending the stream."""
+    peer's window has room for it), ending the stream; or stop when the gateway has
+    ended the call already (a status sent at the request's headers: `_reply` reads it)."""
     connection, h2, stream_id = stream.connection, stream._h2_connection, stream.id
     assert stream_id is not None
     sent, size = 0, len(frame)
     while True:
+        if stream.arrivals.ended:
+            return  # the gateway answered and ended the call: it reads no more of it
         window = h2.local_flow_control_window(stream_id)
         if window > 0:
             end = sent + min(window, h2.max_outbound_frame_size, size - sent)
@@ -221,12 +224,17 @@ async def _reply(stream: _UnaryStream, head: RequestHead, reply_type: type[Reply
             if arrivals.size:
                 raise MalformedMessageError(reply_type.__name__, -1,
                                             "gRPC frame shorter than its length prefix")
+            if stream.trailers is not None:
+                _check_status(stream.trailers)  # a failure status and no message
             return None
         _ack(stream)  # the rest of the message may need the window
         await arrivals.wait()
     if trailers_only or stream.connection.is_closing():
         return reply  # grpclib does not wait for trailers on a closing connection
     while stream.trailers is None:
+        if arrivals.ended:  # trailers come before END_STREAM, or in its HEADERS
+            raise GRPCError(Status.INTERNAL, "server closed the stream without sending "
+                                             "trailers")
         await arrivals.wait()
     _check_status(stream.trailers)
     return reply

@@ -114,6 +114,24 @@ def test_the_caching_decoder_reads_every_block_as_hpacks_own_does(
     assert len(set(blocks)) < len(blocks) / 2  # most repeat: the cache was used
 
 
+def test_a_block_is_not_reused_after_the_table_changed_to_one_of_the_same_look() -> None:
+    """A large field evicts every entry, the fields after it are added again, the last
+    one equal to the first entry before: the table has as many entries as before and an
+    equal first one, yet another second one. An index block seen before it must be
+    decoded again (hpack's own encoder, which searches the table first, sends these)."""
+    sender, ours, theirs = hpack.Encoder(), CachedHeaderDecoder(), hpack.Decoder()
+    first, second, later = ("x-e", "1"), ("x-f", "2"), ("x-y", "3")
+    large = ("x-x", "v" * 4026)  # an entry of 4061 bytes: the 4096-byte table holds one
+    blocks = [sender.encode([second, first]),  # the table: first, second
+              sender.encode([second]),  # the second dynamic entry: index 63
+              sender.encode([large, later, first]),  # the table: first, later
+              sender.encode([later])]  # index 63 again: the same bytes, another field
+    assert blocks[1] == blocks[3]
+    for block in blocks:
+        assert ours.decode(block, raw=True) == theirs.decode(block, raw=True)
+    assert list(ours.header_table.dynamic_entries) == list(theirs.header_table.dynamic_entries)
+
+
 def test_a_table_size_the_peer_asks_for_is_signalled_first() -> None:
     encoder, decoder = CachedHeaderEncoder(), hpack.Decoder()
     for _ in range(2):  # entries in the table, then their indexes cached

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpclib
@@ -21,7 +21,14 @@ from grpclib.exceptions import GRPCError, StreamTerminatedError
 from grpclib.server import Server, Stream
 from grpclib.utils import Wrapper
 
-from mxgw import GatewayClient, NotFoundError, UnavailableError, pb
+from mxgw import (
+    GatewayClient,
+    InternalError,
+    NotFoundError,
+    ResourceExhaustedError,
+    UnavailableError,
+    pb,
+)
 from mxgw.sim import SimServer
 from mxgw.transport import _Channel
 from mxgw.unary import _Arrivals, _UnaryStream
@@ -34,7 +41,8 @@ WINDOW = 65_535  # the smallest stream window HTTP/2 allows
 
 class _Gateway:
     """OpenSession answers with a session id as long as the name asked for is (`big:N`),
-    or fails after its reply (`then-fail`)."""
+    fails after its reply (`then-fail`), or after its headers with no reply at all
+    (`headers-then-fail`)."""
 
     def __init__(self) -> None:
         self.names: list[int] = []
@@ -47,6 +55,9 @@ class _Gateway:
         if name == "then-fail":
             await stream.send_message(pb.OpenSessionReply(session_id="s"))
             raise GRPCError(Status.NOT_FOUND, "gone after all")
+        if name == "headers-then-fail":
+            await stream.send_initial_metadata()  # the status comes in trailers, not alone
+            raise GRPCError(Status.NOT_FOUND, "no such session")
         size = int(name.split(":")[1]) if name.startswith("big:") else 1
         await stream.send_message(pb.OpenSessionReply(session_id="x" * size))
 
@@ -94,6 +105,114 @@ async def test_a_failure_status_after_the_reply_is_the_calls_failure(
         with pytest.raises(NotFoundError, match="gone after all"):
             await client.open_session_raw("then-fail")
         assert (await client.open_session_raw("big:3")).session_id == "xxx"
+
+
+async def test_a_failure_status_in_trailers_after_headers_and_no_reply_is_raised(
+    gateway: tuple[_Gateway, str],
+) -> None:
+    """Headers, then trailers with a failure status and no message between (what a
+    server sends when it fails after sending its headers): the status, not a lost call."""
+    _, endpoint = gateway
+    async with GatewayClient.connect(endpoint, api_key=TEST_KEY, plaintext=True) as client:
+        with pytest.raises(NotFoundError, match="no such session"):
+            await client.open_session_raw("headers-then-fail")
+        assert (await client.open_session_raw("big:3")).session_id == "xxx"
+
+
+@pytest.mark.skipif(not hasattr(asyncio.Task, "cancelling"),
+                    reason="tasks count cancel requests from Python 3.11")
+async def test_a_call_failing_in_a_cancelled_tasks_cleanup_keeps_its_cancel(
+    gateway: tuple[_Gateway, str],
+) -> None:
+    """A task being cancelled that makes a call in its `except CancelledError` cleanup,
+    and the call fails with the gateway's status: the cancel request is the task's
+    canceller's, not grpclib's wake-up, and stays counted (asyncio.timeout, TaskGroup
+    and asyncio.run read the count)."""
+    _, endpoint = gateway
+    counts: list[int] = []
+    async with GatewayClient.connect(endpoint, api_key=TEST_KEY, plaintext=True) as client:
+
+        async def worker(started: asyncio.Event) -> None:
+            try:
+                started.set()
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                with contextlib.suppress(NotFoundError):
+                    await client.open_session_raw("then-fail")
+                task: Any = asyncio.current_task()
+                counts.append(task.cancelling())
+                raise
+
+        started = asyncio.Event()
+        task = asyncio.create_task(worker(started))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert counts == [1]
+
+
+@contextlib.asynccontextmanager
+async def h2_peer(
+    answer: Callable[[h2.connection.H2Connection, h2.events.Event], None],
+) -> AsyncIterator[str]:
+    """An HTTP/2 server of the test's own: `answer(conn, event)` is called with each
+    event h2 reports; it never acknowledges the DATA it receives (its windows shrink)."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(65_536):
+                for event in conn.receive_data(data):
+                    answer(conn, event)
+                writer.write(conn.data_to_send())
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+GRPC_HEADERS = [(":status", "200"), ("content-type", "application/grpc")]
+
+
+async def test_a_reply_ended_without_trailers_fails_at_once() -> None:
+    """A message and END_STREAM on its DATA, no trailers: the call has no status, and
+    nothing more can come on its stream; it fails as gRPC's clients fail it."""
+    reply = bytes(pb.OpenSessionReply(session_id="s"))
+
+    def answer(conn: h2.connection.H2Connection, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.StreamEnded):
+            conn.send_headers(event.stream_id, GRPC_HEADERS)
+            conn.send_data(event.stream_id, b"\0" + len(reply).to_bytes(4, "big") + reply,
+                           end_stream=True)
+
+    async with h2_peer(answer) as endpoint:
+        async with GatewayClient.connect(endpoint, api_key=TEST_KEY, plaintext=True) as c:
+            with pytest.raises(InternalError, match="without sending trailers"):
+                await c.open_session_raw("x")
+
+
+async def test_a_status_sent_while_the_request_waits_for_the_window_is_raised() -> None:
+    """The gateway refuses a request larger than its windows at its headers
+    (trailers-only, END_STREAM, no reset) and reads no more of it: the call fails with
+    that status instead of waiting for window that never comes until its deadline."""
+
+    def answer(conn: h2.connection.H2Connection, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.RequestReceived):
+            conn.send_headers(event.stream_id, [
+                *GRPC_HEADERS, ("grpc-status", "8"), ("grpc-message", "request too big")],
+                end_stream=True)
+
+    async with h2_peer(answer) as endpoint:
+        async with GatewayClient.connect(endpoint, api_key=TEST_KEY, plaintext=True) as c:
+            with pytest.raises(ResourceExhaustedError, match="request too big"):
+                await c.open_session_raw("n" * 200_000)
 
 
 @contextlib.asynccontextmanager
