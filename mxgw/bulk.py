@@ -161,7 +161,7 @@ async def _send(invoke: Invoke, chunk: pb.MxCommand, arm: commands.Arm, sent: in
                 f"{arm.kind.proto_name} reply has {len(chunk_results)} results for "
                 f"{sent} entries", reply.complete())
     except MxGatewayError as exc:
-        exc.partial_results = list(results)
+        exc.partial_results = results.readable()
         raise
     results.extend(chunk_results)
 

@@ -112,7 +112,8 @@ class MxGatewayError(Exception):
 
     partial_results: list[Any] | None = None
     """For a bulk call split into several requests that failed part way: the results of
-    the requests already applied, in input order (None otherwise)."""
+    the requests already applied, in input order, up to the first malformed one if any
+    (None otherwise)."""
 
     @property
     def code(self) -> str:

@@ -229,6 +229,18 @@ class BulkResults(Sequence[ResultT], Generic[ResultT]):
                 failed.append(result)
         return failed
 
+    def readable(self) -> list[ResultT]:
+        """The results up to the first that is malformed (all of them, if none is): what
+        goes with an error already being raised, which a malformed result must not
+        replace."""
+        readable: list[ResultT] = []
+        for index in range(len(self._items)):
+            try:
+                readable.append(self._decoded(index))
+            except MalformedMessageError:
+                break
+        return readable
+
     def extend(self, more: BulkResults[ResultT]) -> None:
         """Append the results of the next request of the same bulk call."""
         self._items += more._items
@@ -302,11 +314,12 @@ class BulkReply:
 
     def complete(self) -> pb.MxCommandReply:
         """The reply with its results decoded in place (for a reply that goes out with an
-        error): what `parse(MxCommandReply, data)` gives."""
+        error): what `parse(MxCommandReply, data)` gives, but for a malformed result,
+        which ends the results there instead of replacing the error (`readable`)."""
         if self.arm is not None:
             payload = getattr(self.reply, self.arm)
             spec = _arms().results_by_arm[self.arm]
             existing = getattr(payload, spec.name)
             if not existing:  # not yet put back
-                setattr(payload, spec.name, list(self.results))
+                setattr(payload, spec.name, self.results.readable())
         return self.reply

@@ -189,6 +189,20 @@ def test_a_malformed_result_is_refused_when_read() -> None:
         reply.results.failures()
 
 
+def test_a_malformed_result_does_not_replace_the_error_a_reply_goes_out_with() -> None:
+    """A reply that fails (protocol or MXAccess status) is completed for its error: a
+    malformed result ends its results there, it does not raise instead of the error."""
+    good = bytes(pb.BulkWriteResult(item_handle=1, was_successful=True))
+    bad = b"\x08\x80"
+    reply = BulkReply.parse(_bulk_arm(27, [good, bad, good], b""))
+    assert reply.results.readable() == [pb.BulkWriteResult(item_handle=1, was_successful=True)]
+    completed = reply.complete().bulk_write
+    assert completed is not None
+    assert completed.results == [pb.BulkWriteResult(item_handle=1, was_successful=True)]
+    whole = BulkReply.parse(_bulk_arm(27, [good, good], b""))
+    assert whole.results.readable() == list(whole.results) and len(whole.results) == 2
+
+
 def test_results_are_a_typed_sequence_decoded_once() -> None:
     entries = [bytes(pb.BulkWriteResult(item_handle=h, was_successful=h != 2)) for h in (1, 2, 3)]
     results = BulkReply.parse(_bulk_arm(27, entries, b"")).results
