@@ -509,6 +509,27 @@ async def test_max_attempts_ends_the_stream_with_the_last_failure() -> None:
         assert durable.health().failures == 3
 
 
+async def test_an_outage_after_a_long_lived_stream_backs_off_until_max_attempts() -> None:
+    """A stream that lived longer than max_backoff starts the count afresh once: the
+    refused attempts after it count up in health() (each waiting longer) until
+    max_attempts ends the stream, instead of each starting over at once, forever."""
+    sim = await SimServer(sim_config()).start()
+    async with durable_on(sim, max_attempts=4) as durable:
+        server = await durable.register("long-lived")
+        await durable.subscribe_bulk(server, [TAG])
+        reader = Reader(durable)
+        await reader.until(lambda: bool(reader.received), "the first value")
+        streaming = time.monotonic()  # the stream was opened before its first value
+        # the condition itself is an age: the stream has outlived the backoff cap
+        await eventually(lambda: time.monotonic() - streaming > QUICK["max_backoff"])
+        await sim.stop()
+        await reader.until(lambda: durable.health().failures >= 2, "failed attempts", 10)
+        with pytest.raises(mxgw.ConnectError):  # the last failure: the gateway refuses
+            await asyncio.wait_for(reader.task, 10)
+        health = durable.health()
+    assert health.state is DurableState.RECONNECTING and health.failures == 4
+
+
 async def test_a_wrong_key_fails_at_once() -> None:
     async with SimServer(sim_config()) as sim, GatewayClient.connect(
             sim.endpoint, api_key="mxgw_test_wrongKEYwrongKEY", plaintext=True) as client:
