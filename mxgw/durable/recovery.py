@@ -70,7 +70,9 @@ class Recovery:
         self.closed = False
         self._orphans: list[Session] = []
         """Sessions opened but not taken into use (a replay that failed): to close."""
-        self._stream_opened = 0.0
+        self._stream_opened: float | None = None
+        """When the current stream was opened; None once a failure was counted against it
+        (or before the first): a stream's long life ends one outage, not every attempt."""
 
     @property
     def current(self) -> Session:
@@ -128,7 +130,10 @@ class Recovery:
     async def connection_failed(self, exc: MxGatewayError) -> None:
         """The stream (or reaching the gateway) failed and the session may be fine: wait
         before the next attempt; raises `exc` once `max_attempts` are spent."""
-        if time.monotonic() - self._stream_opened > self.backoff.cap:
+        # Each stream is judged once, by the failure that ends it: the failed attempts to
+        # reach the gateway after it open no stream and must count up (and back off).
+        opened, self._stream_opened = self._stream_opened, None
+        if opened is not None and time.monotonic() - opened > self.backoff.cap:
             self.backoff.reset()  # it had been streaming for a while: a new outage
         if self.health.state is DurableState.CONNECTED:
             log.warning("session %s: event stream lost (%s); resuming", self.session_id,

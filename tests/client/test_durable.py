@@ -9,10 +9,9 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
@@ -359,37 +358,37 @@ def free_port() -> int:
         return port
 
 
-def start_gateway(port: int) -> subprocess.Popen[str]:
-    """`mxgw sim` as a child process on `port`, once it serves."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "mxgw.cli", "sim", "--port", str(port), "--plaintext",
-         "--api-key", TEST_KEY, "--json", "--first-value-delay", "0.02"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+async def start_gateway(port: int) -> asyncio.subprocess.Process:
+    """`mxgw sim` as a child process on `port`, once it serves (read without blocking the
+    loop: the durable session keeps retrying meanwhile)."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mxgw.cli", "sim", "--port", str(port), "--plaintext",
+        "--api-key", TEST_KEY, "--json", "--first-value-delay", "0.02",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert child.stdout is not None
-    line = child.stdout.readline()
+    line = await asyncio.wait_for(child.stdout.readline(), 30)
     assert json.loads(line)["endpoint"] == f"127.0.0.1:{port}", line
     return child
 
 
-@contextlib.contextmanager
-def gateway_process(port: int) -> Iterator[list[subprocess.Popen[str]]]:
-    children = [start_gateway(port)]
+@contextlib.asynccontextmanager
+async def gateway_process(port: int) -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    children = [await start_gateway(port)]
     try:
         yield children
     finally:
         for child in children:
-            child.kill()
-            child.wait(10)
-            if child.stdout is not None:
-                child.stdout.close()
+            if child.returncode is None:
+                child.kill()
+            await asyncio.wait_for(child.wait(), 10)
 
 
 async def test_the_gateway_killed_and_restarted_on_the_same_port(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     port = free_port()
-    with gateway_process(port) as children:
+    async with gateway_process(port) as children:
         async with AsyncExitStack() as stack:
             client = await stack.enter_async_context(GatewayClient.connect(
                 f"127.0.0.1:{port}", api_key=TEST_KEY, plaintext=True, timeout=10))
@@ -406,7 +405,7 @@ async def test_the_gateway_killed_and_restarted_on_the_same_port(
 
             killed_at = time.monotonic()
             children[0].send_signal(signal.SIGKILL)
-            children[0].wait(10)
+            await asyncio.wait_for(children[0].wait(), 10)
             await reader.until(lambda: durable.state is DurableState.RECONNECTING,
                                "reconnecting")
             detected = time.monotonic() - killed_at
@@ -415,7 +414,7 @@ async def test_the_gateway_killed_and_restarted_on_the_same_port(
             await reader.until(lambda: durable.health().failures >= 2, "failed attempts")
             assert durable.state is DurableState.RECONNECTING  # refused: not given up
 
-            children.append(start_gateway(port))
+            children.append(await start_gateway(port))
             restarted_at = time.monotonic()
             await reader.until(lambda: bool(reader.markers(SessionReplaced)), "the marker")
             replaced = time.monotonic() - restarted_at
@@ -507,6 +506,27 @@ async def test_max_attempts_ends_the_stream_with_the_last_failure() -> None:
         with pytest.raises(mxgw.TransportError):
             await asyncio.wait_for(events.__anext__(), 10)
         assert durable.health().failures == 3
+
+
+async def test_an_outage_after_a_long_lived_stream_backs_off_until_max_attempts() -> None:
+    """A stream that lived longer than max_backoff starts the count afresh once: the
+    refused attempts after it count up in health() (each waiting longer) until
+    max_attempts ends the stream, instead of each starting over at once, forever."""
+    sim = await SimServer(sim_config()).start()
+    async with durable_on(sim, max_attempts=4) as durable:
+        server = await durable.register("long-lived")
+        await durable.subscribe_bulk(server, [TAG])
+        reader = Reader(durable)
+        await reader.until(lambda: bool(reader.received), "the first value")
+        streaming = time.monotonic()  # the stream was opened before its first value
+        # the condition itself is an age: the stream has outlived the backoff cap
+        await eventually(lambda: time.monotonic() - streaming > QUICK["max_backoff"])
+        await sim.stop()
+        await reader.until(lambda: durable.health().failures >= 2, "failed attempts", 10)
+        with pytest.raises(mxgw.ConnectError):  # the last failure: the gateway refuses
+            await asyncio.wait_for(reader.task, 10)
+        health = durable.health()
+    assert health.state is DurableState.RECONNECTING and health.failures == 4
 
 
 async def test_a_wrong_key_fails_at_once() -> None:
