@@ -8,11 +8,11 @@ import asyncio
 import bisect
 import contextlib
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
-from h2.events import RequestReceived
+from h2.events import Event, RequestReceived
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 BANNER = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + bytes(range(256)) * 4
@@ -109,6 +109,51 @@ class StallProxy:
         return f"127.0.0.1:{self.port}"
 
 
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+Answer = Callable[[H2Connection, Event], None]
+
+
+@contextlib.asynccontextmanager
+async def serving(serve: Serve) -> AsyncIterator[str]:
+    """`serve` each connection to a loopback port of its own; yields `127.0.0.1:PORT`. At
+    the end the server closes, and every connection it accepted with it."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await serve(reader, writer)
+
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0)
+    try:
+        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        for writer in writers:
+            writer.close()
+        await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def h2_peer(answer: Answer, header_encoding: str | None = None) -> AsyncIterator[str]:
+    """An HTTP/2 server of the test's own: `answer(conn, event)` is called with each event
+    h2 reports (headers decoded to str with `header_encoding`); it never acknowledges the
+    DATA it receives (its windows shrink). Yields `127.0.0.1:PORT`."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = H2Connection(H2Configuration(client_side=False, header_encoding=header_encoding))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(65_536):
+                for event in conn.receive_data(data):
+                    answer(conn, event)
+                writer.write(conn.data_to_send())
+        writer.close()
+
+    async with serving(serve) as endpoint:
+        yield endpoint
+
+
 @contextlib.asynccontextmanager
 async def listener(mode: str) -> AsyncIterator[str]:
     """A loopback endpoint that is no gRPC server; yields `127.0.0.1:PORT`.
@@ -119,10 +164,8 @@ async def listener(mode: str) -> AsyncIterator[str]:
     that completes the handshake and answers pings (keepalive sees a live peer) but never
     answers a stream: no headers, no data, no reset.
     """
-    writers: list[asyncio.StreamWriter] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
         try:
             await answer(reader, writer)
         finally:
@@ -150,14 +193,8 @@ async def listener(mode: str) -> AsyncIterator[str]:
             while await reader.read(65536):
                 pass
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    try:
-        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
-        for writer in writers:
-            writer.close()
-        await server.wait_closed()
+    async with serving(serve) as endpoint:
+        yield endpoint
 
 
 @contextlib.asynccontextmanager
@@ -172,10 +209,8 @@ async def packed_stream(messages: list[bytes], status: int = 0, *,
     grpc_frames = [b"\x00" + len(m).to_bytes(4, "big") + m for m in messages]
     body = b"".join(grpc_frames)
     ends = list(itertools.accumulate(len(f) for f in grpc_frames))  # message ends in body
-    writers: list[asyncio.StreamWriter] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
         h2 = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
         h2.initiate_connection()
         writer.write(h2.data_to_send())
@@ -206,11 +241,5 @@ async def packed_stream(messages: list[bytes], status: int = 0, *,
                 writer.write(h2.data_to_send())
         writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    try:
-        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
-        for writer in writers:
-            writer.close()
-        await server.wait_closed()
+    async with serving(serve) as endpoint:
+        yield endpoint

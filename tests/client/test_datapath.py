@@ -12,9 +12,8 @@ import grpclib
 import grpclib.protocol
 import hpack
 import pytest
-from h2.config import H2Configuration
 from h2.connection import H2Connection
-from h2.events import RequestReceived
+from h2.events import Event, RequestReceived
 from hpack import HeaderTuple, NeverIndexedHeaderTuple
 
 from mxgw import GatewayClient, MxGatewayError
@@ -28,6 +27,7 @@ from mxgw.sim import SimServer
 from mxgw.transport import _Channel
 
 from ..conftest import TEST_KEY
+from .peers import h2_peer
 
 REQUEST = [
     (":method", "POST"),  # in HPACK's static table: an index
@@ -153,29 +153,16 @@ async def recording_server(requests: list[list[tuple[str, str, bool]]]
     its h2 decodes them (and whether each was sent never-indexed), and answers every call
     UNIMPLEMENTED in a trailers-only response."""
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        h2 = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
-        h2.initiate_connection()
-        writer.write(h2.data_to_send())
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                for event in h2.receive_data(data):
-                    if isinstance(event, RequestReceived):
-                        requests.append([(str(n), str(v),
-                                          isinstance(h, NeverIndexedHeaderTuple))
-                                         for h in event.headers or () for n, v in [h]])
-                        h2.send_headers(event.stream_id, [
-                            (":status", "200"), ("content-type", "application/grpc"),
-                            ("grpc-status", "12")], end_stream=True)
-                writer.write(h2.data_to_send())
-        writer.close()
+    def answer(conn: H2Connection, event: Event) -> None:
+        if isinstance(event, RequestReceived):
+            requests.append([(str(n), str(v), isinstance(h, NeverIndexedHeaderTuple))
+                             for h in event.headers or () for n, v in [h]])
+            conn.send_headers(event.stream_id, [
+                (":status", "200"), ("content-type", "application/grpc"),
+                ("grpc-status", "12")], end_stream=True)
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    try:
-        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with h2_peer(answer, header_encoding="utf-8") as endpoint:
+        yield endpoint
 
 
 async def test_calls_send_authorization_never_indexed_and_the_same_headers_each_time() -> None:

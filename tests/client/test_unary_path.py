@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpclib
@@ -34,6 +34,7 @@ from mxgw.transport import _Channel
 from mxgw.unary import _Arrivals, _UnaryStream
 
 from ..conftest import TEST_KEY
+from .peers import h2_peer
 
 SERVICE = "/mxaccess_gateway.v1.MxAccessGateway/"
 WINDOW = 65_535  # the smallest stream window HTTP/2 allows
@@ -152,32 +153,6 @@ async def test_a_call_failing_in_a_cancelled_tasks_cleanup_keeps_its_cancel(
     assert counts == [1]
 
 
-@contextlib.asynccontextmanager
-async def h2_peer(
-    answer: Callable[[h2.connection.H2Connection, h2.events.Event], None],
-) -> AsyncIterator[str]:
-    """An HTTP/2 server of the test's own: `answer(conn, event)` is called with each
-    event h2 reports; it never acknowledges the DATA it receives (its windows shrink)."""
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
-        conn.initiate_connection()
-        writer.write(conn.data_to_send())
-        with contextlib.suppress(ConnectionError, OSError):
-            while data := await reader.read(65_536):
-                for event in conn.receive_data(data):
-                    answer(conn, event)
-                writer.write(conn.data_to_send())
-        writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    try:
-        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
 GRPC_HEADERS = [(":status", "200"), ("content-type", "application/grpc")]
 
 
@@ -219,23 +194,12 @@ async def test_a_status_sent_while_the_request_waits_for_the_window_is_raised() 
 async def http_server(status: str) -> AsyncIterator[str]:
     """An HTTP/2 server of the test's own that answers every request with `status`."""
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
-        conn.initiate_connection()
-        writer.write(conn.data_to_send())
-        while data := await reader.read(65_536):
-            for event in conn.receive_data(data):
-                if isinstance(event, h2.events.StreamEnded):
-                    conn.send_headers(event.stream_id, [(":status", status)], end_stream=True)
-            writer.write(conn.data_to_send())
-        writer.close()
+    def answer(conn: h2.connection.H2Connection, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.StreamEnded):
+            conn.send_headers(event.stream_id, [(":status", status)], end_stream=True)
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    try:
-        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with h2_peer(answer) as endpoint:
+        yield endpoint
 
 
 async def test_a_reply_that_is_not_grpc_fails_with_the_status_grpc_maps_it_to() -> None:
